@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from linkwork.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("accounts/", include("allauth.urls")),
+    path("children/", include("linkwork.people.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,97 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Contract(models.Model):
+    """One version of an outcomes contract document (see spec/contracts.md)."""
+
+    code = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    document = models.JSONField()
+    source = models.TextField(help_text="The YAML document as loaded.")
+    loaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="contract_code_version"),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="contract_dates_in_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    PAID = "paid", "Paid"
+
+
+class Claim(models.Model):
+    """What a contract's payers owe for one claim period."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="claims")
+    contract_code = models.CharField(max_length=40)
+    period_code = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
+    computed_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    payer_totals = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["contract_code", "computed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract_code", "period_code"],
+                condition=~Q(status="draft"),
+                name="claim_one_submitted_per_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_code} {self.period_code} ({self.status})"
+
+
+class ClaimLineKind(models.TextChoices):
+    CLAIM = "claim", "Claim"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class ClaimLine(models.Model):
+    """One achievement claimed (or reversed) in a claim, with its payer portions."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=ClaimLineKind.choices)
+    upn = models.CharField(max_length=13)
+    trigger = models.CharField(max_length=40)
+    instance = models.CharField(max_length=40)
+    achieved_on = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    portions = models.JSONField()
+    evidence = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["claim", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "position"], name="claim_line_position"),
+            models.CheckConstraint(
+                condition=Q(kind="adjustment", achieved_on__isnull=True)
+                | Q(kind="claim", achieved_on__isnull=False),
+                name="claim_line_date_by_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.upn} {self.trigger} {self.instance}"

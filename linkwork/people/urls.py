@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "people"
+urlpatterns = [
+    path("", views.child_list, name="child_list"),
+    path("<int:pk>/", views.child_detail, name="child_detail"),
+]
