@@ -1,0 +1,134 @@
+"""Shared test fixtures: a small cast of personas and a few factories.
+
+Personas (healthchecks-style): `manager`, `admin_user`, `link_worker` (Riverside
+school), `other_link_worker` (Hillside school), `school_staff` (Riverside),
+`partner_user` (Arts partner), `funder` (payer LA).
+"""
+
+import datetime as dt
+import itertools
+
+import pytest
+
+from linkwork.accounts.models import Role, User
+from linkwork.core.upn import make_upn
+from linkwork.people.models import Consent, Pupil
+from linkwork.schools.models import Area, School
+from linkwork.support.models import Allocation, Partner, Service
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # The manifest storage needs collectstatic; tests render templates without it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def area(db):
+    return Area.objects.create(name="Hammersmith and Fulham")
+
+
+@pytest.fixture
+def school(area):
+    return School.objects.create(urn="100001", name="Riverside Primary", phase="primary", area=area)
+
+
+@pytest.fixture
+def other_school(area):
+    return School.objects.create(urn="100002", name="Hillside Primary", phase="primary", area=area)
+
+
+@pytest.fixture
+def make_pupil(school):
+    def make(**fields):
+        n = next(_counter)
+        fields.setdefault("school", school)
+        fields.setdefault("upn", make_upn(f"2013000{n:05d}"))
+        fields.setdefault("given_name", f"Test{n}")
+        fields.setdefault("family_name", "Example")
+        fields.setdefault("year_group", "4")
+        fields.setdefault("date_of_birth", dt.date(2015, 1, 1))
+        return Pupil.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def partner(db):
+    return Partner.objects.create(code="ARTS", name="Riverside Arts Trust")
+
+
+@pytest.fixture
+def service(partner, school):
+    return Service.objects.create(
+        code="ARTS-MON", partner=partner, name="Monday art club", school=school,
+        outcome_areas=["wellbeing"],
+    )
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role, email=None, schools=(), **fields):
+        user = User.objects.create_user(
+            email or f"{role}{next(_counter)}@example.org", "demo-password-only", role=role, **fields
+        )
+        if schools:
+            user.schools.set(schools)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user(Role.MANAGER, "manager@example.org", name="Morgan Manager")
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user(Role.ADMIN, "admin@example.org", name="Ada Admin", is_staff=True,
+                     is_superuser=True)
+
+
+@pytest.fixture
+def link_worker(make_user, school):
+    return make_user(Role.LINK_WORKER, "lw@example.org", schools=[school], name="Lee Worker")
+
+
+@pytest.fixture
+def other_link_worker(make_user, other_school):
+    return make_user(Role.LINK_WORKER, "lw2@example.org", schools=[other_school], name="Kim Worker")
+
+
+@pytest.fixture
+def school_staff(make_user, school):
+    return make_user(Role.SCHOOL_STAFF, "teacher@example.org", schools=[school], name="Sam Staff")
+
+
+@pytest.fixture
+def partner_user(make_user, partner):
+    return make_user(Role.PARTNER, "partner@example.org", partner=partner, name="Pat Partner")
+
+
+@pytest.fixture
+def funder(make_user):
+    return make_user(Role.FUNDER, "funder@example.org", payer_code="LA", name="Fran Funder")
+
+
+@pytest.fixture
+def allocate(service):
+    """Allocate a pupil to the arts service today, with partner-sharing consent."""
+
+    def allocate(pupil, *, on=None, consent=True):
+        on = on or dt.date.today()
+        if consent:
+            Consent.objects.create(pupil=pupil, purpose="partner_sharing", given_by="parent",
+                                   given_on=on)
+        return Allocation.objects.create(pupil=pupil, service=service, start_date=on)
+
+    return allocate
