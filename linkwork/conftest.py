@@ -6,6 +6,7 @@ school), `other_link_worker` (Hillside school), `school_staff` (Riverside),
 """
 
 import datetime as dt
+import importlib
 import itertools
 
 import pytest
@@ -26,6 +27,26 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_audit_triggers():
+    # Transactional tests empty the database with DELETE on SQLite, which the append-only
+    # audit trigger refuses; the test flush alone lifts the trigger and puts it back.
+    from django.db.backends.sqlite3.operations import DatabaseOperations
+
+    triggers = importlib.import_module("linkwork.audit.migrations.0003_append_only_on_sqlite")
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if "audit_auditentry" in tables:
+            return [*triggers.DROP, *statements, *triggers.CREATE]
+        return statements
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
 
 
 @pytest.fixture

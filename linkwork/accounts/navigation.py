@@ -6,21 +6,46 @@ from .models import Role
 
 ALL = set(Role)
 
-# (url name, label, roles that see it). Later pages add a row here.
+# (url name, label, roles that see it[, description for the home page]).
+# Later pages add a row here.
 NAVIGATION = [
     ("home", "Home", ALL),
     ("people:child_list", "Children", {Role.LINK_WORKER, Role.SCHOOL_STAFF, Role.PARTNER,
-                                       Role.MANAGER, Role.ADMIN}),
+                                       Role.MANAGER, Role.ADMIN},
+     "Find a child by name or UPN and open their record."),
+    ("support:caseload", "Caseload", {Role.LINK_WORKER},
+     "Your children by who needs attention first: flags, last contact, attendance."),
+    ("support:follow_ups", "Follow-ups", {Role.LINK_WORKER, Role.MANAGER},
+     "Follow-ups assigned to you, opened by hand or by a flag."),
+    ("support:sessions", "Sessions", {Role.PARTNER, Role.MANAGER},
+     "Today's and this week's sessions, and their registers."),
+    ("support:catalogue", "Services", {Role.LINK_WORKER, Role.PARTNER, Role.MANAGER},
+     "Partners' services in each school, with places used."),
+    ("engagement:rules", "Engagement rules", {Role.MANAGER},
+     "The rules that flag a child who stops engaging."),
 ]
 
 
-def links_for(user) -> list[dict]:
+def links_for(user, path: str = "") -> list[dict]:
+    """The navigation rows `user`'s role may see; the one `path` is under is current."""
     links = []
-    for name, label, roles in NAVIGATION:
+    for name, label, roles, *rest in NAVIGATION:
         if user.role not in roles:
             continue
         try:
-            links.append({"url": reverse(name), "label": label, "name": name})
+            url = reverse(name)
         except NoReverseMatch:
             continue
+        description = rest[0] if rest else ""
+        links.append(
+            {"url": url, "label": label, "name": name, "current": False,
+             "description": description}
+        )
+    # The longest matching URL is the current section ("/" matches only itself).
+    matches = [
+        link for link in links
+        if path == link["url"] or (link["url"] != "/" and path.startswith(link["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda link: len(link["url"]))["current"] = True
     return links

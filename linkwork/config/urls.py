@@ -7,5 +7,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("allauth.urls")),
     path("children/", include("linkwork.people.urls")),
+    path("support/", include("linkwork.support.urls")),
+    path("engagement/", include("linkwork.engagement.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -52,10 +52,13 @@ class Claim(models.Model):
     class Meta:
         ordering = ["contract_code", "computed_at"]
         constraints = [
+            # One claim per period: the draft is replaced until it is submitted.
             models.UniqueConstraint(
-                fields=["contract_code", "period_code"],
-                condition=~Q(status="draft"),
-                name="claim_one_submitted_per_period",
+                fields=["contract_code", "period_code"], name="claim_one_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False),
+                name="claim_submitted_has_date",
             ),
         ]
 
@@ -95,3 +98,36 @@ class ClaimLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.upn} {self.trigger} {self.instance}"
+
+
+class ClaimedAchievement(models.Model):
+    """An achievement standing in a submitted claim: the database's guard against
+    claiming it twice.
+
+    One row per submitted claim line. A later adjustment line that reverses it sets
+    `released_by`; only then may the same (contract, child, trigger, instance) be claimed
+    again, by a new row, and only if the data supports it again. Rows are never deleted.
+    """
+
+    contract_code = models.CharField(max_length=40)
+    upn = models.CharField(max_length=13)
+    trigger = models.CharField(max_length=40)
+    instance = models.CharField(max_length=40)
+    line = models.OneToOneField(ClaimLine, on_delete=models.PROTECT, related_name="claimed")
+    released_by = models.OneToOneField(
+        ClaimLine, null=True, blank=True, on_delete=models.PROTECT, related_name="released"
+    )
+
+    class Meta:
+        ordering = ["contract_code", "upn", "trigger", "instance"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract_code", "upn", "trigger", "instance"],
+                condition=Q(released_by__isnull=True),
+                name="claimed_achievement_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["contract_code", "upn"])]
+
+    def __str__(self) -> str:
+        return f"{self.contract_code} {self.upn} {self.trigger} {self.instance}"

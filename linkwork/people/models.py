@@ -210,6 +210,10 @@ class Consent(models.Model):
     given_by = models.CharField(max_length=10, choices=GivenBy.choices)
     given_on = models.DateField()
     withdrawn_on = models.DateField(null=True, blank=True)
+    child_assent = models.BooleanField(
+        "the child's own assent", null=True, blank=True,
+        help_text="Whether the child agreed too; blank when not asked or not recorded.",
+    )
 
     objects = ConsentQuerySet.as_manager()
 

@@ -1,23 +1,63 @@
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from linkwork.audit.services import record_view
 
-from .models import Pupil
-from .queries import child_for
+from .forms import ChildSearchForm
+from .queries import child_for, child_profile, child_rows, filter_choices, search_children
+from .queries import sees_children, sees_details
+
+PAGE_SIZE = 25
 
 
 @login_required
 @require_GET
 def child_list(request):
-    pupils = Pupil.objects.visible_to(request.user).select_related("school")[:50]
-    return render(request, "people/child_list.html", {"pupils": pupils})
+    """Children the user may see, searchable; htmx asks for the results partial only."""
+    if not sees_children(request.user):
+        raise Http404("Funders see no person-level pages.")
+    today = timezone.localdate()
+    details = sees_details(request.user)
+    schools, cohorts = filter_choices(request.user)
+    form = ChildSearchForm(request.GET, schools=schools, cohorts=cohorts, details=details)
+    filters = form.cleaned_data if form.is_valid() else {}
+    pupils = search_children(
+        request.user,
+        today=today,
+        q=filters.get("q", ""),
+        school=filters.get("school"),
+        cohort=filters.get("cohort"),
+        status=filters.get("status", ""),
+    )
+    page = Paginator(pupils, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": child_rows(page.object_list, today) if details else None,
+        "details": details,
+        "query": query.urlencode(),
+    }
+    template = "people/child_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
 
 
 @login_required
 @require_GET
 def child_detail(request, pk):
+    """One child's record, as much of it as the user's role may see; every view audited."""
     pupil = child_for(request.user, pk)
     record_view(actor=request.user, pupil=pupil)
-    return render(request, "people/child_detail.html", {"pupil": pupil})
+    profile = child_profile(request.user, pupil, today=timezone.localdate())
+    return render(
+        request,
+        "people/child_detail.html",
+        {"pupil": pupil, "details": sees_details(request.user), **profile},
+    )

@@ -48,6 +48,11 @@ class Service(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def weekday_name(self) -> str:
+        names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        return names[self.weekday] if self.weekday is not None else ""
+
 
 class Allocation(models.Model):
     """A child placed on a service from a date, until it ends."""
@@ -222,3 +227,65 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return self.reason
+
+
+class SupportPlanVersion(models.Model):
+    """A saved state of a support plan, kept so the plan's history can be read back."""
+
+    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    saved_at = models.DateTimeField()
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    summary = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["plan", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="support_plan_version_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} v{self.number}"
+
+
+class GoalNote(models.Model):
+    """A dated note of progress towards a goal."""
+
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="notes")
+    written_on = models.DateField()
+    text = models.TextField()
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["goal", "written_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.written_on}: {self.text[:40]}"
+
+
+class PlanReview(models.Model):
+    """A termly review of a support plan: when it was due, held, what came of it."""
+
+    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="reviews")
+    due_on = models.DateField(null=True, blank=True)
+    held_on = models.DateField()
+    outcome = models.TextField()
+    next_steps = models.TextField(blank=True)
+    next_review_due = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["plan", "-held_on"]
+
+    def __str__(self) -> str:
+        return f"Review of {self.plan} on {self.held_on}"

@@ -1,0 +1,161 @@
+"""Loading a generated zone package into PostgreSQL, against plain COPY of the same rows.
+
+    .venv/bin/python bench/bench_load.py                   # 1,000 and 10,000 children
+    .venv/bin/python bench/bench_load.py --sizes 500 2000  # quicker
+
+For each size: write a package, make a scratch database and migrate it, then time
+`linkwork load` in a subprocess (wall time, peak resident memory), then COPY every CSV
+file's rows into scratch tables of text columns in the same database and time that.
+Prints rows per second, the ratio to COPY and the peak memory per size (flat in N means
+the loader streams).
+"""
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import linkwork, run_measured, scratch_postgres  # noqa: E402
+
+
+def write_package(path: Path, children: int, seed: int) -> None:
+    """A generated zone package: the project's generator, or a plain bulk writer."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkwork.config.settings")
+    import django
+
+    django.setup()
+    try:
+        from linkwork.packages.generator import generate_package
+    except ImportError:
+        _write_plain_package(path, children, seed)
+    else:
+        generate_package(path, children=children, seed=seed)
+
+
+def _write_plain_package(path: Path, children: int, seed: int) -> None:
+    """Schools, pupils, one service per school, allocations and weekly registers."""
+    import random
+    from datetime import date, timedelta
+
+    from linkwork.core.upn import make_upn
+
+    rng = random.Random(seed)
+    path.mkdir(parents=True)
+    schools = max(1, children // 500)
+
+    def write(name, header, rows):
+        with (path / name).open("w", newline="", encoding="utf-8") as handle:
+            out = csv.writer(handle, lineterminator="\n")
+            out.writerow(header)
+            out.writerows(rows)
+
+    write(
+        "schools.csv",
+        ["urn", "name", "phase", "local_authority"],
+        ([f"{100000 + s}", f"School {s}", "primary", "Example Borough"] for s in range(schools)),
+    )
+    write("partners.csv", ["code", "name"], [["P1", "Example Partner"]])
+    write(
+        "services.csv",
+        ["code", "partner_code", "name", "school_urn", "outcome_areas"],
+        ([f"S{s}", "P1", f"Club {s}", f"{100000 + s}", "wellbeing"] for s in range(schools)),
+    )
+    upns = [make_upn(f"2024{n:08d}") for n in range(children)]
+    write(
+        "pupils.csv",
+        ["upn", "school_urn", "given_name", "family_name", "date_of_birth", "year_group",
+         "sex", "fsm", "sen", "eal", "statutory_status"],
+        ([u, f"{100000 + n % schools}", f"Child{n}", "Example", "2015-01-01", "4", "",
+          rng.choice("YN"), "N", "N", "none"] for n, u in enumerate(upns)),
+    )
+    write(
+        "allocations.csv",
+        ["upn", "service_code", "start_date", "end_date"],
+        ([u, f"S{n % schools}", "2024-09-01", ""] for n, u in enumerate(upns)),
+    )
+    days = [date(2024, 9, 2) + timedelta(weeks=w) for w in range(60)]
+    write(
+        "registers.csv",
+        ["service_code", "session_date", "upn", "attended", "engaged"],
+        ([f"S{n % schools}", d.isoformat(), u, "Y", rng.choice("YN")]
+         for n, u in enumerate(upns) for d in days),
+    )
+
+
+def csv_rows(path: Path) -> int:
+    return sum(sum(1 for _ in handle) - 1 for handle in map(Path.open, path.glob("*.csv")))
+
+
+def copy_plain(url: str, path: Path) -> float:
+    """Seconds to COPY every CSV file into tables of text columns (no keys, no checks)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        files = sorted(path.glob("*.csv"))
+        for file in files:
+            with file.open(encoding="utf-8") as handle:
+                header = next(csv.reader(handle))
+            columns = ", ".join(f'"{name}" text' for name in header)
+            conn.execute(f'CREATE TABLE "copy_{file.stem}" ({columns})')
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor() as cursor:
+            for file in files:
+                sql = f'COPY "copy_{file.stem}" FROM STDIN WITH (FORMAT csv, HEADER true)'
+                with cursor.copy(sql) as copy, file.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        copy.write(chunk)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def measure(children: int, seed: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="lw-bench-") as tmp:
+        package = Path(tmp) / "package"
+        write_package(package, children, seed)
+        rows = csv_rows(package)
+        with scratch_postgres() as url:
+            env = {"DATABASE_URL": url}
+            subprocess.run(
+                linkwork("migrate", "-v0"), env={**os.environ, **env}, check=True
+            )
+            load_seconds, peak_mib, _ = run_measured(linkwork("load", str(package)), env=env)
+            reload_seconds, _, _ = run_measured(linkwork("load", str(package)), env=env)
+            copy_seconds = copy_plain(url, package)
+    return {
+        "children": children,
+        "rows": rows,
+        "load": load_seconds,
+        "reload": reload_seconds,
+        "peak": peak_mib,
+        "copy": copy_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    print(
+        f"{'children':>8} {'rows':>9} {'load s':>7} {'rows/s':>8} {'reload s':>8} "
+        f"{'COPY s':>7} {'COPY rows/s':>11} {'ratio':>6} {'peak MiB':>8}"
+    )
+    for children in args.sizes:
+        r = measure(children, args.seed)
+        print(
+            f"{r['children']:>8} {r['rows']:>9} {r['load']:>7.1f} {r['rows'] / r['load']:>8.0f} "
+            f"{r['reload']:>8.1f} {r['copy']:>7.1f} {r['rows'] / r['copy']:>11.0f} "
+            f"{r['load'] / r['copy']:>6.1f} {r['peak']:>8}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,331 @@
+"""Which achievements the data supports under a contract (spec/contracts.md).
+
+Pure: frozen dataclasses in, a list of `Achievement` out; no ORM, no clock.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from linkwork.outcomes.change import is_reliable_improvement
+
+from .terms import ContractTerms, Trigger
+
+# Scores on the same date from several respondents: self before parent before teacher.
+RESPONDENT_RANK = {"self": 0, "parent": 1, "teacher": 2}
+BASELINE_GRACE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class EnrolmentFact:
+    cohort: str
+    enrolled_on: dt.date
+    ended_on: dt.date | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class ConsentFact:
+    """An evidence consent."""
+
+    given_on: dt.date
+    withdrawn_on: dt.date | None = None
+    id: int | None = None
+
+    def holds_on(self, on: dt.date) -> bool:
+        return self.given_on <= on and (self.withdrawn_on is None or self.withdrawn_on > on)
+
+
+@dataclass(frozen=True)
+class RegisterFact:
+    date: dt.date
+    attended: bool
+    engaged: bool | None = None
+    service: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class ScoreFact:
+    date: dt.date
+    instrument: str
+    scale: str
+    respondent: str
+    value: Decimal
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class AttainmentFact:
+    date: dt.date
+    subject: str
+    value: Decimal
+    expected: Decimal
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    upn: str
+    enrolments: tuple[EnrolmentFact, ...] = ()
+    consents: tuple[ConsentFact, ...] = ()  # evidence consents only
+    registers: tuple[RegisterFact, ...] = ()
+    scores: tuple[ScoreFact, ...] = ()
+    attainment: tuple[AttainmentFact, ...] = ()
+
+
+@dataclass(frozen=True)
+class Achievement:
+    upn: str
+    trigger: str
+    instance: str
+    achieved_on: dt.date
+    evidence: tuple[str, ...] = field(default=(), compare=True)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.upn, self.trigger, self.instance)
+
+
+@dataclass(frozen=True)
+class Window:
+    enrolment: EnrolmentFact
+    starts_on: dt.date
+    ends_on: dt.date
+
+    def __contains__(self, day: dt.date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+def child_window(contract: ContractTerms, child: ChildFacts) -> Window | None:
+    """The child's window: from the earliest enrolment that belongs to the contract
+    (listed cohort, enrolled inside the contract) to the earlier of its end and the
+    contract's end."""
+    belonging = [
+        e
+        for e in child.enrolments
+        if e.cohort in contract.cohorts and contract.starts_on <= e.enrolled_on <= contract.ends_on
+    ]
+    if not belonging:
+        return None
+    enrolment = min(belonging, key=lambda e: (e.enrolled_on, e.cohort))
+    ends_on = contract.ends_on
+    if enrolment.ended_on is not None and enrolment.ended_on < ends_on:
+        ends_on = enrolment.ended_on
+    return Window(enrolment, enrolment.enrolled_on, ends_on)
+
+
+def consent_on(child: ChildFacts, day: dt.date) -> ConsentFact | None:
+    """The earliest-given evidence consent in force on `day`, if any."""
+    holding = [c for c in child.consents if c.holds_on(day)]
+    return min(holding, key=lambda c: (c.given_on, c.id or 0)) if holding else None
+
+
+def _consent_text(consent: ConsentFact) -> str:
+    text = f"consent #{consent.id} evidence given {consent.given_on}"
+    if consent.withdrawn_on:
+        text += f", withdrawn {consent.withdrawn_on}"
+    return text
+
+
+def _enrolment_text(window: Window) -> str:
+    e = window.enrolment
+    text = f"enrolment #{e.id} cohort {e.cohort} from {e.enrolled_on}"
+    if e.ended_on:
+        text += f" to {e.ended_on}"
+    return text
+
+
+def _yn(value) -> str:
+    return "Y" if value else "N"
+
+
+def find_achievements(contract: ContractTerms, children) -> list["Achievement"]:
+    """Every achievement the children's data supports, ordered by UPN, trigger, instance."""
+    found: list[Achievement] = []
+    for child in children:
+        window = child_window(contract, child)
+        if window is None:
+            continue
+        for trigger in contract.triggers:
+            if trigger.kind == "enrolment":
+                found.extend(_enrolment(trigger, child, window))
+            elif trigger.kind == "engagement":
+                found.extend(_engagement(contract, trigger, child, window))
+            elif trigger.measure == "score":
+                found.extend(_score_outcome(trigger, child, window))
+            elif trigger.measure == "attainment":
+                found.extend(_attainment_outcome(trigger, child, window))
+    return found
+
+
+def _enrolment(trigger: Trigger, child: ChildFacts, window: Window):
+    """Achieved on the first date in the window on which the evidence consent holds."""
+    first = None
+    for consent in child.consents:
+        start = max(consent.given_on, window.starts_on)
+        if start > window.ends_on:
+            continue
+        if consent.withdrawn_on is not None and consent.withdrawn_on <= start:
+            continue
+        if first is None or start < first[0]:
+            first = (start, consent)
+    if first is None:
+        return []
+    day, consent = first
+    return [
+        Achievement(
+            child.upn, trigger.code, "1", day, (_enrolment_text(window), _consent_text(consent))
+        )
+    ]
+
+
+def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, window: Window):
+    """Per period overlapping the window: enough sessions, attendance and engagement, with
+    consent on the earlier of the period's end and the window's end; earliest first."""
+    found = []
+    for period in contract.periods:
+        if len(found) >= trigger.max_per_child:
+            break
+        first = max(period.starts_on, window.starts_on)
+        last = min(period.ends_on, window.ends_on)
+        if first > last:
+            continue
+        rows = sorted(
+            (r for r in child.registers if first <= r.date <= last),
+            key=lambda r: (r.date, r.service, r.id or 0),
+        )
+        sessions = len(rows)
+        attended = sum(1 for r in rows if r.attended)
+        engaged = sum(1 for r in rows if r.attended and r.engaged)
+        if sessions == 0 or sessions < trigger.min_sessions:
+            continue
+        if attended < trigger.min_attendance * sessions:
+            continue
+        if trigger.min_engaged is not None and engaged < trigger.min_engaged * attended:
+            continue
+        consent = consent_on(child, last)
+        if consent is None:
+            continue
+        evidence = [
+            _enrolment_text(window),
+            _consent_text(consent),
+            f"{period.code}: {sessions} sessions, {attended} attended, {engaged} engaged",
+        ]
+        evidence += [
+            f"register #{r.id} {r.service} {r.date} attended {_yn(r.attended)}"
+            + (f" engaged {_yn(r.engaged)}" if r.attended else "")
+            for r in rows
+        ]
+        found.append(Achievement(child.upn, trigger.code, period.code, last, tuple(evidence)))
+    return found
+
+
+def _latest_on_or_before(rows, day, rank):
+    candidates = [r for r in rows if r.date <= day]
+    if not candidates:
+        return None
+    # latest date; on the same date the best-ranked respondent
+    return min(candidates, key=lambda r: (-r.date.toordinal(), rank(r)))
+
+
+def _score_at_risk(trigger: Trigger, value: Decimal) -> bool:
+    if trigger.at_risk_from is not None:
+        return value >= trigger.at_risk_from
+    return value < trigger.at_risk_below
+
+
+def _score_outcome(trigger: Trigger, child: ChildFacts, window: Window):
+    """Baseline: latest score on or before enrolment + 30 days; eligible if at risk then.
+    Achieved at the first follow-up (>= follow_up_after_days later, in the window) that
+    meets `achieved_when` and on which the evidence consent holds."""
+    rows = [
+        s
+        for s in child.scores
+        if s.instrument == trigger.instrument
+        and s.scale == trigger.scale
+        and (trigger.respondent is None or s.respondent == trigger.respondent)
+    ]
+
+    def rank(s):
+        return RESPONDENT_RANK.get(s.respondent, 9)
+
+    cutoff = window.enrolment.enrolled_on + dt.timedelta(days=BASELINE_GRACE_DAYS)
+    baseline = _latest_on_or_before(rows, cutoff, rank)
+    if baseline is None or not _score_at_risk(trigger, baseline.value):
+        return []
+    earliest = baseline.date + dt.timedelta(days=trigger.follow_up_after_days)
+    follow_ups = sorted(
+        (s for s in rows if s.date >= earliest and s.date > baseline.date and s.date in window),
+        key=lambda s: (s.date, rank(s)),
+    )
+    for score in follow_ups:
+        if trigger.at_risk_from is not None:
+            improvement = baseline.value - score.value
+        else:
+            improvement = score.value - baseline.value
+        crossed = not _score_at_risk(trigger, score.value)
+        reliable = False
+        if trigger.achieved_when in ("reliable_improvement", "either"):
+            reliable = is_reliable_improvement(improvement, trigger.sd, trigger.reliability)
+        met = {
+            "no_longer_at_risk": crossed,
+            "reliable_improvement": reliable,
+            "either": crossed or reliable,
+        }[trigger.achieved_when]
+        if not met:
+            continue
+        consent = consent_on(child, score.date)
+        if consent is None:
+            continue
+        name = f"{trigger.instrument}/{trigger.scale}"
+        evidence = (
+            _enrolment_text(window),
+            _consent_text(consent),
+            f"baseline score #{baseline.id} {name} {baseline.respondent} "
+            f"{baseline.date}: {baseline.value}",
+            f"follow-up score #{score.id} {name} {score.respondent} {score.date}: {score.value}",
+        )
+        return [Achievement(child.upn, trigger.code, "1", score.date, evidence)]
+    return []
+
+
+def _attainment_outcome(trigger: Trigger, child: ChildFacts, window: Window):
+    """As a score outcome, on the gap value - expected: at risk when gap <= -below_expected_by;
+    achieved when the gap rose by min_gain (gap_closed_by) or is above the threshold."""
+    rows = [a for a in child.attainment if a.subject == trigger.subject]
+    cutoff = window.enrolment.enrolled_on + dt.timedelta(days=BASELINE_GRACE_DAYS)
+    baseline = _latest_on_or_before(rows, cutoff, lambda a: 0)
+    threshold = -trigger.below_expected_by
+    if baseline is None or baseline.value - baseline.expected > threshold:
+        return []
+    base_gap = baseline.value - baseline.expected
+    earliest = baseline.date + dt.timedelta(days=trigger.follow_up_after_days)
+    follow_ups = sorted(
+        (a for a in rows if a.date >= earliest and a.date > baseline.date and a.date in window),
+        key=lambda a: a.date,
+    )
+    for record in follow_ups:
+        gap = record.value - record.expected
+        closed = trigger.min_gain is not None and gap - base_gap >= trigger.min_gain
+        crossed = gap > threshold
+        met = {
+            "gap_closed_by": closed,
+            "no_longer_at_risk": crossed,
+            "either": closed or crossed,
+        }[trigger.achieved_when]
+        if not met:
+            continue
+        consent = consent_on(child, record.date)
+        if consent is None:
+            continue
+        evidence = (
+            _enrolment_text(window),
+            _consent_text(consent),
+            f"baseline attainment #{baseline.id} {trigger.subject} {baseline.date}: "
+            f"{baseline.value} (expected {baseline.expected}, gap {base_gap})",
+            f"follow-up attainment #{record.id} {trigger.subject} {record.date}: "
+            f"{record.value} (expected {record.expected}, gap {gap})",
+        )
+        return [Achievement(child.upn, trigger.code, "1", record.date, evidence)]
+    return []

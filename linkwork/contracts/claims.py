@@ -1,0 +1,217 @@
+"""The claim for one period: adjustments, new lines, caps and payer portions.
+
+Pure and exact (spec/contracts.md, "Claims"). Inputs: the contract's terms, the period,
+every achievement the current data supports, and every line of the contract's earlier
+submitted claims in the order they were submitted. Output: the lines of the claim.
+
+For a finance officer, in order:
+1. Each achievement still standing from a submitted claim that the data no longer
+   supports is reversed exactly (every portion negated).
+2. Each achievement dated by the period's end and not standing in a submitted claim
+   gets a line: the price, reduced to stay within the per-child and contract caps; split
+   by shares, each portion rounded half-up to the penny, the rounding residual to the
+   largest share (first listed among equals); each portion then cut to the payer's cap.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from linkwork.core.money import to_pennies
+
+from .achievements import Achievement
+from .terms import ContractTerms, Trigger
+
+ZERO = Decimal("0.00")
+CLAIM = "claim"
+ADJUSTMENT = "adjustment"
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str  # "claim" or "adjustment"
+    upn: str
+    trigger: str
+    instance: str
+    achieved_on: dt.date | None
+    portions: tuple[tuple[str, Decimal], ...]
+    evidence: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.upn, self.trigger, self.instance)
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((value for _, value in self.portions), ZERO)
+
+    def portion(self, payer: str) -> Decimal:
+        return dict(self.portions).get(payer, ZERO)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    contract: str
+    period: str
+    lines: tuple[Line, ...]
+    total: Decimal
+    payers: tuple[tuple[str, Decimal], ...]  # contract payer order, payers with a portion
+
+
+@dataclass
+class _Totals:
+    contract: Decimal = ZERO
+    per_child: dict = field(default_factory=dict)
+    per_payer: dict = field(default_factory=dict)
+
+    def add(self, line: Line):
+        self.contract += line.amount
+        self.per_child[line.upn] = self.per_child.get(line.upn, ZERO) + line.amount
+        for payer, value in line.portions:
+            self.per_payer[payer] = self.per_payer.get(payer, ZERO) + value
+
+
+def standing_claims(submitted_lines) -> dict[tuple, Line]:
+    """Achievements whose latest submitted line is a claim (not reversed since)."""
+    standing: dict[tuple, Line] = {}
+    for line in submitted_lines:
+        if line.kind == CLAIM:
+            standing[line.key] = line
+        else:
+            standing.pop(line.key, None)
+    return standing
+
+
+def split_amount(trigger: Trigger, amount: Decimal) -> list[tuple[str, Decimal]]:
+    """Portions of `amount` by the trigger's shares, half-up to the penny; the residual
+    (positive or negative) goes to the largest share, the first listed among equals."""
+    portions = [[payer, to_pennies(amount * share)] for payer, share in trigger.shares]
+    residual = amount - sum(value for _, value in portions)
+    if residual:
+        largest = max(share for _, share in trigger.shares)
+        index = next(i for i, (_, share) in enumerate(trigger.shares) if share == largest)
+        portions[index][1] += residual
+    return [(payer, value) for payer, value in portions]
+
+
+def _instance_key(contract: ContractTerms, instance: str):
+    order = contract.period_order()
+    return (order.get(instance, -1), instance)
+
+
+def compute_claim(
+    contract: ContractTerms,
+    period_code: str,
+    achievements: list[Achievement],
+    submitted_lines: list[Line],
+) -> ClaimResult:
+    """The claim for `period_code` as the spec defines it, to the penny."""
+    period = contract.period(period_code)
+    triggers = {t.code: t for t in contract.triggers}
+    trigger_order = contract.trigger_order()
+    payer_caps = {p.code: p.cap for p in contract.payers}
+
+    totals = _Totals()
+    for line in submitted_lines:
+        totals.add(line)
+    standing = standing_claims(submitted_lines)
+    supported = {a.key for a in achievements}
+
+    lines: list[Line] = []
+    reversals = [line for key, line in standing.items() if key not in supported]
+    reversals.sort(
+        key=lambda ln: (ln.upn, trigger_order.get(ln.trigger, 99), _instance_key(contract, ln.instance))
+    )
+    for claimed in reversals:
+        line = Line(
+            ADJUSTMENT,
+            claimed.upn,
+            claimed.trigger,
+            claimed.instance,
+            None,
+            tuple((payer, -value) for payer, value in claimed.portions),
+            ("reverses the line claimed with",) + tuple(claimed.evidence),
+        )
+        lines.append(line)
+        totals.add(line)
+
+    due = [
+        a
+        for a in achievements
+        if a.achieved_on <= period.ends_on and a.key not in standing and a.trigger in triggers
+    ]
+    due.sort(
+        key=lambda a: (
+            a.achieved_on,
+            trigger_order[a.trigger],
+            a.upn,
+            _instance_key(contract, a.instance),
+        )
+    )
+    for achievement in due:
+        trigger = triggers[achievement.trigger]
+        amount = trigger.price
+        if contract.cap_per_child is not None:
+            amount = min(amount, contract.cap_per_child - totals.per_child.get(achievement.upn, ZERO))
+        if contract.cap_contract is not None:
+            amount = min(amount, contract.cap_contract - totals.contract)
+        if amount <= 0:
+            continue
+        portions = []
+        for payer, value in split_amount(trigger, amount):
+            cap = payer_caps.get(payer)
+            if cap is not None:
+                room = max(cap - totals.per_payer.get(payer, ZERO), ZERO)
+                value = min(value, room)
+            portions.append((payer, value))
+        line = Line(
+            CLAIM,
+            achievement.upn,
+            achievement.trigger,
+            achievement.instance,
+            achievement.achieved_on,
+            tuple(portions),
+            tuple(achievement.evidence),
+        )
+        if line.amount == 0:
+            continue
+        lines.append(line)
+        totals.add(line)
+
+    by_payer: dict[str, Decimal] = {}
+    for line in lines:
+        for payer, value in line.portions:
+            by_payer[payer] = by_payer.get(payer, ZERO) + value
+    payers = tuple((p.code, by_payer[p.code]) for p in contract.payers if p.code in by_payer)
+    total = sum((line.amount for line in lines), ZERO)
+    return ClaimResult(contract.code, period.code, tuple(lines), total, payers)
+
+
+def claim_as_json(result: ClaimResult, *, status: str, evidence: bool = True) -> dict:
+    """The claim in the spec's JSON shape (amounts as strings with two decimals)."""
+
+    def money(value: Decimal) -> str:
+        return f"{to_pennies(value):.2f}"
+
+    out_lines = []
+    for line in result.lines:
+        item = {
+            "kind": line.kind,
+            "upn": line.upn,
+            "trigger": line.trigger,
+            "instance": line.instance,
+            "achieved_on": line.achieved_on.isoformat() if line.achieved_on else None,
+            "amount": money(line.amount),
+            "portions": {payer: money(value) for payer, value in line.portions},
+        }
+        if evidence:
+            item["evidence"] = list(line.evidence)
+        out_lines.append(item)
+    return {
+        "contract": result.contract,
+        "period": result.period,
+        "status": status,
+        "total": money(result.total),
+        "payers": {payer: money(value) for payer, value in result.payers},
+        "lines": out_lines,
+    }

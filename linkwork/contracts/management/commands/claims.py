@@ -1,0 +1,41 @@
+"""`linkwork claims run|submit CONTRACT PERIOD [--json]`."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from linkwork.contracts.claims import claim_as_json
+from linkwork.contracts.queries import claim_result
+from linkwork.contracts.services import ClaimError, run_claim, submit_claim
+
+
+class Command(BaseCommand):
+    help = "Compute a period's claim as a draft (run) or freeze it (submit)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["run", "submit"])
+        parser.add_argument("contract", help="contract code, e.g. EX-1")
+        parser.add_argument("period", help="claim period code, e.g. T1")
+        parser.add_argument("--json", action="store_true", help="print the claim as JSON")
+
+    def handle(self, *args, action, contract, period, **options):
+        service = run_claim if action == "run" else submit_claim
+        try:
+            claim = service(actor=None, contract_code=contract, period_code=period)
+        except ClaimError as exc:
+            raise CommandError(str(exc)) from None
+        data = claim_as_json(claim_result(claim), status=claim.status)
+        if options["json"]:
+            self.stdout.write(json.dumps(data, indent=1))
+            return
+        self.stdout.write(
+            f"{data['contract']} {data['period']} ({data['status']}): "
+            f"{len(data['lines'])} lines, total {data['total']}"
+        )
+        for payer, value in data["payers"].items():
+            self.stdout.write(f"  {payer:<12} {value:>14}")
+        for line in data["lines"]:
+            self.stdout.write(
+                f"  {line['kind']:<10} {line['upn']} {line['trigger']:<12} {line['instance']:<8} "
+                f"{line['achieved_on'] or '':<10} {line['amount']:>12}"
+            )

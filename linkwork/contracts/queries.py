@@ -1,0 +1,155 @@
+"""Reads for contracts and claims: the engine's inputs in bounded queries, claims as JSON."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from linkwork.measures.models import Score
+from linkwork.people.models import Attainment, Consent, Enrolment, Purpose
+from linkwork.support.models import RegisterEntry, Service
+
+from .achievements import (
+    AttainmentFact,
+    ChildFacts,
+    ConsentFact,
+    EnrolmentFact,
+    RegisterFact,
+    ScoreFact,
+)
+from .claims import ClaimResult, Line
+from .models import Claim, ClaimLine, ClaimStatus, Contract
+from .terms import ContractTerms, terms_from_document
+
+CHUNK = 2000
+
+
+def latest_contract(code: str) -> Contract | None:
+    return Contract.objects.filter(code=code).order_by("-version").first()
+
+
+def contract_terms(contract: Contract) -> ContractTerms:
+    return terms_from_document(contract.document, version=contract.version)
+
+
+def load_children(terms: ContractTerms, *, chunk: int = CHUNK):
+    """Yield lists of ChildFacts, `chunk` children at a time, for every child enrolled in
+    the contract: a fixed handful of queries per chunk, never one per child."""
+    enrolments = defaultdict(list)
+    upns = {}
+    rows = (
+        Enrolment.objects.filter(
+            cohort__code__in=terms.cohorts,
+            enrolled_on__gte=terms.starts_on,
+            enrolled_on__lte=terms.ends_on,
+        )
+        .order_by("pupil_id", "enrolled_on")
+        .values_list("id", "pupil_id", "pupil__upn", "cohort__code", "enrolled_on", "ended_on")
+    )
+    for pk, pupil_id, upn, cohort, enrolled_on, ended_on in rows.iterator(chunk_size=5000):
+        enrolments[pupil_id].append(EnrolmentFact(cohort, enrolled_on, ended_on, pk))
+        upns[pupil_id] = upn
+    pupil_ids = sorted(enrolments)
+    kinds = {t.kind for t in terms.triggers}
+    score_triggers = [t for t in terms.triggers if t.measure == "score"]
+    subjects = sorted({t.subject for t in terms.triggers if t.measure == "attainment"})
+    services = dict(Service.objects.values_list("id", "code")) if "engagement" in kinds else {}
+
+    for start in range(0, len(pupil_ids), chunk):
+        ids = pupil_ids[start : start + chunk]
+        consents = defaultdict(list)
+        for pk, pupil_id, given_on, withdrawn_on in Consent.objects.filter(
+            pupil_id__in=ids, purpose=Purpose.EVIDENCE
+        ).values_list("id", "pupil_id", "given_on", "withdrawn_on"):
+            consents[pupil_id].append(ConsentFact(given_on, withdrawn_on, pk))
+        registers = defaultdict(list)
+        if "engagement" in kinds:
+            for pk, pupil_id, service_id, day, attended, engaged in (
+                RegisterEntry.objects.filter(
+                    pupil_id__in=ids,
+                    session_date__gte=terms.starts_on,
+                    session_date__lte=terms.ends_on,
+                )
+                .values_list("id", "pupil_id", "service_id", "session_date", "attended", "engaged")
+                .iterator(chunk_size=20000)
+            ):
+                registers[pupil_id].append(
+                    RegisterFact(day, attended, engaged, services.get(service_id, ""), pk)
+                )
+        scores = defaultdict(list)
+        if score_triggers:
+            instruments = sorted({t.instrument for t in score_triggers})
+            scales = sorted({t.scale for t in score_triggers})
+            for pk, pupil_id, instrument, scale, day, respondent, value in Score.objects.filter(
+                administration__pupil_id__in=ids,
+                administration__instrument_code__in=instruments,
+                scale__in=scales,
+            ).values_list(
+                "id",
+                "administration__pupil_id",
+                "administration__instrument_code",
+                "scale",
+                "administration__administered_on",
+                "administration__respondent",
+                "score",
+            ):
+                scores[pupil_id].append(
+                    ScoreFact(day, instrument, scale, respondent, Decimal(value), pk)
+                )
+        attainment = defaultdict(list)
+        if subjects:
+            for pk, pupil_id, day, subject, value, expected in Attainment.objects.filter(
+                pupil_id__in=ids, subject__in=subjects
+            ).values_list("id", "pupil_id", "assessed_on", "subject", "value", "expected"):
+                attainment[pupil_id].append(
+                    AttainmentFact(day, subject, Decimal(value), Decimal(expected), pk)
+                )
+        yield [
+            ChildFacts(
+                upn=upns[pupil_id],
+                enrolments=tuple(enrolments[pupil_id]),
+                consents=tuple(consents[pupil_id]),
+                registers=tuple(registers[pupil_id]),
+                scores=tuple(scores[pupil_id]),
+                attainment=tuple(attainment[pupil_id]),
+            )
+            for pupil_id in ids
+        ]
+
+
+def line_from_row(row: ClaimLine) -> Line:
+    return Line(
+        kind=row.kind,
+        upn=row.upn,
+        trigger=row.trigger,
+        instance=row.instance,
+        achieved_on=row.achieved_on,
+        portions=tuple((payer, Decimal(value)) for payer, value in row.portions.items()),
+        evidence=tuple(row.evidence),
+    )
+
+
+def submitted_lines(contract_code: str) -> list[Line]:
+    """Every line of the contract's submitted (or paid) claims, in submission order."""
+    rows = (
+        ClaimLine.objects.filter(claim__contract_code=contract_code)
+        .exclude(claim__status=ClaimStatus.DRAFT)
+        .order_by("claim__submitted_at", "claim_id", "position")
+    )
+    return [line_from_row(row) for row in rows]
+
+
+def claim_result(claim: Claim) -> ClaimResult:
+    """A stored claim as the engine's result, for JSON and statements."""
+    lines = tuple(line_from_row(row) for row in claim.lines.order_by("position"))
+    return ClaimResult(
+        contract=claim.contract_code,
+        period=claim.period_code,
+        lines=lines,
+        total=claim.total,
+        payers=tuple((payer, Decimal(value)) for payer, value in claim.payer_totals.items()),
+    )
+
+
+def claims_for_contract(contract_code: str):
+    return Claim.objects.filter(contract_code=contract_code).select_related(
+        "contract", "submitted_by"
+    )

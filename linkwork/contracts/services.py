@@ -1,0 +1,212 @@
+"""Writes for contracts and claims. Each is one transaction with one audit entry."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from linkwork.audit.services import record
+
+from .achievements import find_achievements
+from .claims import ClaimResult, compute_claim
+from .models import Claim, ClaimedAchievement, ClaimLine, ClaimLineKind, ClaimStatus, Contract
+from .queries import contract_terms, load_children, submitted_lines
+from .terms import ContractTerms
+
+
+class ClaimError(Exception):
+    """A claim operation refused, with a message fit for the person who asked."""
+
+
+@transaction.atomic
+def store_contract(*, actor, document: dict, source: str) -> Contract:
+    """Store a parsed contract document as the contract's next version; storing the same
+    document again changes nothing and returns the latest version."""
+    latest = Contract.objects.filter(code=document["code"]).order_by("-version").first()
+    if latest is not None and latest.document == document:
+        return latest
+    contract = Contract.objects.create(
+        code=document["code"],
+        version=(latest.version + 1) if latest else 1,
+        name=document["name"],
+        starts_on=document["starts_on"],
+        ends_on=document["ends_on"],
+        document=document,
+        source=source,
+    )
+    record(
+        actor=actor,
+        action="contract.stored",
+        obj=contract,
+        summary=f"Contract {contract.code} version {contract.version} stored",
+        changes={"version": contract.version},
+    )
+    return contract
+
+
+def _locked_contract(contract_code: str) -> Contract:
+    # Locking the latest version serialises runs and submits of one contract.
+    contract = (
+        Contract.objects.select_for_update()
+        .filter(code=contract_code)
+        .order_by("-version")
+        .first()
+    )
+    if contract is None:
+        raise ClaimError(f"no contract with code {contract_code!r}")
+    return contract
+
+
+def _period_or_error(terms: ContractTerms, period_code: str):
+    try:
+        return terms.period(period_code)
+    except KeyError:
+        codes = ", ".join(p.code for p in terms.periods)
+        raise ClaimError(
+            f"contract {terms.code} has no period {period_code!r} (periods: {codes})"
+        ) from None
+
+
+def compute_for(terms: ContractTerms, period_code: str) -> ClaimResult:
+    """The claim the current data supports for a period (reads only)."""
+    achievements = []
+    for children in load_children(terms):
+        achievements.extend(find_achievements(terms, children))
+    return compute_claim(terms, period_code, achievements, submitted_lines(terms.code))
+
+
+def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> Claim:
+    claim = (
+        Claim.objects.select_for_update()
+        .filter(contract_code=terms.code, period_code=period_code)
+        .first()
+    )
+    if claim is not None and claim.status != ClaimStatus.DRAFT:
+        when = timezone.localtime(claim.submitted_at).strftime("%Y-%m-%d %H:%M")
+        raise ClaimError(f"the claim for {terms.code} {period_code} was submitted on {when}")
+    result = compute_for(terms, period_code)
+    fields = {
+        "contract": contract,
+        "computed_at": timezone.now(),
+        "total": result.total,
+        "payer_totals": {payer: f"{value:.2f}" for payer, value in result.payers},
+    }
+    if claim is None:
+        claim = Claim.objects.create(contract_code=terms.code, period_code=period_code, **fields)
+    else:
+        for name, value in fields.items():
+            setattr(claim, name, value)
+        claim.save()
+        claim.lines.all().delete()
+    ClaimLine.objects.bulk_create(
+        [
+            ClaimLine(
+                claim=claim,
+                position=position,
+                kind=line.kind,
+                upn=line.upn,
+                trigger=line.trigger,
+                instance=line.instance,
+                achieved_on=line.achieved_on,
+                amount=line.amount,
+                portions={payer: f"{value:.2f}" for payer, value in line.portions},
+                evidence=list(line.evidence),
+            )
+            for position, line in enumerate(result.lines, start=1)
+        ],
+        batch_size=2000,
+    )
+    return claim
+
+
+@transaction.atomic
+def run_claim(*, actor, contract_code: str, period_code: str) -> Claim:
+    """Compute the period's claim from the current data and store it as the draft
+    (replacing any earlier draft), with the contract version used."""
+    contract = _locked_contract(contract_code)
+    terms = contract_terms(contract)
+    _period_or_error(terms, period_code)
+    claim = _store_draft(contract, terms, period_code)
+    record(
+        actor=actor,
+        action="claim.computed",
+        obj=claim,
+        summary=f"Draft claim {contract_code} {period_code}: £{claim.total:.2f}",
+        changes={"total": claim.total, "lines": claim.lines.count(), "version": contract.version},
+    )
+    return claim
+
+
+@transaction.atomic
+def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
+    """Recompute the period's claim from the current data and freeze it. Periods are
+    submitted in order; a period is submitted once. The database then refuses any change."""
+    contract = _locked_contract(contract_code)
+    terms = contract_terms(contract)
+    period = _period_or_error(terms, period_code)
+    earlier = [p.code for p in terms.periods[: terms.periods.index(period)]]
+    done = set(
+        Claim.objects.filter(contract_code=contract_code, period_code__in=earlier)
+        .exclude(status=ClaimStatus.DRAFT)
+        .values_list("period_code", flat=True)
+    )
+    missing = [code for code in earlier if code not in done]
+    if missing:
+        raise ClaimError(
+            f"submit the claims for {', '.join(missing)} before {period_code} "
+            "(periods are claimed in order)"
+        )
+    claim = _store_draft(contract, terms, period_code)
+    claim.status = ClaimStatus.SUBMITTED
+    claim.submitted_at = timezone.now()
+    claim.submitted_by = actor if getattr(actor, "pk", None) else None
+    claim.save()
+    for line in claim.lines.order_by("position"):
+        if line.kind == ClaimLineKind.CLAIM:
+            ClaimedAchievement.objects.create(
+                contract_code=contract_code,
+                upn=line.upn,
+                trigger=line.trigger,
+                instance=line.instance,
+                line=line,
+            )
+        else:
+            released = ClaimedAchievement.objects.filter(
+                contract_code=contract_code,
+                upn=line.upn,
+                trigger=line.trigger,
+                instance=line.instance,
+                released_by__isnull=True,
+            ).update(released_by=line)
+            if released != 1:
+                raise ClaimError(
+                    f"adjustment for {line.upn} {line.trigger} {line.instance} reverses "
+                    "nothing standing"
+                )
+    record(
+        actor=actor,
+        action="claim.submitted",
+        obj=claim,
+        summary=f"Claim {contract_code} {period_code} submitted: £{claim.total:.2f}",
+        changes={"total": claim.total, "payers": claim.payer_totals, "version": contract.version},
+    )
+    return claim
+
+
+@transaction.atomic
+def mark_claim_paid(*, actor, contract_code: str, period_code: str) -> Claim:
+    """Record that a submitted claim has been paid (its only permitted change)."""
+    claim = (
+        Claim.objects.select_for_update()
+        .filter(contract_code=contract_code, period_code=period_code)
+        .first()
+    )
+    if claim is None or claim.status != ClaimStatus.SUBMITTED:
+        raise ClaimError(f"no submitted claim for {contract_code} {period_code}")
+    claim.status = ClaimStatus.PAID
+    claim.save(update_fields=["status"])
+    record(
+        actor=actor,
+        action="claim.paid",
+        obj=claim,
+        summary=f"Claim {contract_code} {period_code} marked paid",
+    )
+    return claim

@@ -1,0 +1,359 @@
+"""The resources of a zone data package: their files, columns, keys and value rules.
+
+Pure definitions: no ORM, no database. Each column's parser takes the text of one cell
+and returns the value staged for loading (dates stay ISO text, booleans become bool,
+lists become JSON text) or raises `Invalid` with a message fit for a located error.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from linkwork.core.upn import upn_problem
+
+
+class Invalid(ValueError):
+    """A cell that breaks its column's rule; the message says which rule."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], object]
+    kind: str = "text"  # staging type: text, date, bool, int, decimal, json
+    required: bool = True  # a blank cell is an error
+    blank: object = None  # the value staged for a blank cell when not required
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    filename: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+
+# Cell parsers ---------------------------------------------------------------------------
+
+
+def text(max_length: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise Invalid(f"longer than {max_length} characters")
+        return value
+
+    return parse
+
+
+def choice(*values: str) -> Callable[[str], str]:
+    allowed = frozenset(values)
+    message = "one of " + ", ".join(values)
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise Invalid(message)
+        return value
+
+    return parse
+
+
+_YES_NO = {"Y": True, "N": False}
+
+
+def yes_no(value: str) -> bool:
+    try:
+        return _YES_NO[value]
+    except KeyError:
+        raise Invalid("Y or N") from None
+
+
+_DATE_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_valid_dates: dict[str, str] = {}  # dates repeat a lot in registers; remember good ones
+
+
+def iso_date(value: str) -> str:
+    if value in _valid_dates:
+        return value
+    if not _DATE_FORM.match(value):
+        raise Invalid("not a date in YYYY-MM-DD form")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("not a real date") from None
+    if len(_valid_dates) < 100_000:
+        _valid_dates[value] = value
+    return value
+
+
+_INTEGER_FORM = re.compile(r"-?[0-9]{1,10}\Z")
+
+
+def integer(minimum: int, maximum: int = 2_147_483_647) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not _INTEGER_FORM.match(value):
+            raise Invalid("not a whole number")
+        number = int(value)
+        if number < minimum:
+            raise Invalid(f"less than {minimum}")
+        if number > maximum:
+            raise Invalid(f"more than {maximum}")
+        return number
+
+    return parse
+
+
+_DECIMAL_FORM = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
+
+
+def decimal(integer_digits: int = 6, places: int = 3) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if not _DECIMAL_FORM.match(value):
+            raise Invalid("not a decimal number")
+        try:
+            number = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern already refuses these
+            raise Invalid("not a decimal number") from None
+        if -number.as_tuple().exponent > places:
+            raise Invalid(f"more than {places} decimal places")
+        if abs(number) >= Decimal(10) ** integer_digits:
+            raise Invalid(f"more than {integer_digits} digits before the point")
+        return value
+
+    return parse
+
+
+def upn(value: str) -> str:
+    problem = upn_problem(value)
+    if problem:
+        raise Invalid(problem)
+    return value
+
+
+_URN_FORM = re.compile(r"[0-9]{6}\Z")
+
+
+def urn(value: str) -> str:
+    if not _URN_FORM.match(value):
+        raise Invalid("a URN has 6 digits")
+    return value
+
+
+def email(value: str) -> str:
+    if len(value) > 254:
+        raise Invalid("longer than 254 characters")
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise Invalid("not an email address") from None
+    return value.lower()
+
+
+def separated(item: Callable[[str], str]) -> Callable[[str], str]:
+    """A `;`-separated list, each part checked by `item`; staged as a JSON list."""
+
+    def parse(value: str) -> str:
+        parts = [part.strip() for part in value.split(";")]
+        return json.dumps([item(part) for part in parts if part])
+
+    return parse
+
+
+def _required(name, parse, kind="text"):
+    return Column(name, parse, kind)
+
+
+def _optional(name, parse, kind="text", blank=None):
+    return Column(name, parse, kind, required=False, blank=blank)
+
+
+CODE = text(40)
+OUTCOME_AREAS = ("wellbeing", "relationships", "confidence", "school")
+YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 14)))
+
+# The resources in the order they are validated and written: each one's references
+# point only at resources before it.
+RESOURCES: tuple[Resource, ...] = (
+    Resource(
+        "schools",
+        "schools.csv",
+        (
+            _required("urn", urn),
+            _required("name", text(200)),
+            _required("phase", choice("nursery", "primary", "secondary", "all-through", "special")),
+            _required("local_authority", text(200)),
+        ),
+        key=("urn",),
+    ),
+    Resource(
+        "pupils",
+        "pupils.csv",
+        (
+            _required("upn", upn),
+            _required("school_urn", urn),
+            _required("given_name", text(100)),
+            _required("family_name", text(100)),
+            _optional("date_of_birth", iso_date, "date"),
+            _required("year_group", choice(*YEAR_GROUPS)),
+            _optional("sex", choice("F", "M", "X"), blank=""),
+            _optional("fsm", yes_no, "bool"),
+            _optional("sen", choice("N", "K", "E"), blank=""),
+            _optional("eal", yes_no, "bool"),
+            _optional("statutory_status", choice("none", "CIN", "CP", "LAC"), blank="none"),
+        ),
+        key=("upn",),
+    ),
+    Resource(
+        "partners",
+        "partners.csv",
+        (_required("code", CODE), _required("name", text(200))),
+        key=("code",),
+    ),
+    Resource(
+        "services",
+        "services.csv",
+        (
+            _required("code", CODE),
+            _required("partner_code", CODE),
+            _required("name", text(200)),
+            _required("school_urn", urn),
+            _optional("outcome_areas", separated(choice(*OUTCOME_AREAS)), "json", blank="[]"),
+        ),
+        key=("code",),
+    ),
+    Resource(
+        "link_workers",
+        "link_workers.csv",
+        (
+            _required("email", email),
+            _optional("name", text(200), blank=""),
+            _optional("school_urns", separated(urn), "json", blank="[]"),
+        ),
+        key=("email",),
+    ),
+    Resource(
+        "enrolments",
+        "enrolments.csv",
+        (
+            _required("upn", upn),
+            _required("cohort", CODE),
+            _required("enrolled_on", iso_date, "date"),
+            _optional("link_worker_email", email),
+            _optional("ended_on", iso_date, "date"),
+            _optional("end_reason", text(200), blank=""),
+        ),
+        key=("upn", "cohort"),
+    ),
+    Resource(
+        "consents",
+        "consents.csv",
+        (
+            _required("upn", upn),
+            _required("purpose", choice("support", "partner_sharing", "evidence", "research")),
+            _required("given_by", choice("parent", "carer", "child")),
+            _required("given_on", iso_date, "date"),
+            _optional("withdrawn_on", iso_date, "date"),
+        ),
+        key=("upn", "purpose", "given_on"),
+    ),
+    Resource(
+        "allocations",
+        "allocations.csv",
+        (
+            _required("upn", upn),
+            _required("service_code", CODE),
+            _required("start_date", iso_date, "date"),
+            _optional("end_date", iso_date, "date"),
+        ),
+        key=("upn", "service_code", "start_date"),
+    ),
+    Resource(
+        "registers",
+        "registers.csv",
+        (
+            _required("service_code", CODE),
+            _required("session_date", iso_date, "date"),
+            _required("upn", upn),
+            _required("attended", yes_no, "bool"),
+            _optional("engaged", yes_no, "bool"),
+        ),
+        key=("service_code", "session_date", "upn"),
+    ),
+    Resource(
+        "interactions",
+        "interactions.csv",
+        (
+            _required("upn", upn),
+            _required("occurred_on", iso_date, "date"),
+            _optional("minutes", integer(0), "int"),
+            _required("kind", choice("one_to_one", "group", "family", "school", "other")),
+            _optional("topics", separated(text(100)), "json", blank="[]"),
+        ),
+        key=("upn", "occurred_on", "kind"),
+    ),
+    Resource(
+        "school_attendance",
+        "school_attendance.csv",
+        (
+            _required("upn", upn),
+            _required("period_start", iso_date, "date"),
+            _required("period_end", iso_date, "date"),
+            _required("possible_sessions", integer(0), "int"),
+            _required("present_sessions", integer(0), "int"),
+        ),
+        key=("upn", "period_start"),
+    ),
+    Resource(
+        "attainment",
+        "attainment.csv",
+        (
+            _required("upn", upn),
+            _required("assessed_on", iso_date, "date"),
+            _required("subject", choice("reading", "writing", "maths", "english")),
+            _required("value", decimal(), "decimal"),
+            _required("expected", decimal(), "decimal"),
+        ),
+        key=("upn", "subject", "assessed_on"),
+    ),
+    Resource(
+        "scores",
+        "scores.csv",
+        (
+            _required("upn", upn),
+            _required("administered_on", iso_date, "date"),
+            _required("instrument", CODE),
+            _required("scale", CODE),
+            _required("respondent", choice("self", "parent", "teacher")),
+            _required("score", decimal(), "decimal"),
+        ),
+        key=("upn", "instrument", "scale", "administered_on", "respondent"),
+    ),
+    Resource(
+        "responses",
+        "responses.csv",
+        (
+            _required("upn", upn),
+            _required("administered_on", iso_date, "date"),
+            _required("instrument", CODE),
+            _required("respondent", choice("self", "parent", "teacher")),
+            _required("item", CODE),
+            _required("value", integer(-1000), "int"),
+        ),
+        key=("upn", "instrument", "item", "administered_on", "respondent"),
+    ),
+)
+
+BY_FILENAME = {resource.filename: resource for resource in RESOURCES}
+BY_NAME = {resource.name: resource for resource in RESOURCES}
+
+# YAML documents: (kind, folder or None, file name pattern).
+DOCUMENT_KINDS = ("instruments", "screening", "contracts")

@@ -1,0 +1,319 @@
+"""Loading and exporting zone data packages (see docs/packages.md)."""
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from django.db import DatabaseError, connection, transaction
+
+from linkwork.audit.services import record
+
+from . import writers
+from .documents import document_files, latest_documents, read_document, store_document
+from .resources import BY_FILENAME, RESOURCES, Resource
+from .validation import Checker, Problems, database_indexes
+
+
+class PackageInvalid(Exception):
+    """A package refused as a whole; `errors` are `file:line: column: message (value)`."""
+
+    def __init__(self, errors: list[str], count: int | None = None):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+        self.count = len(errors) if count is None else count
+
+
+@dataclass
+class LoadReport:
+    path: str
+    dry_run: bool = False
+    rows: dict[str, int] = field(default_factory=dict)  # data rows read, per file
+    counts: dict[str, dict] = field(default_factory=dict)  # per resource: inserted/updated/…
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(c["inserted"] or c["updated"] for c in self.counts.values())
+
+
+@dataclass
+class ExportReport:
+    path: str
+    rows: dict[str, int] = field(default_factory=dict)
+    documents: list[str] = field(default_factory=list)
+
+
+def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 1000) -> LoadReport:
+    """Load a zone data package: check every row of every file, then upsert them all.
+
+    Nothing is written unless the whole package is valid (else PackageInvalid lists
+    every problem); rows are matched by their resource's key, unchanged rows are left
+    alone and nothing is deleted. A dry run does everything, then rolls back.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise PackageInvalid([f"{root}: not a folder"])
+    problems = Problems(limit=problem_limit)
+    _check_file_names(root, problems)
+    report = LoadReport(path=str(root), dry_run=dry_run)
+    try:
+        with transaction.atomic():
+            staging = writers.Staging(connection)
+            staging.create()
+            present = _check_files(root, staging, problems, report)
+            documents = []
+            for kind, filename in document_files(root):
+                document, errors = read_document(root, kind, filename)
+                for error in errors:
+                    problems.add_text(filename, error)
+                if document is not None:
+                    documents.append(document)
+            if problems:
+                raise PackageInvalid(problems.lines(), len(problems))
+            _write(staging, present, documents, actor, report)
+            record(
+                actor=actor,
+                action="package.loaded",
+                summary=f"Loaded package {root}" + (" (dry run)" if dry_run else ""),
+                changes={"path": str(root), "counts": report.counts},
+            )
+            if dry_run:
+                transaction.set_rollback(True)
+    except DatabaseError as exc:
+        # Validation should leave nothing for the database to refuse; if it does, the
+        # load is still refused whole rather than ending in a traceback.
+        raise PackageInvalid([f"{root}: the database refused the package: {exc}"]) from exc
+    return report
+
+
+def _check_file_names(root: Path, problems: Problems) -> None:
+    for entry in sorted(root.iterdir()):
+        if entry.is_file() and entry.suffix.lower() in (".csv", ".yaml", ".yml"):
+            if entry.name not in BY_FILENAME and entry.name != "screening.yaml":
+                problems.add(entry.name, 1, None, "not a file of a zone data package")
+        elif entry.is_dir() and entry.name in ("instruments", "contracts"):
+            for inner in sorted(entry.iterdir()):
+                if inner.suffix != ".yaml":
+                    problems.add(f"{entry.name}/{inner.name}", 1, None, "only .yaml files belong here")
+
+
+def _check_files(root: Path, staging, problems: Problems, report: LoadReport) -> set[str]:
+    checker = Checker(database_indexes(), problems)
+    present = set()
+    for resource in RESOURCES:
+        path = root / resource.filename
+        if not path.is_file():
+            continue
+        present.add(resource.name)
+        with staging.writer(resource) as stage:
+            report.rows[resource.filename] = checker.check_file(resource, path, stage)
+        for line, first, key in staging.duplicates(resource):
+            problems.add(
+                resource.filename,
+                line,
+                "+".join(resource.key),
+                f"duplicate key, first on line {first}",
+                ",".join(key),
+            )
+    return present
+
+
+def _write(staging, present: set[str], documents, actor, report: LoadReport) -> None:
+    counts = report.counts
+    for resource in RESOURCES:
+        if resource.name not in present:
+            continue
+        if resource.name == "link_workers":
+            counts["link_workers"] = _write_link_workers(staging.rows(resource))
+            continue
+        if resource.name == "scores" or (resource.name == "responses" and "scores" not in present):
+            counts["administrations"] = writers.upsert(connection, writers.ADMINISTRATIONS).as_dict()
+        for spec in writers.UPSERTS[resource.name]:
+            counts[spec.name] = writers.upsert(connection, spec).as_dict()
+    if "responses" in present:
+        report.notes.append(
+            "responses.csv: item responses are stored; scale scores are not computed from "
+            "them on load"
+        )
+    for document in documents:
+        stored = store_document(actor=actor, document=document)
+        tally = counts.setdefault(document.kind.name, {"inserted": 0, "updated": 0, "unchanged": 0})
+        tally["inserted" if stored else "unchanged"] += 1
+
+
+def _write_link_workers(rows) -> dict:
+    """Link Workers are users: created with no usable password, scoped to their schools."""
+    from linkwork.accounts.models import Role, User
+    from linkwork.schools.models import School
+
+    tally = writers.Counts()
+    for email, name, school_urns in rows:
+        urns = json.loads(school_urns) if isinstance(school_urns, str) else school_urns
+        school_ids = set(School.objects.filter(urn__in=urns).values_list("pk", flat=True))
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email, None, role=Role.LINK_WORKER, name=name)
+            user.schools.set(school_ids)
+            tally.inserted += 1
+            continue
+        current = set(user.schools.values_list("pk", flat=True))
+        if user.name == name and current == school_ids:
+            tally.unchanged += 1
+            continue
+        if user.name != name:
+            user.name = name
+            user.save(update_fields=["name"])
+        if current != school_ids:
+            user.schools.set(school_ids)
+        tally.updated += 1
+    return tally.as_dict()
+
+
+# Export ---------------------------------------------------------------------------------
+
+_FRICTIONLESS_TYPES = {
+    "text": {"type": "string"},
+    "date": {"type": "date"},
+    "bool": {"type": "boolean", "trueValues": ["Y"], "falseValues": ["N"]},
+    "int": {"type": "integer"},
+    "decimal": {"type": "number"},
+    "json": {"type": "string"},
+}
+
+
+def export_package(*, actor, path, chunk_size: int = 5000) -> ExportReport:
+    """Write every resource and the latest version of every document as a package.
+
+    Rows are sorted by key and streamed in chunks; every resource file is written, with
+    only its header when empty, so exporting the same data always gives the same bytes.
+    """
+    root = Path(path)
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise PackageInvalid([f"{root}: not an empty folder; export writes a new package"])
+    root.mkdir(parents=True, exist_ok=True)
+    report = ExportReport(path=str(root))
+    with transaction.atomic():
+        for resource in RESOURCES:
+            report.rows[resource.name] = _export_resource(root, resource, chunk_size)
+        for filename, source in sorted(latest_documents()):
+            target = root / filename
+            target.parent.mkdir(exist_ok=True)
+            with target.open("w", encoding="utf-8", newline="") as handle:
+                handle.write(source)
+            report.documents.append(filename)
+        _write_descriptor(root, report.documents)
+        record(
+            actor=actor,
+            action="package.exported",
+            summary=f"Exported package {root}",
+            changes={"path": str(root), "rows": report.rows, "documents": report.documents},
+        )
+    return report
+
+
+def _export_resource(root: Path, resource: Resource, chunk_size: int) -> int:
+    if resource.name == "link_workers":
+        rows = _link_worker_rows()
+    else:
+        rows = writers.export_rows(connection, resource.name, chunk_size)
+    formats = [_FORMATS[column.kind] for column in resource.columns]
+    count = 0
+    with (root / resource.filename).open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(resource.column_names)
+        for row in rows:
+            out.writerow([fmt(value) for fmt, value in zip(formats, row, strict=True)])
+            count += 1
+    return count
+
+
+def _link_worker_rows():
+    from linkwork.accounts.models import Role, User
+
+    users = User.objects.filter(role=Role.LINK_WORKER).prefetch_related("schools")
+    for user in sorted(users, key=lambda u: u.email):
+        urns = sorted(school.urn for school in user.schools.all())
+        yield user.email, user.name, urns
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _date(value) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def _bool(value) -> str:
+    return "" if value is None else ("Y" if value else "N")
+
+
+def _int(value) -> str:
+    return "" if value is None else str(int(value))
+
+
+def _decimal(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):  # SQLite hands back numeric columns as float
+        value = Decimal(repr(value))
+    number = Decimal(value).normalize()
+    return format(number, "f") if number else "0"
+
+
+def _list(value) -> str:
+    if value is None:
+        return ""
+    items = json.loads(value) if isinstance(value, str) else value
+    return ";".join(items)
+
+
+_FORMATS = {
+    "text": _text,
+    "date": _date,
+    "bool": _bool,
+    "int": _int,
+    "decimal": _decimal,
+    "json": _list,
+}
+
+
+def _write_descriptor(root: Path, documents: list[str]) -> None:
+    resources = []
+    for resource in RESOURCES:
+        resources.append(
+            {
+                "name": resource.name.replace("_", "-"),
+                "path": resource.filename,
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": {
+                    "fields": [
+                        {"name": column.name, **_FRICTIONLESS_TYPES[column.kind]}
+                        for column in resource.columns
+                    ],
+                    "missingValues": [""],
+                    "primaryKey": list(resource.key),
+                },
+            }
+        )
+    for filename in documents:
+        name = filename.removesuffix(".yaml").replace("/", "-").replace("_", "-").lower()
+        resources.append(
+            {"name": name, "path": filename, "format": "yaml", "mediatype": "application/yaml"}
+        )
+    descriptor = {
+        "profile": "data-package",
+        "name": "linkwork-zone",
+        "title": "Linkwork zone data package",
+        "resources": resources,
+    }
+    text = json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n"
+    (root / "datapackage.json").write_text(text, encoding="utf-8")

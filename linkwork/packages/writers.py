@@ -1,0 +1,420 @@
+"""All the SQL of loading and exporting packages, for PostgreSQL and SQLite.
+
+Loading stages each resource's validated rows in a temporary table (COPY on
+PostgreSQL, batched executemany on SQLite), finds duplicate keys there, then upserts
+each resource with one `INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE ... WHERE
+(a column differs)`, so an unchanged row is never rewritten. Table and column names in
+the statements below come from the constants in this module, never from input.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .resources import RESOURCES, Resource
+
+_TYPES = {
+    "postgresql": {
+        "text": "text",
+        "date": "date",
+        "bool": "boolean",
+        "int": "bigint",
+        "decimal": "numeric",
+        "json": "jsonb",
+    },
+    "sqlite": {
+        "text": "text",
+        "date": "text",
+        "bool": "integer",
+        "int": "integer",
+        "decimal": "numeric",
+        "json": "text",
+    },
+}
+_BATCH = 5000
+
+
+def stage_table(resource: Resource) -> str:
+    return f"lw_stage_{resource.name}"
+
+
+def _vendor(connection) -> str:
+    if connection.vendor not in _TYPES:
+        raise NotImplementedError(f"packages cannot be loaded into {connection.vendor}")
+    return connection.vendor
+
+
+class Staging:
+    """Temporary tables holding one load's validated rows, with their line numbers."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.vendor = _vendor(connection)
+
+    def create(self) -> None:
+        types = _TYPES[self.vendor]
+        with self.connection.cursor() as cursor:
+            for resource in RESOURCES:
+                table = stage_table(resource)
+                columns = ", ".join(
+                    f"{column.name} {types[column.kind]}" for column in resource.columns
+                )
+                suffix = " ON COMMIT DROP" if self.vendor == "postgresql" else ""
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                cursor.execute(f"CREATE TEMP TABLE {table} (line integer, {columns}){suffix}")
+
+    @contextmanager
+    def writer(self, resource: Resource):
+        """A function taking (line, *values) tuples, stored in the resource's table."""
+        table = stage_table(resource)
+        names = "line, " + ", ".join(resource.column_names)
+        with self.connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    yield copy.write_row
+            else:
+                marks = ", ".join(["%s"] * (len(resource.columns) + 1))
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+                batch: list[tuple] = []
+
+                def put(row):
+                    batch.append(row)
+                    if len(batch) >= _BATCH:
+                        cursor.executemany(sql, batch)
+                        batch.clear()
+
+                yield put
+                if batch:
+                    cursor.executemany(sql, batch)
+            if self.vendor == "postgresql":
+                cursor.execute(f"ANALYZE {table}")
+
+    def duplicates(self, resource: Resource) -> Iterator[tuple[int, int, tuple]]:
+        """(line, first line, key) for every row whose key an earlier row already has."""
+        key = ", ".join(resource.key)
+        sql = (
+            f"SELECT line, first_line, {key} FROM ("  # noqa: S608
+            f"SELECT line, {key}, min(line) OVER (PARTITION BY {key}) AS first_line "
+            f"FROM {stage_table(resource)}) x WHERE line > first_line ORDER BY line"
+        )
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
+            for row in cursor.fetchall():
+                yield row[0], row[1], tuple(str(value) for value in row[2:])
+
+    def rows(self, resource: Resource) -> list[tuple]:
+        """The staged rows of a small resource, in file order."""
+        names = ", ".join(resource.column_names)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT {names} FROM {stage_table(resource)} ORDER BY line")  # noqa: S608
+            return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """How one resource's staged rows become rows of its table, matched by key."""
+
+    name: str
+    table: str
+    source: str  # a FROM clause with the staged table as `s` and the joins resolving keys
+    key: dict[str, str]  # table column -> expression
+    data: dict[str, str] = field(default_factory=dict)  # updated when they differ
+    insert_only: dict[str, str] = field(default_factory=dict)
+    distinct: bool = False
+
+
+def _pupil(stage: str) -> str:
+    return f"lw_stage_{stage} s JOIN people_pupil p ON p.upn = s.upn"
+
+
+_ADMINISTRATIONS_SOURCE = (
+    "(SELECT upn, instrument, administered_on, respondent FROM lw_stage_scores "
+    "UNION SELECT upn, instrument, administered_on, respondent FROM lw_stage_responses) s "
+    "JOIN people_pupil p ON p.upn = s.upn"
+)
+_ADMINISTRATION_JOIN = (
+    " JOIN measures_administration a ON a.pupil_id = p.id AND a.instrument_code = s.instrument"
+    " AND a.administered_on = s.administered_on AND a.respondent = s.respondent"
+)
+
+# Scores and responses belong to an administration: one per child, instrument, date and
+# respondent, made from both files before either is written.
+ADMINISTRATIONS = Upsert(
+    "administrations",
+    "measures_administration",
+    _ADMINISTRATIONS_SOURCE,
+    key={
+        "pupil_id": "p.id",
+        "instrument_code": "s.instrument",
+        "administered_on": "s.administered_on",
+        "respondent": "s.respondent",
+    },
+    distinct=True,
+)
+
+UPSERTS: dict[str, tuple[Upsert, ...]] = {
+    "schools": (
+        Upsert(
+            "areas",
+            "schools_area",
+            "lw_stage_schools s",
+            key={"name": "s.local_authority"},
+            insert_only={"la_code": "''"},
+            distinct=True,
+        ),
+        Upsert(
+            "schools",
+            "schools_school",
+            "lw_stage_schools s JOIN schools_area a ON a.name = s.local_authority",
+            key={"urn": "s.urn"},
+            data={"name": "s.name", "phase": "s.phase", "area_id": "a.id"},
+        ),
+    ),
+    "pupils": (
+        Upsert(
+            "pupils",
+            "people_pupil",
+            "lw_stage_pupils s JOIN schools_school sc ON sc.urn = s.school_urn",
+            key={"upn": "s.upn"},
+            data={
+                "school_id": "sc.id",
+                "given_name": "s.given_name",
+                "family_name": "s.family_name",
+                "date_of_birth": "s.date_of_birth",
+                "year_group": "s.year_group",
+                "sex": "s.sex",
+                "fsm": "s.fsm",
+                "sen": "s.sen",
+                "eal": "s.eal",
+                "statutory_status": "s.statutory_status",
+            },
+        ),
+    ),
+    "partners": (
+        Upsert(
+            "partners",
+            "support_partner",
+            "lw_stage_partners s",
+            key={"code": "s.code"},
+            data={"name": "s.name"},
+        ),
+    ),
+    "services": (
+        Upsert(
+            "services",
+            "support_service",
+            "lw_stage_services s JOIN support_partner pa ON pa.code = s.partner_code"
+            " JOIN schools_school sc ON sc.urn = s.school_urn",
+            key={"code": "s.code"},
+            data={
+                "partner_id": "pa.id",
+                "name": "s.name",
+                "school_id": "sc.id",
+                "outcome_areas": "s.outcome_areas",
+            },
+        ),
+    ),
+    "enrolments": (
+        Upsert(
+            "cohorts",
+            "people_cohort",
+            "lw_stage_enrolments s",
+            key={"code": "s.cohort"},
+            insert_only={"name": "''"},
+            distinct=True,
+        ),
+        Upsert(
+            "enrolments",
+            "people_enrolment",
+            _pupil("enrolments") + " JOIN people_cohort c ON c.code = s.cohort"
+            " LEFT JOIN accounts_user u ON u.email = s.link_worker_email",
+            key={"pupil_id": "p.id", "cohort_id": "c.id"},
+            data={
+                "enrolled_on": "s.enrolled_on",
+                "link_worker_id": "u.id",
+                "ended_on": "s.ended_on",
+                "end_reason": "s.end_reason",
+            },
+        ),
+    ),
+    "consents": (
+        Upsert(
+            "consents",
+            "people_consent",
+            _pupil("consents"),
+            key={"pupil_id": "p.id", "purpose": "s.purpose", "given_on": "s.given_on"},
+            data={"given_by": "s.given_by", "withdrawn_on": "s.withdrawn_on"},
+        ),
+    ),
+    "allocations": (
+        Upsert(
+            "allocations",
+            "support_allocation",
+            _pupil("allocations") + " JOIN support_service sv ON sv.code = s.service_code",
+            key={"pupil_id": "p.id", "service_id": "sv.id", "start_date": "s.start_date"},
+            data={"end_date": "s.end_date"},
+        ),
+    ),
+    "registers": (
+        Upsert(
+            "registers",
+            "support_registerentry",
+            _pupil("registers") + " JOIN support_service sv ON sv.code = s.service_code",
+            key={"service_id": "sv.id", "session_date": "s.session_date", "pupil_id": "p.id"},
+            data={"attended": "s.attended", "engaged": "s.engaged"},
+        ),
+    ),
+    "interactions": (
+        Upsert(
+            "interactions",
+            "support_interaction",
+            _pupil("interactions"),
+            key={"pupil_id": "p.id", "occurred_on": "s.occurred_on", "kind": "s.kind"},
+            data={"minutes": "s.minutes", "topics": "s.topics"},
+            insert_only={"note": "''"},
+        ),
+    ),
+    "school_attendance": (
+        Upsert(
+            "school_attendance",
+            "people_schoolattendance",
+            _pupil("school_attendance"),
+            key={"pupil_id": "p.id", "period_start": "s.period_start"},
+            data={
+                "period_end": "s.period_end",
+                "possible_sessions": "s.possible_sessions",
+                "present_sessions": "s.present_sessions",
+            },
+        ),
+    ),
+    "attainment": (
+        Upsert(
+            "attainment",
+            "people_attainment",
+            _pupil("attainment"),
+            key={"pupil_id": "p.id", "subject": "s.subject", "assessed_on": "s.assessed_on"},
+            data={"value": "s.value", "expected": "s.expected"},
+        ),
+    ),
+    "scores": (
+        Upsert(
+            "scores",
+            "measures_score",
+            _pupil("scores") + _ADMINISTRATION_JOIN,
+            key={"administration_id": "a.id", "scale": "s.scale"},
+            data={"score": "s.score"},
+        ),
+    ),
+    "responses": (
+        Upsert(
+            "responses",
+            "measures_response",
+            _pupil("responses") + _ADMINISTRATION_JOIN,
+            key={"administration_id": "a.id", "item": "s.item"},
+            data={"value": "s.value"},
+        ),
+    ),
+}
+
+
+@dataclass
+class Counts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict:
+        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
+
+
+def upsert(connection, spec: Upsert) -> Counts:
+    """Insert new keys, update rows that differ, leave equal rows alone; count each."""
+    keys = list(spec.key)
+    distinct = "DISTINCT " if spec.distinct else ""
+    key_exprs = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(spec.key.values()))
+    matched = " AND ".join(f"t.{column} = x.k{i}" for i, column in enumerate(keys))
+    columns = {**spec.key, **spec.data, **spec.insert_only}
+    names = ", ".join(columns)
+    exprs = ", ".join(columns.values())
+    if spec.data:
+        changed = " OR ".join(
+            f"{spec.table}.{column} IS DISTINCT FROM excluded.{column}" for column in spec.data
+        )
+        sets = ", ".join(f"{column} = excluded.{column}" for column in spec.data)
+        action = f"DO UPDATE SET {sets} WHERE {changed}"
+    else:
+        action = "DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM (SELECT {distinct}{key_exprs} FROM {spec.source}) x")  # noqa: S608
+        total = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT {distinct}{key_exprs} FROM {spec.source}) x "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {matched})"
+        )
+        new = cursor.fetchone()[0]
+        cursor.execute(
+            f"INSERT INTO {spec.table} ({names}) SELECT {distinct}{exprs} "  # noqa: S608
+            f"FROM {spec.source} WHERE true ON CONFLICT ({', '.join(keys)}) {action}"
+        )
+        written = cursor.rowcount
+    return Counts(inserted=new, updated=written - new, unchanged=total - written)
+
+
+# Export ------------------------------------------------------------------------------
+
+# One query per resource, selecting its columns in the package's order, sorted by key.
+EXPORTS: dict[str, str] = {
+    "schools": "SELECT s.urn, s.name, s.phase, a.name FROM schools_school s "
+    "JOIN schools_area a ON a.id = s.area_id ORDER BY s.urn{c}",
+    "pupils": "SELECT p.upn, sc.urn, p.given_name, p.family_name, p.date_of_birth, "
+    "p.year_group, p.sex, p.fsm, p.sen, p.eal, p.statutory_status FROM people_pupil p "
+    "JOIN schools_school sc ON sc.id = p.school_id ORDER BY p.upn{c}",
+    "partners": "SELECT code, name FROM support_partner ORDER BY code{c}",
+    "services": "SELECT s.code, pa.code, s.name, sc.urn, s.outcome_areas FROM support_service s "
+    "JOIN support_partner pa ON pa.id = s.partner_id JOIN schools_school sc ON sc.id = s.school_id "
+    "ORDER BY s.code{c}",
+    "enrolments": "SELECT p.upn, c.code, e.enrolled_on, u.email, e.ended_on, e.end_reason "
+    "FROM people_enrolment e JOIN people_pupil p ON p.id = e.pupil_id "
+    "JOIN people_cohort c ON c.id = e.cohort_id LEFT JOIN accounts_user u ON u.id = e.link_worker_id "
+    "ORDER BY p.upn{c}, c.code{c}",
+    "consents": "SELECT p.upn, x.purpose, x.given_by, x.given_on, x.withdrawn_on "
+    "FROM people_consent x JOIN people_pupil p ON p.id = x.pupil_id "
+    "ORDER BY p.upn{c}, x.purpose{c}, x.given_on",
+    "allocations": "SELECT p.upn, sv.code, x.start_date, x.end_date FROM support_allocation x "
+    "JOIN people_pupil p ON p.id = x.pupil_id JOIN support_service sv ON sv.id = x.service_id "
+    "ORDER BY p.upn{c}, sv.code{c}, x.start_date",
+    "registers": "SELECT sv.code, x.session_date, p.upn, x.attended, x.engaged "
+    "FROM support_registerentry x JOIN people_pupil p ON p.id = x.pupil_id "
+    "JOIN support_service sv ON sv.id = x.service_id ORDER BY sv.code{c}, x.session_date, p.upn{c}",
+    "interactions": "SELECT p.upn, x.occurred_on, x.minutes, x.kind, x.topics "
+    "FROM support_interaction x JOIN people_pupil p ON p.id = x.pupil_id "
+    "ORDER BY p.upn{c}, x.occurred_on, x.kind{c}",
+    "school_attendance": "SELECT p.upn, x.period_start, x.period_end, x.possible_sessions, "
+    "x.present_sessions FROM people_schoolattendance x JOIN people_pupil p ON p.id = x.pupil_id "
+    "ORDER BY p.upn{c}, x.period_start",
+    "attainment": "SELECT p.upn, x.assessed_on, x.subject, x.value, x.expected "
+    "FROM people_attainment x JOIN people_pupil p ON p.id = x.pupil_id "
+    "ORDER BY p.upn{c}, x.subject{c}, x.assessed_on",
+    "scores": "SELECT p.upn, a.administered_on, a.instrument_code, x.scale, a.respondent, x.score "
+    "FROM measures_score x JOIN measures_administration a ON a.id = x.administration_id "
+    "JOIN people_pupil p ON p.id = a.pupil_id "
+    "ORDER BY p.upn{c}, a.instrument_code{c}, x.scale{c}, a.administered_on, a.respondent{c}",
+    "responses": "SELECT p.upn, a.administered_on, a.instrument_code, a.respondent, x.item, "
+    "x.value FROM measures_response x JOIN measures_administration a "
+    "ON a.id = x.administration_id JOIN people_pupil p ON p.id = a.pupil_id "
+    "ORDER BY p.upn{c}, a.instrument_code{c}, x.item{c}, a.administered_on, a.respondent{c}",
+}
+
+
+def export_rows(connection, name: str, chunk_size: int) -> Iterator[tuple]:
+    """Stream a resource's rows (as the database returns them), sorted by key.
+
+    Text keys sort bytewise (the "C" collation on PostgreSQL) so both databases write
+    the same order.
+    """
+    collate = ' COLLATE "C"' if _vendor(connection) == "postgresql" else ""
+    sql = EXPORTS[name].replace("{c}", collate)
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(chunk_size):
+            yield from rows

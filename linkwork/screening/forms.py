@@ -1,0 +1,37 @@
+from django import forms
+
+from linkwork.schools.models import School
+
+from .models import Decision
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class RunForm(forms.Form):
+    school = forms.ModelChoiceField(queryset=School.objects.all())
+    on = forms.DateField(widget=DateInput, label="Screening date")
+
+
+class ReviewForm(forms.Form):
+    pupil = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=Decision.choices)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+
+
+class RulesForm(forms.Form):
+    document = forms.FileField(label="screening.yaml", required=False)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), required=False,
+                           label="Or paste the rules")
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("document")
+        if upload:
+            data["source"] = upload.read()
+        elif data.get("text", "").strip():
+            data["source"] = data["text"]
+        else:
+            raise forms.ValidationError("Choose a file or paste the rules.")
+        return data

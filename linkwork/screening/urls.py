@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "screening"
+urlpatterns = [
+    path("", views.round_list, name="round_list"),
+    path("run/", views.run, name="run"),
+    path("rules/", views.rules, name="rules"),
+    path("rounds/<int:pk>/", views.round_detail, name="round_detail"),
+    path("rounds/<int:pk>/review/", views.review, name="review"),
+    path("children/<int:pk>/consent/", views.consent, name="consent"),
+    path("children/<int:pk>/enrol/", views.enrol, name="enrol"),
+    path("consents/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+]

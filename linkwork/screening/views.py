@@ -1,0 +1,218 @@
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from linkwork.accounts.models import Role
+from linkwork.core.documents import DocumentError
+from linkwork.people.forms import ConsentForm, EnrolmentForm, WithdrawForm
+from linkwork.people.models import Consent, Pupil
+from linkwork.people.queries import child_for
+from linkwork.people.services import enrol_child, record_consent, withdraw_consent
+
+from .documents import parse_screening_rules
+from .forms import ReviewForm, RulesForm, RunForm
+from .models import Decision, ProfileStatus, RiskProfile
+from .queries import latest_rules, may_review, round_for, rounds_visible_to
+from .services import review_shortlist, run_screening, store_screening_rules
+
+SCREENING_ROLES = {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER, Role.SCHOOL_STAFF}
+REVIEW_ROLES = {Role.MANAGER, Role.LINK_WORKER, Role.SCHOOL_STAFF}
+CONSENT_ROLES = {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER}
+ENROL_ROLES = {Role.MANAGER, Role.LINK_WORKER}
+
+
+def role_required(roles):
+    """403 unless the signed-in user has one of `roles` (checked before the method)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.user.role not in roles:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+@role_required(SCREENING_ROLES)
+@require_GET
+def round_list(request):
+    rounds = rounds_visible_to(request.user).select_related("school", "rules")[:100]
+    run_form = RunForm() if request.user.role == Role.MANAGER else None
+    return render(request, "screening/round_list.html", {
+        "rounds": rounds, "run_form": run_form, "rules": latest_rules(),
+    })
+
+
+@role_required({Role.MANAGER})
+@require_POST
+def run(request):
+    form = RunForm(request.POST)
+    if form.is_valid():
+        try:
+            screening_round = run_screening(
+                actor=request.user, school=form.cleaned_data["school"], on=form.cleaned_data["on"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            return redirect("screening:round_detail", pk=screening_round.pk)
+    rounds = rounds_visible_to(request.user).select_related("school", "rules")[:100]
+    return render(request, "screening/round_list.html", {
+        "rounds": rounds, "run_form": form, "rules": latest_rules(),
+    }, status=400)
+
+
+@role_required({Role.MANAGER})
+@require_http_methods(["GET", "POST"])
+def rules(request):
+    current = latest_rules()
+    form = RulesForm(request.POST or None, request.FILES or None)
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            document = parse_screening_rules(form.cleaned_data["source"], filename="screening.yaml")
+        except DocumentError as exc:
+            problems = exc.errors
+        else:
+            source = form.cleaned_data["source"]
+            if isinstance(source, bytes):
+                source = source.decode("utf-8-sig")
+            stored = store_screening_rules(actor=request.user, document=document, source=source)
+            messages.success(request, f"Screening rules version {stored.version} in use.")
+            return redirect("screening:rules")
+    return render(request, "screening/rules.html", {
+        "current": current, "form": form, "problems": problems,
+    })
+
+
+def _round_page(request, screening_round, review_form=None, status=200):
+    profiles = list(
+        RiskProfile.objects.filter(round=screening_round)
+        .select_related("pupil").order_by("rank", "pupil__upn")
+    )
+    shortlist = [p for p in profiles if p.rank is not None or p.status == ProfileStatus.ADDED]
+    excluded = [p for p in profiles if p.status == ProfileStatus.EXCLUDED]
+    others = [p for p in profiles if p not in shortlist and p not in excluded]
+    return render(request, "screening/round_detail.html", {
+        "round": screening_round,
+        "shortlist": shortlist,
+        "excluded": excluded,
+        "others": others,
+        "can_review": may_review(request.user, screening_round.school),
+        "can_consent": request.user.role in CONSENT_ROLES,
+        "decisions": [(Decision.ACCEPT, "Accept"), (Decision.DECLINE, "Decline")],
+        "review_form": review_form,
+        "history": screening_round.decisions.select_related("pupil", "decided_by"),
+    }, status=status)
+
+
+@role_required(SCREENING_ROLES)
+@require_GET
+def round_detail(request, pk):
+    return _round_page(request, round_for(request.user, pk))
+
+
+@role_required(REVIEW_ROLES)
+@require_POST
+def review(request, pk):
+    screening_round = round_for(request.user, pk)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        pupil = get_object_or_404(
+            Pupil.objects.visible_to(request.user).filter(school=screening_round.school),
+            pk=form.cleaned_data["pupil"],
+        )
+        try:
+            review_shortlist(
+                actor=request.user, screening_round=screening_round, pupil=pupil,
+                decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, f"{pupil.name}: {form.cleaned_data['decision']} recorded.")
+            return redirect("screening:round_detail", pk=screening_round.pk)
+    return _round_page(request, screening_round, review_form=form, status=400)
+
+
+def _consent_page(request, pupil, form=None, status=200):
+    return render(request, "screening/consent.html", {
+        "pupil": pupil,
+        "consents": pupil.consents.order_by("purpose", "-given_on"),
+        "form": form or ConsentForm(),
+        "withdraw_form": WithdrawForm(),
+        "enrolments": pupil.enrolments.select_related("cohort", "link_worker"),
+        "can_enrol": request.user.role in ENROL_ROLES,
+    }, status=status)
+
+
+@role_required(CONSENT_ROLES)
+@require_http_methods(["GET", "POST"])
+def consent(request, pk):
+    pupil = child_for(request.user, pk)
+    if request.method == "GET":
+        return _consent_page(request, pupil)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            with transaction.atomic():
+                for purpose in data["purposes"]:
+                    record_consent(
+                        actor=request.user, pupil=pupil, purpose=purpose,
+                        given_by=data["given_by"], given_on=data["given_on"],
+                        child_assent=data["child_assent"],
+                    )
+        except ValidationError as exc:
+            form.add_error(None, exc.messages)
+        else:
+            messages.success(request, "Consent recorded.")
+            return redirect("screening:consent", pk=pupil.pk)
+    return _consent_page(request, pupil, form=form, status=400)
+
+
+@role_required(CONSENT_ROLES)
+@require_POST
+def withdraw(request, pk):
+    visible = Pupil.objects.visible_to(request.user)
+    record = get_object_or_404(Consent.objects.filter(pupil__in=visible), pk=pk)
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            withdraw_consent(actor=request.user, consent=record,
+                             withdrawn_on=form.cleaned_data["withdrawn_on"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Withdrawal recorded.")
+    else:
+        messages.error(request, "Give the date the withdrawal takes effect.")
+    return redirect("screening:consent", pk=record.pupil_id)
+
+
+@role_required(ENROL_ROLES)
+@require_http_methods(["GET", "POST"])
+def enrol(request, pk):
+    pupil = child_for(request.user, pk)
+    form = EnrolmentForm(request.POST or None, school=pupil.school)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                enrol_child(actor=request.user, pupil=pupil, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                messages.success(request, f"{pupil.name} is enrolled.")
+                return redirect("screening:consent", pk=pupil.pk)
+    return render(request, "screening/enrol.html", {"pupil": pupil, "form": form},
+                  status=status)

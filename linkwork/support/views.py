@@ -1,0 +1,397 @@
+import datetime as dt
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from linkwork.accounts.models import Role, User
+from linkwork.people.models import Pupil
+from linkwork.people.queries import child_for
+
+from . import forms, services
+from .models import Allocation, FollowUp, Goal, SupportPlan
+from .queries import (
+    NEXT_STATE,
+    caseload_enrolments,
+    caseload_rows,
+    child_support_context,
+    places_used,
+    prefill_needs,
+    register_rows,
+    service_for,
+    services_for,
+    session_on,
+    sessions_this_week,
+)
+from .registers import RegisterUploadInvalid, upload_registers
+
+STAFF = {Role.LINK_WORKER, Role.MANAGER, Role.ADMIN}
+REGISTER_TAKERS = {Role.PARTNER, Role.MANAGER, Role.ADMIN}
+
+
+def roles(allowed):
+    """Only these roles may open the page; others get a 404, as if it were not there."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.user.role not in allowed:
+                raise Http404("Not a page for this role.")
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+def _staff_for(user):
+    """Staff a follow-up can be given to: Link Workers of the user's schools, managers."""
+    if user.sees_everyone:
+        return User.objects.filter(role__in=[Role.LINK_WORKER, Role.MANAGER], is_active=True)
+    return User.objects.filter(
+        role=Role.LINK_WORKER, schools__in=user.schools.all(), is_active=True
+    ).distinct()
+
+
+def _follow_up_for(user, pk) -> FollowUp:
+    visible = Pupil.objects.visible_to(user)
+    return get_object_or_404(FollowUp.objects.select_related("pupil"), pk=pk, pupil__in=visible)
+
+
+# --- the Link Worker's day ---------------------------------------------------------
+
+
+@roles(STAFF)
+@require_GET
+def caseload(request):
+    """The Link Worker's children, who needs attention first."""
+    today = timezone.localdate()
+    rows = caseload_rows(caseload_enrolments(request.user, today), today)
+    return render(request, "support/caseload.html", {"rows": rows, "today": today})
+
+
+@roles(STAFF)
+@require_GET
+def child_support(request, pk):
+    pupil = child_for(request.user, pk)
+    today = timezone.localdate()
+    context = child_support_context(request.user, pupil, today)
+    context["allocate_form"] = forms.AllocateForm(
+        services=services_for(request.user).filter(school=pupil.school)
+    )
+    return render(request, "support/child.html", context)
+
+
+@roles(STAFF)
+@require_http_methods(["GET", "POST"])
+def interaction_new(request, pk):
+    pupil = child_for(request.user, pk)
+    form = forms.InteractionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.record_interaction(
+            actor=request.user, pupil=pupil, occurred_on=data["occurred_on"], kind=data["kind"],
+            minutes=data["minutes"], topics=data["topics"], note=data["note"],
+        )
+        messages.success(request, f"Interaction with {pupil.name} logged.")
+        return redirect("support:caseload")
+    return render(request, "support/interaction_form.html", {"pupil": pupil, "form": form})
+
+
+@roles(STAFF)
+@require_GET
+def follow_ups(request):
+    today = timezone.localdate()
+    visible = Pupil.objects.visible_to(request.user)
+    open_items = (
+        FollowUp.objects.filter(completed_at__isnull=True, pupil__in=visible)
+        .select_related("pupil", "assigned_to")
+        .order_by("due_on", "opened_at")
+    )
+    if not request.user.sees_everyone:
+        open_items = open_items.filter(assigned_to=request.user)
+    return render(
+        request, "support/follow_ups.html", {"follow_ups": open_items[:200], "today": today}
+    )
+
+
+@roles(STAFF)
+@require_http_methods(["GET", "POST"])
+def follow_up_new(request, pk):
+    pupil = child_for(request.user, pk)
+    form = forms.FollowUpForm(request.POST or None, staff=_staff_for(request.user))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.open_follow_up(
+            actor=request.user, pupil=pupil, reason=data["reason"], due_on=data["due_on"],
+            assigned_to=data["assigned_to"],
+        )
+        messages.success(request, "Follow-up opened.")
+        return redirect("support:child", pk=pupil.pk)
+    return render(request, "support/follow_up_form.html", {"pupil": pupil, "form": form})
+
+
+@roles(STAFF)
+@require_POST
+def follow_up_complete(request, pk):
+    follow_up = _follow_up_for(request.user, pk)
+    form = forms.CompleteForm(request.POST)
+    form.is_valid()
+    services.complete_follow_up(
+        actor=request.user, follow_up=follow_up, outcome=form.cleaned_data.get("outcome", "")
+    )
+    messages.success(request, f"Follow-up for {follow_up.pupil.name} completed.")
+    return redirect(request.POST.get("next") or "support:follow_ups")
+
+
+@roles(STAFF)
+@require_POST
+def follow_up_assign(request, pk):
+    follow_up = _follow_up_for(request.user, pk)
+    form = forms.AssignForm(request.POST, staff=_staff_for(request.user))
+    if form.is_valid():
+        services.assign_follow_up(
+            actor=request.user, follow_up=follow_up, assigned_to=form.cleaned_data["assigned_to"]
+        )
+        messages.success(request, f"Follow-up given to {form.cleaned_data['assigned_to']}.")
+    else:
+        messages.error(request, "Choose someone to give the follow-up to.")
+    return redirect("support:child", pk=follow_up.pupil_id)
+
+
+# --- support plans -------------------------------------------------------------------
+
+
+@roles(STAFF)
+@require_http_methods(["GET", "POST"])
+def plan_edit(request, pk):
+    pupil = child_for(request.user, pk)
+    plan = SupportPlan.objects.filter(pupil=pupil).first()
+    initial = forms.PlanForm.initial_from(plan, {} if plan else prefill_needs(pupil))
+    form = forms.PlanForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.save_support_plan(actor=request.user, pupil=pupil, **form.plan_fields())
+        messages.success(request, "Support plan saved.")
+        return redirect("support:child", pk=pupil.pk)
+    return render(
+        request, "support/plan_form.html",
+        {"pupil": pupil, "plan": plan, "form": form, "prefilled": plan is None},
+    )
+
+
+@roles(STAFF)
+@require_GET
+def plan_history(request, pk):
+    pupil = child_for(request.user, pk)
+    plan = get_object_or_404(SupportPlan, pupil=pupil)
+    versions = plan.versions.select_related("saved_by").order_by("-number")
+    reviews = plan.reviews.select_related("recorded_by")
+    return render(
+        request, "support/plan_history.html",
+        {"pupil": pupil, "plan": plan, "versions": versions, "reviews": reviews},
+    )
+
+
+@roles(STAFF)
+@require_POST
+def goal_add(request, pk):
+    pupil = child_for(request.user, pk)
+    plan = get_object_or_404(SupportPlan, pupil=pupil)
+    form = forms.GoalForm(request.POST)
+    if form.is_valid():
+        services.add_goal(actor=request.user, plan=plan, **form.cleaned_data)
+        messages.success(request, "Goal added.")
+    else:
+        messages.error(request, "A goal needs an area and the child's words.")
+    return redirect("support:child", pk=pupil.pk)
+
+
+@roles(STAFF)
+@require_POST
+def goal_update(request, pk):
+    visible = Pupil.objects.visible_to(request.user)
+    goal = get_object_or_404(Goal.objects.select_related("plan"), pk=pk,
+                             plan__pupil__in=visible)
+    form = forms.GoalUpdateForm(request.POST)
+    if form.is_valid():
+        if form.cleaned_data["status"] != goal.status:
+            services.set_goal_status(actor=request.user, goal=goal,
+                                     status=form.cleaned_data["status"])
+        if form.cleaned_data["note"].strip():
+            services.add_goal_note(actor=request.user, goal=goal,
+                                   written_on=timezone.localdate(),
+                                   text=form.cleaned_data["note"])
+        messages.success(request, "Goal updated.")
+    return redirect("support:child", pk=goal.plan.pupil_id)
+
+
+@roles(STAFF)
+@require_http_methods(["GET", "POST"])
+def review_record(request, pk):
+    pupil = child_for(request.user, pk)
+    plan = get_object_or_404(SupportPlan, pupil=pupil)
+    form = forms.ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.record_review(actor=request.user, plan=plan, **form.cleaned_data)
+        messages.success(request, "Review recorded.")
+        return redirect("support:child", pk=pupil.pk)
+    return render(request, "support/review_form.html",
+                  {"pupil": pupil, "plan": plan, "form": form})
+
+
+# --- partners, services, allocations -----------------------------------------------
+
+
+@roles(STAFF | {Role.PARTNER})
+@require_GET
+def catalogue(request):
+    today = timezone.localdate()
+    rows = list(services_for(request.user).order_by("partner__name", "school__name", "weekday"))
+    used = places_used(rows, today)
+    items = [{"service": s, "used": used.get(s.pk, 0),
+              "full": s.capacity is not None and used.get(s.pk, 0) >= s.capacity} for s in rows]
+    return render(request, "support/catalogue.html", {"items": items, "today": today})
+
+
+@roles(STAFF)
+@require_POST
+def allocate(request, pk):
+    pupil = child_for(request.user, pk)
+    form = forms.AllocateForm(
+        request.POST, services=services_for(request.user).filter(school=pupil.school)
+    )
+    if form.is_valid():
+        try:
+            services.allocate_child(actor=request.user, pupil=pupil, **form.cleaned_data)
+        except services.Refused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, f"Allocated to {form.cleaned_data['service'].name}.")
+    else:
+        messages.error(request, "Choose a service and a start date.")
+    return redirect("support:child", pk=pupil.pk)
+
+
+@roles(STAFF)
+@require_POST
+def allocation_end(request, pk):
+    visible = Pupil.objects.visible_to(request.user)
+    allocation = get_object_or_404(
+        Allocation.objects.select_related("service", "pupil"), pk=pk, pupil__in=visible
+    )
+    form = forms.EndAllocationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.end_allocation(actor=request.user, allocation=allocation,
+                                    end_date=form.cleaned_data["end_date"])
+        except services.Refused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, "Allocation ended.")
+    return redirect("support:child", pk=allocation.pupil_id)
+
+
+# --- the partner's register ----------------------------------------------------------
+
+
+@roles(REGISTER_TAKERS)
+@require_GET
+def sessions(request):
+    today = timezone.localdate()
+    days = sessions_this_week(request.user, today)
+    return render(request, "support/sessions.html", {"days": days, "today": today})
+
+
+def _register_context(service, on, today):
+    session = session_on(service, on)
+    return {
+        "service": service, "date": on, "rows": register_rows(service, on),
+        "session": session, "cancelled": bool(session and session.cancelled),
+        "future": on > today, "cancel_form": forms.CancelSessionForm(),
+    }
+
+
+@roles(REGISTER_TAKERS)
+@require_http_methods(["GET", "POST"])
+def register(request, service_pk, date):
+    """Take a session's register: a tap saves one child's next mark; submitting saves all.
+
+    With htmx a tap swaps just that child's row; without it the form posts and the
+    page comes back.
+    """
+    service = service_for(request.user, service_pk, register=True)
+    on = _date_or_404(date)
+    today = timezone.localdate()
+    if request.method == "POST":
+        try:
+            if "tap" in request.POST:
+                pupil_id = int(request.POST["tap"])
+                seen = request.POST.get(f"seen-{pupil_id}", "")
+                marks = [services.RegisterMark(pupil_id, NEXT_STATE.get(seen, "attended"), seen)]
+            else:
+                marks = [
+                    services.RegisterMark(int(key[5:]), request.POST.get(f"mark-{key[5:]}") or
+                                          "absent", value)
+                    for key, value in request.POST.items() if key.startswith("seen-")
+                ]
+            result = services.record_register(
+                actor=request.user, service=service, session_date=on, marks=marks
+            )
+        except (services.Refused, ValueError) as refused:
+            messages.error(request, str(refused))
+            return redirect("support:register", service_pk=service.pk, date=on.isoformat())
+        if request.htmx and "tap" in request.POST:
+            row = next(r for r in register_rows(service, on) if r.pupil.pk == pupil_id)
+            return render(request, "support/register.html#row",
+                          {"row": row, "service": service, "date": on})
+        if "tap" not in request.POST:
+            note = f" {result.kept} marks a colleague made were kept." if result.kept else ""
+            messages.success(request, f"Register saved.{note}")
+        return redirect("support:register", service_pk=service.pk, date=on.isoformat())
+    return render(request, "support/register.html", _register_context(service, on, today))
+
+
+@roles(REGISTER_TAKERS)
+@require_POST
+def register_cancel(request, service_pk, date):
+    service = service_for(request.user, service_pk, register=True)
+    on = _date_or_404(date)
+    form = forms.CancelSessionForm(request.POST)
+    if form.is_valid():
+        services.cancel_session(actor=request.user, service=service, session_date=on,
+                                reason=form.cleaned_data["reason"])
+        messages.success(request, "Session recorded as cancelled.")
+    else:
+        messages.error(request, "Say why the session was cancelled.")
+    return redirect("support:register", service_pk=service.pk, date=on.isoformat())
+
+
+@roles(REGISTER_TAKERS)
+@require_http_methods(["GET", "POST"])
+def register_upload(request):
+    form = forms.RegisterUploadForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            written = upload_registers(actor=request.user, name=upload.name,
+                                       content=upload.read(), today=timezone.localdate())
+        except RegisterUploadInvalid as invalid:
+            errors = invalid.errors
+        else:
+            messages.success(request, f"Registers uploaded: {written} marks saved.")
+            return redirect("support:sessions")
+    return render(request, "support/register_upload.html", {"form": form, "errors": errors})
+
+
+def _date_or_404(text) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise Http404("Not a date.") from None
+
+

@@ -1,0 +1,69 @@
+import datetime as dt
+
+import pytest
+
+from linkwork.people.models import Cohort, Enrolment
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def children(make_pupil, link_worker):
+    cohort = Cohort.objects.create(code="2025", name="Cohort 2025")
+    amara = make_pupil(given_name="Amara", family_name="Example", year_group="5")
+    for n in range(30):
+        make_pupil(given_name=f"Child{n}", family_name="Sample")
+    Enrolment.objects.create(pupil=amara, cohort=cohort, link_worker=link_worker,
+                             enrolled_on=dt.date.today() - dt.timedelta(days=10))
+    return amara
+
+
+def test_link_worker_finds_a_child_and_opens_the_record(page, login, link_worker, children):
+    login(page, link_worker)
+    page.get_by_role("link", name="Children").first.click()
+    page.get_by_role("heading", name="Children", level=1).wait_for()
+    assert page.get_by_text("31 children found").is_visible()
+    # Live search: typing updates the results without a page load.
+    page.get_by_label("Name or UPN").fill("amara")
+    page.get_by_text("1 child found").wait_for()
+    assert "q=amara" in page.url
+    page.get_by_role("link", name="Amara Example").click()
+    page.get_by_role("heading", name="Amara Example", level=1).wait_for()
+    assert page.get_by_role("heading", name="History").is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], "the page scrolls sideways"
+
+
+def test_search_works_without_javascript(browser, live_server, link_worker, children):
+    context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(link_worker.email)
+    page.get_by_label("Password").fill("demo-password-only")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/children/")
+    page.get_by_label("Name or UPN").fill("Example")
+    page.get_by_role("button", name="Search").click()
+    assert page.get_by_text("1 child found").is_visible()
+    context.close()
+
+
+def test_sign_out_from_the_user_menu(page, login, manager):
+    login(page, manager)
+    page.get_by_text("Morgan Manager").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+
+
+def test_pages_have_no_serious_accessibility_violations(page, login, axe_check, visit,
+                                                        link_worker, children):
+    visit(page, "account_login")
+    axe_check(page)
+    login(page, link_worker)
+    axe_check(page)  # home
+    visit(page, "people:child_list")
+    axe_check(page)
+    page.goto(page.url + "?q=amara&status=enrolled")
+    axe_check(page)
+    visit(page, "people:child_detail", pk=children.pk)
+    axe_check(page)
