@@ -33,8 +33,12 @@ def _plain_static_storage(settings):
 def _flush_past_audit_triggers():
     # Transactional tests empty the database with DELETE on SQLite, which the append-only
     # audit trigger refuses; the test flush alone lifts the trigger and puts it back.
-    from django.db.backends.sqlite3.operations import DatabaseOperations
+    from django.db import connection
 
+    if connection.vendor != "sqlite":
+        yield
+        return
+    DatabaseOperations = type(connection.ops)
     triggers = importlib.import_module("linkwork.audit.migrations.0003_append_only_on_sqlite")
     original = DatabaseOperations.sql_flush
 

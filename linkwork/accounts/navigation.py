@@ -23,6 +23,13 @@ NAVIGATION = [
      "Partners' services in each school, with places used."),
     ("engagement:rules", "Engagement rules", {Role.MANAGER},
      "The rules that flag a child who stops engaging."),
+    ("screening:round_list", "Screening", {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER,
+                                           Role.SCHOOL_STAFF},
+     "Screening rounds and shortlists to review, with the reason for every verdict."),
+    ("screening:rules", "Screening rules", {Role.MANAGER},
+     "The rules that decide who is shortlisted, versioned."),
+    ("contracts:contract_list", "Contracts", {Role.MANAGER, Role.ADMIN, Role.FUNDER},
+     "Outcomes contracts: rate cards, caps, claims per period and statements per payer."),
 ]
 
 

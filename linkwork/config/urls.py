@@ -9,5 +9,7 @@ urlpatterns = [
     path("children/", include("linkwork.people.urls")),
     path("support/", include("linkwork.support.urls")),
     path("engagement/", include("linkwork.engagement.urls")),
+    path("screening/", include("linkwork.screening.urls")),
+    path("contracts/", include("linkwork.contracts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,6 +4,7 @@ Pure: frozen dataclasses in, a list of `Achievement` out; no ORM, no clock.
 """
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -184,6 +185,8 @@ def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, wi
     """Per period overlapping the window: enough sessions, attendance and engagement, with
     consent on the earlier of the period's end and the window's end; earliest first."""
     found = []
+    ordered = sorted(child.registers, key=lambda r: (r.date, r.service, r.id or 0))
+    dates = [r.date for r in ordered]
     for period in contract.periods:
         if len(found) >= trigger.max_per_child:
             break
@@ -191,10 +194,7 @@ def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, wi
         last = min(period.ends_on, window.ends_on)
         if first > last:
             continue
-        rows = sorted(
-            (r for r in child.registers if first <= r.date <= last),
-            key=lambda r: (r.date, r.service, r.id or 0),
-        )
+        rows = ordered[bisect_left(dates, first) : bisect_right(dates, last)]
         sessions = len(rows)
         attended = sum(1 for r in rows if r.attended)
         engaged = sum(1 for r in rows if r.attended and r.engaged)
@@ -212,11 +212,15 @@ def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, wi
             _consent_text(consent),
             f"{period.code}: {sessions} sessions, {attended} attended, {engaged} engaged",
         ]
-        evidence += [
-            f"register #{r.id} {r.service} {r.date} attended {_yn(r.attended)}"
-            + (f" engaged {_yn(r.engaged)}" if r.attended else "")
-            for r in rows
-        ]
+        # one item for the period's rows: register id, service, date, attended, engaged
+        evidence.append(
+            "registers: "
+            + "; ".join(
+                f"#{r.id} {r.service} {r.date} {_yn(r.attended)}"
+                + (_yn(r.engaged) if r.attended else "-")
+                for r in rows
+            )
+        )
         found.append(Achievement(child.upn, trigger.code, period.code, last, tuple(evidence)))
     return found
 

@@ -120,7 +120,11 @@ def compute_claim(
     lines: list[Line] = []
     reversals = [line for key, line in standing.items() if key not in supported]
     reversals.sort(
-        key=lambda ln: (ln.upn, trigger_order.get(ln.trigger, 99), _instance_key(contract, ln.instance))
+        key=lambda ln: (
+            ln.upn,
+            trigger_order.get(ln.trigger, 99),
+            _instance_key(contract, ln.instance),
+        )
     )
     for claimed in reversals:
         line = Line(
@@ -152,7 +156,9 @@ def compute_claim(
         trigger = triggers[achievement.trigger]
         amount = trigger.price
         if contract.cap_per_child is not None:
-            amount = min(amount, contract.cap_per_child - totals.per_child.get(achievement.upn, ZERO))
+            amount = min(
+                amount, contract.cap_per_child - totals.per_child.get(achievement.upn, ZERO)
+            )
         if contract.cap_contract is not None:
             amount = min(amount, contract.cap_contract - totals.contract)
         if amount <= 0:

@@ -128,8 +128,18 @@ class _Checker:
             self.error(path, "is not a real date", value)
             return None
 
-    def number(self, value, path, *, minimum=None, above=None, maximum=None, below=None,
-               places=None, integer=False) -> Decimal | None:
+    def number(
+        self,
+        value,
+        path,
+        *,
+        minimum=None,
+        above=None,
+        maximum=None,
+        below=None,
+        places=None,
+        integer=False,
+    ) -> Decimal | None:
         if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
             self.error(path, "must be a number", value)
             return None
@@ -196,8 +206,12 @@ def parse_contract(source: str, *, filename: str) -> dict:
         raise DocumentError(check.errors)
 
     out: dict = {}
-    out["code"] = check.text(data.get("code"), ("code",), pattern=CODE_RE,
-                             what="a code of letters, digits, '-', '_' or '.' (at most 40)")
+    out["code"] = check.text(
+        data.get("code"),
+        ("code",),
+        pattern=CODE_RE,
+        what="a code of letters, digits, '-', '_' or '.' (at most 40)",
+    )
     out["name"] = check.text(data.get("name"), ("name",))
     starts_on = check.date(data.get("starts_on"), ("starts_on",))
     ends_on = check.date(data.get("ends_on"), ("ends_on",))
@@ -243,20 +257,25 @@ def _periods(check, value, starts_on, ends_on) -> list[dict]:
         if start and end and end < start:
             check.error(path + ("ends_on",), "must not be before starts_on", item.get("ends_on"))
         if start and starts_on and start < starts_on:
-            check.error(path + ("starts_on",), "is before the contract starts",
-                        item.get("starts_on"))
+            check.error(
+                path + ("starts_on",), "is before the contract starts", item.get("starts_on")
+            )
         if end and ends_on and end > ends_on:
             check.error(path + ("ends_on",), "is after the contract ends", item.get("ends_on"))
         if start and previous_end:
             expected = previous_end + dt.timedelta(days=1)
             if start < expected:
-                check.error(path + ("starts_on",),
-                            f"overlaps the previous period (must be {expected})",
-                            item.get("starts_on"))
+                check.error(
+                    path + ("starts_on",),
+                    f"overlaps the previous period (must be {expected})",
+                    item.get("starts_on"),
+                )
             elif start > expected:
-                check.error(path + ("starts_on",),
-                            f"leaves a gap after the previous period (must be {expected})",
-                            item.get("starts_on"))
+                check.error(
+                    path + ("starts_on",),
+                    f"leaves a gap after the previous period (must be {expected})",
+                    item.get("starts_on"),
+                )
         previous_end = end
         periods.append({"code": code, "starts_on": _s(start), "ends_on": _s(end)})
     return periods
@@ -390,23 +409,27 @@ def _outcome(check, item, path) -> dict:
         return out
     if "score" in item:
         out["measure"] = "score"
-        out["score"] = check.text(item["score"], path + ("score",), pattern=SCORE_RE,
-                                  what="instrument/scale")
+        out["score"] = check.text(
+            item["score"], path + ("score",), pattern=SCORE_RE, what="instrument/scale"
+        )
         out["respondent"] = None
         if "respondent" in item:
-            out["respondent"] = check.choice(item["respondent"], path + ("respondent",),
-                                             RESPONDENTS)
+            out["respondent"] = check.choice(
+                item["respondent"], path + ("respondent",), RESPONDENTS
+            )
         forbid(("below_expected_by", "min_gain"), "with 'score'")
         if ("at_risk_from" in item) == ("at_risk_below" in item):
-            check.error(path, "a score outcome needs exactly one of 'at_risk_from' or "
-                        "'at_risk_below'")
+            check.error(
+                path, "a score outcome needs exactly one of 'at_risk_from' or 'at_risk_below'"
+            )
         out["at_risk_from"] = _s(num("at_risk_from"))
         out["at_risk_below"] = _s(num("at_risk_below"))
         require("achieved_when", "one of " + ", ".join(SCORE_ACHIEVED_WHEN))
         when = None
         if "achieved_when" in item:
-            when = check.choice(item["achieved_when"], path + ("achieved_when",),
-                                SCORE_ACHIEVED_WHEN)
+            when = check.choice(
+                item["achieved_when"], path + ("achieved_when",), SCORE_ACHIEVED_WHEN
+            )
         out["achieved_when"] = when
         if when in ("reliable_improvement", "either"):
             require("sd", f"needed when achieved_when is {when}")
@@ -416,15 +439,18 @@ def _outcome(check, item, path) -> dict:
     else:
         out["measure"] = "attainment"
         out["attainment"] = check.choice(item["attainment"], path + ("attainment",), SUBJECTS)
-        forbid(("respondent", "at_risk_from", "at_risk_below", "sd", "reliability"),
-               "with 'attainment'")
+        forbid(
+            ("respondent", "at_risk_from", "at_risk_below", "sd", "reliability"),
+            "with 'attainment'",
+        )
         below = num("below_expected_by", above=0)
         out["below_expected_by"] = _s(below if below is not None else Decimal(1))
         require("achieved_when", "one of " + ", ".join(ATTAINMENT_ACHIEVED_WHEN))
         when = None
         if "achieved_when" in item:
-            when = check.choice(item["achieved_when"], path + ("achieved_when",),
-                                ATTAINMENT_ACHIEVED_WHEN)
+            when = check.choice(
+                item["achieved_when"], path + ("achieved_when",), ATTAINMENT_ACHIEVED_WHEN
+            )
         out["achieved_when"] = when
         if when in ("gap_closed_by", "either"):
             require("min_gain", f"needed when achieved_when is {when}")

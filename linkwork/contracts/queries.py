@@ -30,19 +30,21 @@ def contract_terms(contract: Contract) -> ContractTerms:
     return terms_from_document(contract.document, version=contract.version)
 
 
-def load_children(terms: ContractTerms, *, chunk: int = CHUNK):
+def load_children(terms: ContractTerms, *, chunk: int = CHUNK, pupil_id: int | None = None):
     """Yield lists of ChildFacts, `chunk` children at a time, for every child enrolled in
-    the contract: a fixed handful of queries per chunk, never one per child."""
+    the contract (or just one pupil): a fixed handful of queries per chunk, never one per
+    child."""
     enrolments = defaultdict(list)
     upns = {}
-    rows = (
-        Enrolment.objects.filter(
-            cohort__code__in=terms.cohorts,
-            enrolled_on__gte=terms.starts_on,
-            enrolled_on__lte=terms.ends_on,
-        )
-        .order_by("pupil_id", "enrolled_on")
-        .values_list("id", "pupil_id", "pupil__upn", "cohort__code", "enrolled_on", "ended_on")
+    rows = Enrolment.objects.filter(
+        cohort__code__in=terms.cohorts,
+        enrolled_on__gte=terms.starts_on,
+        enrolled_on__lte=terms.ends_on,
+    )
+    if pupil_id is not None:
+        rows = rows.filter(pupil_id=pupil_id)
+    rows = rows.order_by("pupil_id", "enrolled_on").values_list(
+        "id", "pupil_id", "pupil__upn", "cohort__code", "enrolled_on", "ended_on"
     )
     for pk, pupil_id, upn, cohort, enrolled_on, ended_on in rows.iterator(chunk_size=5000):
         enrolments[pupil_id].append(EnrolmentFact(cohort, enrolled_on, ended_on, pk))
@@ -152,4 +154,101 @@ def claim_result(claim: Claim) -> ClaimResult:
 def claims_for_contract(contract_code: str):
     return Claim.objects.filter(contract_code=contract_code).select_related(
         "contract", "submitted_by"
+    )
+
+
+def latest_contracts():
+    """The latest version of every contract, by code."""
+    latest = {}
+    for contract in Contract.objects.order_by("code", "-version"):
+        latest.setdefault(contract.code, contract)
+    return list(latest.values())
+
+
+def _is_funder(user) -> bool:
+    from linkwork.accounts.models import Role
+
+    return user.role == Role.FUNDER
+
+
+def contracts_visible_to(user) -> list[Contract]:
+    """Managers and administrators see every contract; a funder those naming their payer."""
+    contracts = latest_contracts()
+    if _is_funder(user):
+        return [c for c in contracts if user.payer_code in payer_codes(c)]
+    return contracts
+
+
+def payer_codes(contract: Contract) -> list[str]:
+    return [payer["code"] for payer in contract.document["payers"]]
+
+
+def claims_visible_to(user, contract_code: str) -> list[Claim]:
+    """A funder sees only submitted or paid claims with a portion for their payer."""
+    claims = list(claims_for_contract(contract_code).order_by("computed_at"))
+    if _is_funder(user):
+        return [
+            c for c in claims if c.status != ClaimStatus.DRAFT and user.payer_code in c.payer_totals
+        ]
+    return claims
+
+
+def cap_usage(contract: Contract) -> dict:
+    """How much of each cap the submitted claims have used."""
+    terms = contract_terms(contract)
+    by_payer = defaultdict(Decimal)
+    by_child = defaultdict(Decimal)
+    total = Decimal(0)
+    rows = (
+        ClaimLine.objects.filter(claim__contract_code=contract.code)
+        .exclude(claim__status=ClaimStatus.DRAFT)
+        .values_list("upn", "amount", "portions")
+    )
+    for upn, amount, portions in rows.iterator():
+        total += amount
+        by_child[upn] += amount
+        for payer, value in portions.items():
+            by_payer[payer] += Decimal(value)
+    children_at_cap = 0
+    if terms.cap_per_child is not None:
+        children_at_cap = sum(1 for v in by_child.values() if v >= terms.cap_per_child)
+    return {
+        "total": total,
+        "contract_cap": terms.cap_contract,
+        "per_child_cap": terms.cap_per_child,
+        "most_for_one_child": max(by_child.values(), default=Decimal(0)),
+        "children_at_cap": children_at_cap,
+        "payers": [
+            {"code": p.code, "name": p.name, "cap": p.cap, "used": by_payer.get(p.code, Decimal(0))}
+            for p in terms.payers
+        ],
+    }
+
+
+def forecast_inputs(contract_code: str) -> dict:
+    """Net achievements per trigger and payments per payer in the submitted claims."""
+    claimed = list(
+        Claim.objects.filter(contract_code=contract_code)
+        .exclude(status=ClaimStatus.DRAFT)
+        .values_list("period_code", flat=True)
+    )
+    counts = defaultdict(int)
+    paid = defaultdict(Decimal)
+    rows = (
+        ClaimLine.objects.filter(claim__contract_code=contract_code)
+        .exclude(claim__status=ClaimStatus.DRAFT)
+        .values_list("kind", "trigger", "portions")
+    )
+    for kind, trigger, portions in rows.iterator():
+        counts[trigger] += 1 if kind == "claim" else -1
+        for payer, value in portions.items():
+            paid[payer] += Decimal(value)
+    return {"claimed_periods": claimed, "counts": dict(counts), "paid_so_far": dict(paid)}
+
+
+def claim_lines_for_child(contract_code: str, upn: str):
+    return list(
+        ClaimLine.objects.filter(claim__contract_code=contract_code, upn=upn)
+        .select_related("claim")
+        .order_by("claim__computed_at", "position")
     )

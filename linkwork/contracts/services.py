@@ -45,10 +45,7 @@ def store_contract(*, actor, document: dict, source: str) -> Contract:
 def _locked_contract(contract_code: str) -> Contract:
     # Locking the latest version serialises runs and submits of one contract.
     contract = (
-        Contract.objects.select_for_update()
-        .filter(code=contract_code)
-        .order_by("-version")
-        .first()
+        Contract.objects.select_for_update().filter(code=contract_code).order_by("-version").first()
     )
     if contract is None:
         raise ClaimError(f"no contract with code {contract_code!r}")

@@ -18,10 +18,28 @@ from linkwork.core.spreadsheets import safe_row
 
 from .models import Claim
 
-STATEMENT_COLUMNS = ["Line", "Kind", "Child reference", "Trigger", "Instance", "Achieved on",
-                     "Line amount", "Payer portion"]
-EVIDENCE_COLUMNS = ["Line", "Kind", "UPN", "Child reference", "Trigger", "Instance",
-                    "Achieved on", "Amount", "Portions", "Evidence"]
+STATEMENT_COLUMNS = [
+    "Line",
+    "Kind",
+    "Child reference",
+    "Trigger",
+    "Instance",
+    "Achieved on",
+    "Line amount",
+    "Payer portion",
+]
+EVIDENCE_COLUMNS = [
+    "Line",
+    "Kind",
+    "UPN",
+    "Child reference",
+    "Trigger",
+    "Instance",
+    "Achieved on",
+    "Amount",
+    "Portions",
+    "Evidence",
+]
 
 
 def child_reference(contract_code: str, upn: str) -> str:
@@ -40,16 +58,18 @@ def statement_lines(claim: Claim, payer: str) -> list[dict]:
     for line in claim.lines.order_by("position"):
         if payer not in line.portions:
             continue
-        out.append({
-            "position": line.position,
-            "kind": line.kind,
-            "reference": child_reference(claim.contract_code, line.upn),
-            "trigger": line.trigger,
-            "instance": line.instance,
-            "achieved_on": line.achieved_on,
-            "amount": line.amount,
-            "portion": Decimal(line.portions[payer]),
-        })
+        out.append(
+            {
+                "position": line.position,
+                "kind": line.kind,
+                "reference": child_reference(claim.contract_code, line.upn),
+                "trigger": line.trigger,
+                "instance": line.instance,
+                "achieved_on": line.achieved_on,
+                "amount": line.amount,
+                "portion": Decimal(line.portions[payer]),
+            }
+        )
     return out
 
 
@@ -78,10 +98,20 @@ def statement_xlsx(claim: Claim, payer: str) -> bytes:
     sheet.append([])
     sheet.append(safe_row(STATEMENT_COLUMNS))
     for row in statement_lines(claim, payer):
-        sheet.append(safe_row([
-            row["position"], row["kind"], row["reference"], row["trigger"], row["instance"],
-            row["achieved_on"], row["amount"], row["portion"],
-        ]))
+        sheet.append(
+            safe_row(
+                [
+                    row["position"],
+                    row["kind"],
+                    row["reference"],
+                    row["trigger"],
+                    row["instance"],
+                    row["achieved_on"],
+                    row["amount"],
+                    row["portion"],
+                ]
+            )
+        )
         sheet.cell(sheet.max_row, 7).number_format = "0.00"
         sheet.cell(sheet.max_row, 8).number_format = "0.00"
     buffer = io.BytesIO()
@@ -96,8 +126,13 @@ def statement_pdf(claim: Claim, payer: str) -> bytes:
     pdf.set_title(f"Claim statement {claim.contract_code} {claim.period_code} {payer}")
     pdf.add_page()
     pdf.set_font("helvetica", "B", 14)
-    pdf.cell(0, 10, f"Claim statement: {claim.contract_code} {claim.period_code} for {payer}",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        10,
+        f"Claim statement: {claim.contract_code} {claim.period_code} for {payer}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_font("helvetica", size=10)
     for label, value in _heading(claim, payer):
         pdf.cell(0, 6, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
@@ -110,9 +145,14 @@ def statement_pdf(claim: Claim, payer: str) -> bytes:
     pdf.set_font("helvetica", size=9)
     for row in statement_lines(claim, payer):
         values = [
-            str(row["position"]), row["kind"], row["reference"], row["trigger"],
-            row["instance"], row["achieved_on"].isoformat() if row["achieved_on"] else "",
-            _money(row["amount"]), _money(row["portion"]),
+            str(row["position"]),
+            row["kind"],
+            row["reference"],
+            row["trigger"],
+            row["instance"],
+            row["achieved_on"].isoformat() if row["achieved_on"] else "",
+            _money(row["amount"]),
+            _money(row["portion"]),
         ]
         for index, (width, value) in enumerate(zip(widths, values, strict=True)):
             pdf.cell(width, 6, value, border=1, align="R" if index >= 6 else "L")
@@ -126,16 +166,20 @@ def evidence_csv(claim: Claim) -> str:
     writer = csv.writer(buffer)
     writer.writerow(safe_row(EVIDENCE_COLUMNS))
     for line in claim.lines.order_by("position"):
-        writer.writerow(safe_row([
-            line.position,
-            line.kind,
-            line.upn,
-            child_reference(claim.contract_code, line.upn),
-            line.trigger,
-            line.instance,
-            line.achieved_on.isoformat() if line.achieved_on else "",
-            Decimal(line.amount),
-            "; ".join(f"{p} {v}" for p, v in line.portions.items()),
-            " | ".join(line.evidence),
-        ]))
+        writer.writerow(
+            safe_row(
+                [
+                    line.position,
+                    line.kind,
+                    line.upn,
+                    child_reference(claim.contract_code, line.upn),
+                    line.trigger,
+                    line.instance,
+                    line.achieved_on.isoformat() if line.achieved_on else "",
+                    Decimal(line.amount),
+                    "; ".join(f"{p} {v}" for p, v in line.portions.items()),
+                    " | ".join(line.evidence),
+                ]
+            )
+        )
     return buffer.getvalue()

@@ -106,3 +106,26 @@ def open_flags_for(pupil_ids) -> dict[int, list[Flag]]:
     for flag in flags:
         out.setdefault(flag.pupil_id, []).append(flag)
     return out
+
+
+def digest_for(worker, today: dt.date) -> dict:
+    """A Link Worker's daily digest: open flags on their caseload, follow-ups due by today."""
+    from linkwork.support.models import FollowUp
+
+    caseload = (
+        Enrolment.objects.filter(link_worker=worker, enrolled_on__lte=today)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=today))
+        .values("pupil_id")
+    )
+    flags = (
+        Flag.objects.filter(pupil_id__in=caseload, cleared_at__isnull=True)
+        .select_related("pupil")
+        .order_by("-level", "raised_at")
+    )
+    follow_ups = (
+        FollowUp.objects.filter(assigned_to=worker, completed_at__isnull=True)
+        .filter(Q(due_on__isnull=True) | Q(due_on__lte=today))
+        .select_related("pupil")
+        .order_by("due_on", "opened_at")
+    )
+    return {"flags": list(flags), "follow_ups": list(follow_ups), "today": today}

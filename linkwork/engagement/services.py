@@ -142,3 +142,49 @@ def refresh_all_flags(*, actor, today: dt.date | None = None) -> FlagChanges:
     )
     flagged = set(Flag.objects.filter(cleared_at__isnull=True).values_list("pupil_id", flat=True))
     return refresh_flags(actor=actor, pupils=enrolled | flagged, today=today)
+
+
+@dataclass
+class DigestReport:
+    sent: int = 0
+    skipped: int = 0
+
+
+def send_daily_digests(*, actor, today: dt.date | None = None, refresh: bool = True) -> DigestReport:
+    """Email each Link Worker their children's open flags and their follow-ups due.
+
+    Flags are refreshed first so rules that hold by the passing of time (no contact,
+    review overdue) are current. A Link Worker with nothing to report gets no email.
+    """
+    from django.conf import settings
+    from django.core.mail import EmailMessage, get_connection
+    from django.template.loader import render_to_string
+
+    from linkwork.accounts.models import Role, User
+
+    from .queries import digest_for
+
+    today = today or timezone.localdate()
+    if refresh:
+        refresh_all_flags(actor=actor, today=today)
+    report = DigestReport()
+    messages = []
+    for worker in User.objects.filter(role=Role.LINK_WORKER, is_active=True).order_by("email"):
+        digest = digest_for(worker, today)
+        if not digest["flags"] and not digest["follow_ups"]:
+            report.skipped += 1
+            continue
+        body = render_to_string("engagement/digest.txt", {"worker": worker, **digest})
+        subject = (
+            f"Linkwork {today:%a %d %b}: {len(digest['flags'])} open flags, "
+            f"{len(digest['follow_ups'])} follow-ups due"
+        )
+        messages.append(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [worker.email]))
+    if messages:
+        get_connection().send_messages(messages)
+    report.sent = len(messages)
+    record(
+        actor=actor, action="engagement.digests_sent",
+        summary=f"Daily digests for {today}: {report.sent} sent, {report.skipped} with nothing",
+    )
+    return report

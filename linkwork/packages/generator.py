@@ -162,7 +162,7 @@ class SchoolYear:
         if autumn.weekday() > 4:
             autumn = _on_or_after(autumn, 0)
         october = _last_monday(year, 10)
-        december = _on_or_before(date(year, 12, 19), 4)
+        december = _on_or_before(date(year, 12, 20), 4)
         january = _on_or_after(date(year + 1, 1, 5), 0)
         february = _on_or_after(date(year + 1, 2, 12), 0)
         easter = _on_or_before(date(year + 1, 3, 31), 4)

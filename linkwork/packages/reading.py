@@ -1,26 +1,22 @@
 """Reading a package's CSV files as a stream of rows with physical line numbers.
 
-Bytes are decoded line by line so a file that is not UTF-8 is reported at the line
-where it stops being UTF-8 (and a Windows-1252 file saved by Excel is named as such).
-Control characters, NUL bytes, lines that never end and ragged rows are located
-problems, never exceptions. Nothing but the current line is held in memory.
+A file that is not UTF-8 is reported at the line where it stops being UTF-8 (and a
+Windows-1252 file saved by Excel is named as such). Control characters, NUL bytes,
+broken quoting and ragged rows are located problems, never exceptions. Nothing but the
+current row is held in memory.
 """
 
 import csv
+import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-MAX_LINE_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # report(line, column or None, message, value or None)
 Report = Callable[[int, str | None, str, str | None], None]
-
-
-class _Stop(Exception):
-    """The rest of the file cannot be read; the reason is already reported."""
 
 
 def shown(value: str, limit: int = 60) -> str:
@@ -32,30 +28,25 @@ def shown(value: str, limit: int = 60) -> str:
     return value
 
 
-def _decoded_lines(handle, report: Report) -> Iterator[str]:
-    number = 0
-    while True:
-        raw = handle.readline(MAX_LINE_BYTES + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            report(number, None, f"line longer than {MAX_LINE_BYTES} bytes", None)
-            raise _Stop
-        if number == 1 and raw.startswith(_BOM):
-            raw = raw[len(_BOM) :]
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            bad = raw[exc.start : exc.start + 1]
+def _report_encoding(path: Path, report: Report) -> None:
+    """Find and report the first line that is not UTF-8 (a second, rare pass)."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
             try:
-                raw.decode("cp1252")
-            except UnicodeDecodeError:
-                message = "not UTF-8; save as CSV UTF-8"
-            else:
-                message = "file is Windows-1252 (Excel); save as CSV UTF-8"
-            report(number, None, message, f"byte 0x{bad.hex().upper()}")
-            raise _Stop from None
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = raw[exc.start : exc.start + 1]
+                try:
+                    raw.decode("cp1252")
+                except UnicodeDecodeError:
+                    message = "not UTF-8; save as CSV UTF-8"
+                else:
+                    message = "file is Windows-1252 (Excel); save as CSV UTF-8"
+                report(number, None, message, f"byte 0x{bad.hex().upper()}")
+                return
+    report(1, None, "not UTF-8; save as CSV UTF-8", None)  # pragma: no cover
 
 
 def read_rows(path: Path, columns: tuple[str, ...], report: Report):
@@ -66,52 +57,50 @@ def read_rows(path: Path, columns: tuple[str, ...], report: Report):
     is not yielded; a cell with control characters, or of a column missing from the
     header, is absent from its row's dict.
     """
-    wanted = set(columns)
-    with path.open("rb") as handle:
-        lines = _decoded_lines(handle, report)
-        reader = csv.reader(lines, strict=True)
+    with path.open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text, strict=True)
         try:
-            try:
-                header = next(reader, None)
-            except csv.Error as exc:
-                report(1, None, f"cannot read the header: {exc}", None)
-                return
-            if header is None:
-                report(1, None, "empty file: a header row is needed", None)
-                return
-            usable = _check_header(header, columns, wanted, report)
-            width = len(header)
-            previous = reader.line_num
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    report(previous + 1, None, f"not valid CSV: {exc}", None)
-                    return
-                line = previous + 1
-                previous = reader.line_num
-                if not cells:
-                    continue  # a blank line
-                if len(cells) != width:
-                    report(
-                        line,
-                        None,
-                        f"{len(cells)} values but the header has {width} columns",
-                        None,
-                    )
-                    continue
-                row = {}
-                for index, name in usable:
-                    cell = cells[index]
-                    if _CONTROL.search(cell):
-                        report(line, name, _control_message(cell), cell)
-                    else:
-                        row[name] = cell
-                yield line, row
-        except _Stop:
+            yield from _rows(reader, columns, report)
+        except UnicodeDecodeError:
+            _report_encoding(path, report)
+
+
+def _rows(reader, columns, report):
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        report(1, None, f"cannot read the header: {exc}", None)
+        return
+    if header is None:
+        report(1, None, "empty file: a header row is needed", None)
+        return
+    _check_header(header, columns, report)
+    width = len(header)
+    control = _CONTROL.search
+    previous = reader.line_num
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
             return
+        except csv.Error as exc:
+            report(previous + 1, None, f"not valid CSV: {exc}", None)
+            return
+        line = previous + 1
+        previous = reader.line_num
+        if not cells:
+            continue  # a blank line
+        if len(cells) != width:
+            report(line, None, f"{len(cells)} values but the header has {width} columns", None)
+            continue
+        row = dict(zip(header, cells, strict=True))
+        if control("".join(cells)):
+            for name, cell in zip(header, cells, strict=True):
+                if control(cell):
+                    report(line, name, _control_message(cell), cell)
+                    row.pop(name, None)
+        yield line, row
 
 
 def _control_message(cell: str) -> str:
@@ -121,8 +110,7 @@ def _control_message(cell: str) -> str:
     return f"contains a control character (U+{ord(char):04X})"
 
 
-def _check_header(header, columns, wanted, report) -> list[tuple[int, str]]:
-    usable = []
+def _check_header(header, columns, report) -> None:
     seen = set()
     for index, name in enumerate(header):
         if _CONTROL.search(name):
@@ -131,12 +119,9 @@ def _check_header(header, columns, wanted, report) -> list[tuple[int, str]]:
             report(1, None, f"column {index + 1} has no name", None)
         elif name in seen:
             report(1, name, "column given twice", None)
-        elif name not in wanted:
+        elif name not in columns:
             report(1, name, "unknown column", None)
-        else:
-            usable.append((index, name))
         seen.add(name)
     for name in columns:
         if name not in seen:
             report(1, name, "missing column", None)
-    return usable

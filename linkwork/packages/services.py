@@ -132,7 +132,8 @@ def _write(staging, present: set[str], documents, actor, report: LoadReport) -> 
         if resource.name == "scores" or (resource.name == "responses" and "scores" not in present):
             counts["administrations"] = writers.upsert(connection, writers.ADMINISTRATIONS).as_dict()
         for spec in writers.UPSERTS[resource.name]:
-            counts[spec.name] = writers.upsert(connection, spec).as_dict()
+            staged = None if spec.distinct else report.rows[resource.filename]
+            counts[spec.name] = writers.upsert(connection, spec, staged).as_dict()
     if "responses" in present:
         report.notes.append(
             "responses.csv: item responses are stored; scale scores are not computed from "

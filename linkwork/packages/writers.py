@@ -2,8 +2,9 @@
 
 Loading stages each resource's validated rows in a temporary table (COPY on
 PostgreSQL, batched executemany on SQLite), finds duplicate keys there, then upserts
-each resource with one `INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE ... WHERE
-(a column differs)`, so an unchanged row is never rewritten. Table and column names in
+each resource with one `UPDATE ... FROM` of the rows whose key exists and whose data
+differ, and one `INSERT ... SELECT ... WHERE NOT EXISTS` of the new keys, resolving
+codes and UPNs to ids with joins; an unchanged row is never rewritten. Table and column names in
 the statements below come from the constants in this module, never from input.
 """
 
@@ -32,6 +33,22 @@ _TYPES = {
     },
 }
 _BATCH = 5000
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One value in COPY's text format (what psycopg's write_row does, for our types)."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
 
 
 def stage_table(resource: Resource) -> str:
@@ -71,7 +88,17 @@ class Staging:
         with self.connection.cursor() as cursor:
             if self.vendor == "postgresql":
                 with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    yield copy.write_row
+                    lines: list[str] = []
+
+                    def put(row):
+                        lines.append("\t".join(map(_copy_text, row)))
+                        if len(lines) >= _BATCH:
+                            copy.write("\n".join(lines) + "\n")
+                            lines.clear()
+
+                    yield put
+                    if lines:
+                        copy.write("\n".join(lines) + "\n")
             else:
                 marks = ", ".join(["%s"] * (len(resource.columns) + 1))
                 sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
@@ -86,19 +113,23 @@ class Staging:
                 yield put
                 if batch:
                     cursor.executemany(sql, batch)
-            if self.vendor == "postgresql":
-                cursor.execute(f"ANALYZE {table}")
 
     def duplicates(self, resource: Resource) -> Iterator[tuple[int, int, tuple]]:
         """(line, first line, key) for every row whose key an earlier row already has."""
         key = ", ".join(resource.key)
-        sql = (
-            f"SELECT line, first_line, {key} FROM ("  # noqa: S608
-            f"SELECT line, {key}, min(line) OVER (PARTITION BY {key}) AS first_line "
-            f"FROM {stage_table(resource)}) x WHERE line > first_line ORDER BY line"
-        )
+        table = stage_table(resource)
         with self.connection.cursor() as cursor:
-            cursor.execute(sql)
+            # A cheap look first; the window over every row only when there is a duplicate.
+            cursor.execute(
+                f"SELECT 1 FROM {table} GROUP BY {key} HAVING count(*) > 1 LIMIT 1"  # noqa: S608
+            )
+            if cursor.fetchone() is None:
+                return
+            cursor.execute(
+                f"SELECT line, first_line, {key} FROM ("  # noqa: S608
+                f"SELECT line, {key}, min(line) OVER (PARTITION BY {key}) AS first_line "
+                f"FROM {table}) x WHERE line > first_line ORDER BY line"
+            )
             for row in cursor.fetchall():
                 yield row[0], row[1], tuple(str(value) for value in row[2:])
 
@@ -327,37 +358,44 @@ class Counts:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
 
 
-def upsert(connection, spec: Upsert) -> Counts:
-    """Insert new keys, update rows that differ, leave equal rows alone; count each."""
-    keys = list(spec.key)
+def upsert(connection, spec: Upsert, staged: int | None = None) -> Counts:
+    """Update rows whose data differ, insert new keys, leave equal rows alone; count each.
+
+    `staged` is the number of source rows when known (else they are counted). An UPDATE
+    of the differing rows then an INSERT of the missing keys is cheaper than
+    `INSERT ... ON CONFLICT` and counts both for free.
+    """
     distinct = "DISTINCT " if spec.distinct else ""
-    key_exprs = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(spec.key.values()))
-    matched = " AND ".join(f"t.{column} = x.k{i}" for i, column in enumerate(keys))
+    matched = " AND ".join(f"t.{column} = {expr}" for column, expr in spec.key.items())
     columns = {**spec.key, **spec.data, **spec.insert_only}
     names = ", ".join(columns)
     exprs = ", ".join(columns.values())
-    if spec.data:
-        changed = " OR ".join(
-            f"{spec.table}.{column} IS DISTINCT FROM excluded.{column}" for column in spec.data
-        )
-        sets = ", ".join(f"{column} = excluded.{column}" for column in spec.data)
-        action = f"DO UPDATE SET {sets} WHERE {changed}"
-    else:
-        action = "DO NOTHING"
+    updated = 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT {distinct}{key_exprs} FROM {spec.source}) x")  # noqa: S608
-        total = cursor.fetchone()[0]
+        if staged is None:
+            keys = ", ".join(spec.key.values())
+            cursor.execute(f"SELECT count(*) FROM (SELECT {distinct}{keys} FROM {spec.source}) x")  # noqa: S608
+            staged = cursor.fetchone()[0]
+        if spec.data:
+            selected = ", ".join(
+                f"{expr} AS {column}" for column, expr in {**spec.key, **spec.data}.items()
+            )
+            sets = ", ".join(f"{column} = x.{column}" for column in spec.data)
+            same_key = " AND ".join(f"{spec.table}.{column} = x.{column}" for column in spec.key)
+            differs = " OR ".join(
+                f"{spec.table}.{column} IS DISTINCT FROM x.{column}" for column in spec.data
+            )
+            cursor.execute(
+                f"UPDATE {spec.table} SET {sets} FROM (SELECT {selected} FROM {spec.source}) x "  # noqa: S608
+                f"WHERE {same_key} AND ({differs})"
+            )
+            updated = cursor.rowcount
         cursor.execute(
-            f"SELECT count(*) FROM (SELECT {distinct}{key_exprs} FROM {spec.source}) x "  # noqa: S608
+            f"INSERT INTO {spec.table} ({names}) SELECT {distinct}{exprs} FROM {spec.source} "  # noqa: S608
             f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {matched})"
         )
-        new = cursor.fetchone()[0]
-        cursor.execute(
-            f"INSERT INTO {spec.table} ({names}) SELECT {distinct}{exprs} "  # noqa: S608
-            f"FROM {spec.source} WHERE true ON CONFLICT ({', '.join(keys)}) {action}"
-        )
-        written = cursor.rowcount
-    return Counts(inserted=new, updated=written - new, unchanged=total - written)
+        inserted = cursor.rowcount
+    return Counts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
 
 
 # Export ------------------------------------------------------------------------------

@@ -45,3 +45,30 @@ class EnrolmentForm(forms.Form):
         self.fields["link_worker"].queryset = User.objects.filter(
             role=Role.LINK_WORKER, is_active=True, schools=school
         ).order_by("name", "email")
+
+
+class ChildSearchForm(forms.Form):
+    """Search and filters of the child list; choices only from what the user may see."""
+
+    q = forms.CharField(required=False, max_length=100, label="Name or UPN")
+    school = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
+                                    label="School")
+    cohort = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
+                                    label="Cohort")
+    status = forms.ChoiceField(required=False, label="Enrolment")
+
+    def __init__(self, *args, schools=(), cohorts=(), details=True, **kwargs):
+        from .queries import Status
+
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = [("", "All schools")] + [(s.pk, s.name) for s in schools]
+        if details:
+            self.fields["cohort"].choices = [("", "All cohorts")] + [
+                (c.pk, str(c)) for c in cohorts
+            ]
+            self.fields["status"].choices = [("", "Any")] + list(Status.CHOICES)
+        else:
+            # partner staff search by name only, within their schools
+            self.fields["q"].label = "Name"
+            del self.fields["cohort"]
+            del self.fields["status"]

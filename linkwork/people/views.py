@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -7,11 +8,44 @@ from django.views.decorators.http import require_GET
 
 from linkwork.audit.services import record_view
 
-from .forms import ChildSearchForm
-from .queries import child_for, child_profile, child_rows, filter_choices, search_children
-from .queries import sees_children, sees_details
+from .queries import (
+    Status,
+    child_for,
+    child_profile,
+    child_rows,
+    filter_choices,
+    search_children,
+    sees_children,
+    sees_details,
+)
 
 PAGE_SIZE = 25
+
+
+class ChildSearchForm(forms.Form):
+    """The child list's search and filters; every field optional."""
+
+    q = forms.CharField(label="Name or UPN", required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
+    school = forms.TypedChoiceField(label="School", required=False, coerce=int,
+                                    empty_value=None)
+    cohort = forms.TypedChoiceField(label="Cohort", required=False, coerce=int,
+                                    empty_value=None)
+    status = forms.ChoiceField(label="Status", required=False,
+                               choices=[("", "Any status"), *Status.CHOICES])
+
+    def __init__(self, *args, schools, cohorts, details=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].choices = [("", "All schools")] + [(s.pk, s.name) for s in schools]
+        if details:
+            self.fields["cohort"].choices = [("", "All cohorts")] + [
+                (c.pk, str(c)) for c in cohorts
+            ]
+        else:
+            # Partner staff search by name and school only.
+            self.fields["q"].label = "Name"
+            del self.fields["cohort"]
+            del self.fields["status"]
 
 
 @login_required

@@ -111,3 +111,46 @@ class ShortlistDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} {self.pupil_id}"
+
+
+class UploadStatus(models.TextChoices):
+    CHECKING = "checking", "Checking"
+    INVALID = "invalid", "Problems found"
+    CHECKED = "checked", "Ready to load"
+    LOADING = "loading", "Loading"
+    LOADED = "loaded", "Loaded"
+    FAILED = "failed", "Load failed"
+
+
+class Upload(models.Model):
+    """A school data or survey file a manager uploaded, checked, then loaded."""
+
+    resource = models.CharField(max_length=40, help_text="The package file it stands for.")
+    original_name = models.CharField(max_length=255)
+    folder = models.CharField(max_length=500, help_text="The one-file package it became.")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=UploadStatus.choices)
+    rows = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def progress(self) -> int:
+        """How far along, in percent, for the progress bar."""
+        return {"checking": 25, "checked": 50, "invalid": 100, "loading": 75, "loaded": 100,
+                "failed": 100}[self.status]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (UploadStatus.INVALID, UploadStatus.LOADED, UploadStatus.FAILED)

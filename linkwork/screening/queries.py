@@ -3,6 +3,7 @@
 from collections import defaultdict
 from datetime import date
 
+from django.db import connection
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
@@ -24,30 +25,40 @@ def screening_data(school, on: date, rules: Rules) -> tuple[dict[int, str], list
     """Every pupil on roll at `school` with what the rules look at, in four queries.
 
     Returns ({pupil id: upn}, [PupilData]). Only data on or before `on` is read, and
-    only the subjects and scales the rules name.
+    only the subjects and scales the rules name. On PostgreSQL only the rows the rules
+    can use are fetched (the latest per pupil, subject, scale and respondent); the
+    result is the same as from every row.
     """
+    latest_only = connection.vendor == "postgresql"
     pupils = list(
         Pupil.objects.filter(school=school)
         .order_by()
         .values_list("id", "upn", "fsm", "eal", "statutory_status")
     )
     attendance = defaultdict(list)
+    periods = SchoolAttendance.objects.filter(pupil__school=school, period_end__lte=on,
+                                              possible_sessions__gt=0)
+    if latest_only:
+        periods = periods.order_by("pupil_id", "-period_end", "-period_start").distinct(
+            "pupil_id"
+        )
     for pupil_id, start, end, possible, present in (
-        SchoolAttendance.objects.filter(pupil__school=school, period_end__lte=on)
-        .order_by()
-        .values_list("pupil_id", "period_start", "period_end", "possible_sessions",
+        periods.values_list("pupil_id", "period_start", "period_end", "possible_sessions",
                      "present_sessions")
     ):
         attendance[pupil_id].append(Attendance(start, end, possible, present))
 
     attainment = defaultdict(list)
     if rules.subjects:
-        for pupil_id, subject, assessed_on, value, expected in (
-            Attainment.objects.filter(
-                pupil__school=school, assessed_on__lte=on, subject__in=rules.subjects
+        results = Attainment.objects.filter(
+            pupil__school=school, assessed_on__lte=on, subject__in=rules.subjects
+        ).order_by()
+        if latest_only:
+            results = results.order_by("pupil_id", "subject", "-assessed_on").distinct(
+                "pupil_id", "subject"
             )
-            .order_by()
-            .values_list("pupil_id", "subject", "assessed_on", "value", "expected")
+        for pupil_id, subject, assessed_on, value, expected in (
+            results.values_list("pupil_id", "subject", "assessed_on", "value", "expected")
         ):
             attainment[pupil_id].append(AttainmentResult(subject, assessed_on, value, expected))
 
@@ -56,14 +67,17 @@ def screening_data(school, on: date, rules: Rules) -> tuple[dict[int, str], list
         wanted = Q()
         for instrument, scale in sorted(rules.score_scales):
             wanted |= Q(administration__instrument_code=instrument, scale=scale)
+        found = Score.objects.filter(
+            wanted,
+            administration__pupil__school=school,
+            administration__administered_on__lte=on,
+        ).order_by()
+        if latest_only:
+            key = ("administration__pupil_id", "administration__instrument_code", "scale",
+                   "administration__respondent")
+            found = found.order_by(*key, "-administration__administered_on").distinct(*key)
         for pupil_id, instrument, scale, administered_on, respondent, score in (
-            Score.objects.filter(
-                wanted,
-                administration__pupil__school=school,
-                administration__administered_on__lte=on,
-            )
-            .order_by()
-            .values_list("administration__pupil_id", "administration__instrument_code",
+            found.values_list("administration__pupil_id", "administration__instrument_code",
                          "scale", "administration__administered_on",
                          "administration__respondent", "score")
         ):

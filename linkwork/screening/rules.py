@@ -19,7 +19,7 @@ RESPONDENT_ORDER = {"self": 0, "parent": 1, "teacher": 2}
 RATE_PLACES = Decimal("0.0001")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attendance:
     period_start: date
     period_end: date
@@ -27,7 +27,7 @@ class Attendance:
     present: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttainmentResult:
     subject: str
     assessed_on: date
@@ -35,7 +35,7 @@ class AttainmentResult:
     expected: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScaleScore:
     instrument: str
     scale: str
@@ -44,7 +44,7 @@ class ScaleScore:
     score: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PupilData:
     """What the rules may look at for one pupil on roll."""
 
@@ -58,7 +58,7 @@ class PupilData:
     scores: tuple[ScaleScore, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AreaVerdict:
     """One area for one pupil: the value seen, the threshold it was held to, the verdict."""
 
@@ -73,7 +73,7 @@ class AreaVerdict:
         return {"value": self.value, "threshold": self.threshold, "at_risk": self.at_risk}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RiskProfile:
     upn: str
     areas: tuple[AreaVerdict, ...]
@@ -97,7 +97,7 @@ class RiskProfile:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScreeningResult:
     on: date
     profiles: tuple[RiskProfile, ...]  # every pupil, by UPN
@@ -106,7 +106,7 @@ class ScreeningResult:
     data_date: date | None = None  # the latest date of any value seen
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AreaRule:
     name: str
     kind: str  # pupil_flag, attendance, score, attainment
@@ -116,7 +116,7 @@ class AreaRule:
     respondent: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rules:
     min_risk_areas: int
     priority_areas: frozenset[str]

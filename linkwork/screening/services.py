@@ -1,9 +1,13 @@
 """Writes for screening: rules versions, rounds, and the review of a shortlist."""
 
+import json
+import uuid
 from datetime import date
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from linkwork.audit.services import record
@@ -11,6 +15,8 @@ from linkwork.people.models import Pupil
 
 from .models import (
     Decision,
+    Upload,
+    UploadStatus,
     ProfileStatus,
     RiskProfile,
     ScreeningRound,
@@ -19,6 +25,7 @@ from .models import (
 )
 from .queries import latest_rules, may_review, screening_data
 from .rules import Rules, screen
+from .uploads import UPLOADABLE, write_package
 
 DECISION_STATUS = {
     Decision.ACCEPT: ProfileStatus.ACCEPTED,
@@ -79,7 +86,7 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
                 explanation=profile.detailed_explanation(), status=status,
             )
         )
-    RiskProfile.objects.bulk_create(rows, batch_size=2000)
+    _store_profiles(rows)
     record(
         actor=actor, action="screening.run", obj=screening_round,
         summary=f"{school.urn} on {on}: {len(result.shortlist)} shortlisted of "
@@ -89,6 +96,22 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
     )
     screening_round.result = result
     return screening_round
+
+
+def _store_profiles(rows: list[RiskProfile]) -> None:
+    """Insert a round's profiles: COPY on PostgreSQL (a borough is tens of thousands)."""
+    if connection.vendor != "postgresql":
+        RiskProfile.objects.bulk_create(rows, batch_size=2000)
+        return
+    columns = ("round_id", "pupil_id", "risk_areas", "priority_areas", "rank",
+               "excluded_reason", "explanation", "status")
+    table = RiskProfile._meta.db_table
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((row.round_id, row.pupil_id, row.risk_areas, row.priority_areas,
+                                row.rank, row.excluded_reason, json.dumps(row.explanation),
+                                row.status))
 
 
 @transaction.atomic
@@ -137,3 +160,96 @@ def review_shortlist(*, actor, screening_round, pupil: Pupil, decision: str, rea
         changes={"status": [before, profile.status], "round": screening_round.pk},
     )
     return made
+
+
+def _upload_folder() -> Path:
+    return Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
+
+
+@transaction.atomic
+def receive_upload(*, actor, resource: str, original_name: str, data: bytes) -> Upload:
+    """Keep an uploaded CSV or XLSX file as a one-file package and queue its check.
+
+    Raises UploadError for a file that is neither; nothing is stored then.
+    """
+    from linkwork.packages.resources import RESOURCES
+
+    filenames = {r.name: r.filename for r in RESOURCES}
+    if resource not in UPLOADABLE or resource not in filenames:
+        raise ValidationError({"resource": f"Not a file that can be uploaded: {resource}."})
+    folder = _upload_folder()
+    write_package(folder, resource_filename=filenames[resource], original_name=original_name,
+                  data=data)
+    upload = Upload.objects.create(
+        resource=resource, original_name=original_name[:255], folder=str(folder),
+        uploaded_by=actor, uploaded_at=timezone.now(), status=UploadStatus.CHECKING,
+    )
+    record(actor=actor, action="upload.received", obj=upload,
+           summary=f"{original_name} as {filenames[resource]}")
+    from .tasks import check_upload_task
+
+    transaction.on_commit(lambda: check_upload_task.enqueue(upload.pk))
+    return upload
+
+
+def check_upload(*, upload_id: int) -> Upload:
+    """Dry-run the package loader over an upload and keep every problem it reports."""
+    from linkwork.packages.services import PackageInvalid, load_package
+
+    upload = Upload.objects.select_related("uploaded_by").get(pk=upload_id)
+    try:
+        report = load_package(actor=upload.uploaded_by, path=upload.folder, dry_run=True)
+    except PackageInvalid as exc:
+        _finish(upload, UploadStatus.INVALID, errors=exc.errors, error_count=exc.count)
+    else:
+        _finish(upload, UploadStatus.CHECKED, rows=sum(report.rows.values()),
+                counts=report.counts, finished=False)
+    return upload
+
+
+@transaction.atomic
+def start_upload_load(*, actor, upload: Upload) -> Upload:
+    """Queue the load of an upload whose check found no problem."""
+    upload = Upload.objects.select_for_update().get(pk=upload.pk)
+    if upload.status != UploadStatus.CHECKED:
+        raise ValidationError(f"This upload cannot be loaded now ({upload.get_status_display()}).")
+    upload.status = UploadStatus.LOADING
+    upload.save(update_fields=["status"])
+    record(actor=actor, action="upload.load_started", obj=upload, summary=upload.original_name)
+    from .tasks import load_upload_task
+
+    transaction.on_commit(lambda: load_upload_task.enqueue(upload.pk))
+    return upload
+
+
+def load_upload(*, upload_id: int) -> Upload:
+    """Load an upload for real (one transaction, by the package loader)."""
+    from linkwork.packages.services import PackageInvalid, load_package
+
+    upload = Upload.objects.select_related("uploaded_by").get(pk=upload_id)
+    try:
+        report = load_package(actor=upload.uploaded_by, path=upload.folder)
+    except PackageInvalid as exc:
+        # the data changed since the check: nothing was written
+        _finish(upload, UploadStatus.FAILED, errors=exc.errors, error_count=exc.count)
+    else:
+        _finish(upload, UploadStatus.LOADED, rows=sum(report.rows.values()),
+                counts=report.counts)
+    return upload
+
+
+@transaction.atomic
+def _finish(upload, status, *, errors=(), error_count=0, rows=None, counts=None,
+            finished=True):
+    upload.status = status
+    upload.errors = list(errors)
+    upload.error_count = error_count
+    if rows is not None:
+        upload.rows = rows
+    if counts is not None:
+        upload.counts = counts
+    upload.finished_at = timezone.now() if finished else None
+    upload.save()
+    record(actor=upload.uploaded_by, action=f"upload.{status}", obj=upload,
+           summary=f"{upload.original_name}: {upload.get_status_display()}"
+                   + (f", {error_count} problems" if error_count else ""))

@@ -50,7 +50,7 @@ def test_search_works_without_javascript(browser, live_server, link_worker, chil
 
 def test_sign_out_from_the_user_menu(page, login, manager):
     login(page, manager)
-    page.get_by_text("Morgan Manager").click()
+    page.locator(".user-menu summary").click()
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()
 

@@ -91,7 +91,13 @@ def expected_claims() -> list[dict]:
 
 
 COMPARED_LINE_FIELDS = (
-    "kind", "upn", "trigger", "instance", "achieved_on", "amount", "portions",
+    "kind",
+    "upn",
+    "trigger",
+    "instance",
+    "achieved_on",
+    "amount",
+    "portions",
 )
 
 

@@ -35,19 +35,49 @@ BASE = {
     "triggers": [],
 }
 
-SIGNUP = {"code": "signup", "kind": "enrolment", "price": "300.00",
-          "shares": {"LA": "0.5", "FUND": "0.5"}}
-ENGAGED = {"code": "engaged", "kind": "engagement", "price": "100.00",
-           "shares": {"LA": "0.5", "FUND": "0.5"}, "max_per_child": 1, "min_sessions": 4,
-           "min_attendance": "0.75", "min_engaged": None}
-WELLBEING = {"code": "wellbeing", "kind": "outcome", "price": "700.00",
-             "shares": {"LA": "1"}, "measure": "score", "score": "SDQ/emotional",
-             "respondent": None, "at_risk_from": "5", "at_risk_below": None,
-             "achieved_when": "no_longer_at_risk", "sd": "2.0", "reliability": "0.8",
-             "follow_up_after_days": 300}
-MATHS = {"code": "maths", "kind": "outcome", "price": "500.00", "shares": {"LA": "1"},
-         "measure": "attainment", "attainment": "maths", "below_expected_by": "1",
-         "achieved_when": "gap_closed_by", "min_gain": "2", "follow_up_after_days": 300}
+SIGNUP = {
+    "code": "signup",
+    "kind": "enrolment",
+    "price": "300.00",
+    "shares": {"LA": "0.5", "FUND": "0.5"},
+}
+ENGAGED = {
+    "code": "engaged",
+    "kind": "engagement",
+    "price": "100.00",
+    "shares": {"LA": "0.5", "FUND": "0.5"},
+    "max_per_child": 1,
+    "min_sessions": 4,
+    "min_attendance": "0.75",
+    "min_engaged": None,
+}
+WELLBEING = {
+    "code": "wellbeing",
+    "kind": "outcome",
+    "price": "700.00",
+    "shares": {"LA": "1"},
+    "measure": "score",
+    "score": "SDQ/emotional",
+    "respondent": None,
+    "at_risk_from": "5",
+    "at_risk_below": None,
+    "achieved_when": "no_longer_at_risk",
+    "sd": "2.0",
+    "reliability": "0.8",
+    "follow_up_after_days": 300,
+}
+MATHS = {
+    "code": "maths",
+    "kind": "outcome",
+    "price": "500.00",
+    "shares": {"LA": "1"},
+    "measure": "attainment",
+    "attainment": "maths",
+    "below_expected_by": "1",
+    "achieved_when": "gap_closed_by",
+    "min_gain": "2",
+    "follow_up_after_days": 300,
+}
 
 
 def contract(*triggers, caps=None, payer_caps=None, **changes):
@@ -65,8 +95,17 @@ def trig(base, **changes):
     return {**copy.deepcopy(base), **changes}
 
 
-def child(upn="A00000000001", *, enrolled="2024-09-10", ended=None, cohort="2024",
-          consents=(("2024-09-10", None),), registers=(), scores=(), attainment=()):
+def child(
+    upn="A00000000001",
+    *,
+    enrolled="2024-09-10",
+    ended=None,
+    cohort="2024",
+    consents=(("2024-09-10", None),),
+    registers=(),
+    scores=(),
+    attainment=(),
+):
     return ChildFacts(
         upn=upn,
         enrolments=(EnrolmentFact(cohort, D(enrolled), D(ended) if ended else None, 1),),

@@ -26,15 +26,24 @@ def portions(line):
 
 SPLIT_CASES = [
     # (price, shares, expected portions)
-    ("300.00", {"LA": "0.5", "FUND": "0.3", "PHIL": "0.2"},
-     {"LA": "150.00", "FUND": "90.00", "PHIL": "60.00"}),
+    (
+        "300.00",
+        {"LA": "0.5", "FUND": "0.3", "PHIL": "0.2"},
+        {"LA": "150.00", "FUND": "90.00", "PHIL": "60.00"},
+    ),
     # both halves round up: residual -0.01 to the first listed of the largest shares
     ("100.01", {"LA": "0.5", "FUND": "0.5"}, {"LA": "50.00", "FUND": "50.01"}),
     # thirds round down: residual +0.01 to the largest share
-    ("100.00", {"LA": "0.34", "FUND": "0.33", "PHIL": "0.33"},
-     {"LA": "34.00", "FUND": "33.00", "PHIL": "33.00"}),
-    ("10.00", {"LA": "0.333", "FUND": "0.333", "PHIL": "0.334"},
-     {"LA": "3.33", "FUND": "3.33", "PHIL": "3.34"}),
+    (
+        "100.00",
+        {"LA": "0.34", "FUND": "0.33", "PHIL": "0.33"},
+        {"LA": "34.00", "FUND": "33.00", "PHIL": "33.00"},
+    ),
+    (
+        "10.00",
+        {"LA": "0.333", "FUND": "0.333", "PHIL": "0.334"},
+        {"LA": "3.33", "FUND": "3.33", "PHIL": "3.34"},
+    ),
     ("0.05", {"LA": "0.3", "FUND": "0.7"}, {"LA": "0.02", "FUND": "0.03"}),
     ("99.99", {"LA": "0.6", "PHIL": "0.4"}, {"LA": "59.99", "PHIL": "40.00"}),
 ]
@@ -42,8 +51,10 @@ SPLIT_CASES = [
 
 @pytest.mark.parametrize(("price", "shares", "expected"), SPLIT_CASES)
 def test_split_is_half_up_with_residual_to_the_largest_share(price, shares, expected):
-    terms = contract(trig(SIGNUP, shares=shares, price=price),
-                     payers=[{"code": c, "name": c, "cap": None} for c in shares])
+    terms = contract(
+        trig(SIGNUP, shares=shares, price=price),
+        payers=[{"code": c, "name": c, "cap": None} for c in shares],
+    )
     got = split_amount(terms.triggers[0], Decimal(price))
     assert {p: str(v) for p, v in got} == expected
     assert sum(v for _, v in got) == Decimal(price)
@@ -59,7 +70,10 @@ def test_lines_are_ordered_by_date_trigger_upn_instance():
     ]
     result = compute_claim(terms, "P1", achievements, [])
     assert [(ln.upn, ln.trigger) for ln in result.lines] == [
-        ("C", "signup"), ("B", "signup"), ("A", "engaged"), ("B", "engaged"),
+        ("C", "signup"),
+        ("B", "signup"),
+        ("A", "engaged"),
+        ("B", "engaged"),
     ]
 
 
@@ -72,22 +86,44 @@ def test_only_achievements_up_to_the_period_end():
 
 CAP_CASES = [
     # (name, caps, payer caps, expected line amounts, expected portions of the last line)
-    ("per-child cap reduces the third line", {"per_child": "650.00"}, {},
-     ["300.00", "300.00", "50.00"], {"LA": "25.00", "FUND": "25.00"}),
-    ("per-child cap reached: the line is left out", {"per_child": "600.00"}, {},
-     ["300.00", "300.00"], {"LA": "150.00", "FUND": "150.00"}),
-    ("contract cap", {"contract": "310.00"}, {},
-     ["300.00", "10.00"], {"LA": "5.00", "FUND": "5.00"}),
-    ("payer cap cuts that payer only; the cut is not moved", {}, {"FUND": "160.00"},
-     ["300.00", "160.00", "150.00"], {"LA": "150.00", "FUND": "0.00"}),
+    (
+        "per-child cap reduces the third line",
+        {"per_child": "650.00"},
+        {},
+        ["300.00", "300.00", "50.00"],
+        {"LA": "25.00", "FUND": "25.00"},
+    ),
+    (
+        "per-child cap reached: the line is left out",
+        {"per_child": "600.00"},
+        {},
+        ["300.00", "300.00"],
+        {"LA": "150.00", "FUND": "150.00"},
+    ),
+    (
+        "contract cap",
+        {"contract": "310.00"},
+        {},
+        ["300.00", "10.00"],
+        {"LA": "5.00", "FUND": "5.00"},
+    ),
+    (
+        "payer cap cuts that payer only; the cut is not moved",
+        {},
+        {"FUND": "160.00"},
+        ["300.00", "160.00", "150.00"],
+        {"LA": "150.00", "FUND": "0.00"},
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "caps", "payer_caps", "amounts", "last"), CAP_CASES,
-                         ids=[c[0] for c in CAP_CASES])
+@pytest.mark.parametrize(
+    ("name", "caps", "payer_caps", "amounts", "last"), CAP_CASES, ids=[c[0] for c in CAP_CASES]
+)
 def test_caps(name, caps, payer_caps, amounts, last):
-    terms = contract(SIGNUP, trig(ENGAGED, price="300.00", max_per_child=2), caps=caps,
-                     payer_caps=payer_caps)
+    terms = contract(
+        SIGNUP, trig(ENGAGED, price="300.00", max_per_child=2), caps=caps, payer_caps=payer_caps
+    )
     achievements = [
         ach("A", "signup", "2024-09-10"),
         ach("A", "engaged", "2024-10-31", "P1"),
@@ -100,8 +136,9 @@ def test_caps(name, caps, payer_caps, amounts, last):
 
 def test_payer_cap_line_with_nothing_left_for_anyone_is_left_out():
     terms = contract(trig(SIGNUP, shares={"FUND": "1"}), payer_caps={"FUND": "300.00"})
-    result = compute_claim(terms, "P1", [ach("A", "signup", "2024-09-10"),
-                                         ach("B", "signup", "2024-09-11")], [])
+    result = compute_claim(
+        terms, "P1", [ach("A", "signup", "2024-09-10"), ach("B", "signup", "2024-09-11")], []
+    )
     assert [ln.upn for ln in result.lines] == ["A"]
 
 
@@ -111,7 +148,8 @@ def test_caps_count_submitted_claims_and_adjustments():
     # A's signup is no longer supported: reversed, which frees the child's cap again.
     second = compute_claim(terms, "P2", [ach("A", "wellbeing", "2025-03-01")], list(first.lines))
     assert [(ln.kind, f"{ln.amount:.2f}") for ln in second.lines] == [
-        ("adjustment", "-300.00"), ("claim", "700.00"),
+        ("adjustment", "-300.00"),
+        ("claim", "700.00"),
     ]
 
 
@@ -160,11 +198,16 @@ def test_adjustments_come_first_ordered_by_upn_trigger_instance():
 # --- properties ----------------------------------------------------------------------
 
 money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("2000"), places=2)
-share_sets = st.sampled_from([
-    {"LA": "1"}, {"LA": "0.5", "FUND": "0.5"}, {"LA": "0.5", "FUND": "0.3", "PHIL": "0.2"},
-    {"LA": "0.34", "FUND": "0.33", "PHIL": "0.33"}, {"FUND": "0.7", "PHIL": "0.3"},
-    {"LA": "0.333", "FUND": "0.333", "PHIL": "0.334"},
-])
+share_sets = st.sampled_from(
+    [
+        {"LA": "1"},
+        {"LA": "0.5", "FUND": "0.5"},
+        {"LA": "0.5", "FUND": "0.3", "PHIL": "0.2"},
+        {"LA": "0.34", "FUND": "0.33", "PHIL": "0.33"},
+        {"FUND": "0.7", "PHIL": "0.3"},
+        {"LA": "0.333", "FUND": "0.333", "PHIL": "0.334"},
+    ]
+)
 PAYERS = ["LA", "FUND", "PHIL"]
 
 
@@ -182,9 +225,12 @@ def scenarios(draw):
         "contract": str(draw(money) * 3) if draw(st.booleans()) else None,
     }
     payer_caps = {p: str(draw(money)) for p in PAYERS if draw(st.booleans())}
-    terms = contract(*triggers, caps={k: v for k, v in caps.items() if v not in (None, "None")},
-                     payer_caps=payer_caps,
-                     payers=[{"code": p, "name": p, "cap": None} for p in PAYERS])
+    terms = contract(
+        *triggers,
+        caps={k: v for k, v in caps.items() if v not in (None, "None")},
+        payer_caps=payer_caps,
+        payers=[{"code": p, "name": p, "cap": None} for p in PAYERS],
+    )
     days = st.dates(min_value=dt.date(2024, 9, 1), max_value=dt.date(2025, 8, 31))
     pool = []
     for upn in ("A", "B", "C", "D"):
@@ -265,7 +311,7 @@ def test_adjustments_net_a_reversed_achievement_to_zero(scenario):
     lines_by_key = {}
     for line in history:
         lines_by_key.setdefault(line.key, []).append(line)
-    for key, lines in lines_by_key.items():
+    for lines in lines_by_key.values():
         # claims and adjustments alternate, starting with a claim
         assert [ln.kind for ln in lines] == ["claim", "adjustment"] * (len(lines) // 2) + (
             ["claim"] if len(lines) % 2 else []

@@ -51,12 +51,21 @@ def test_a_changed_document_is_a_new_version_and_claims_record_it(loaded, manage
 
 def test_rerunning_a_draft_gives_the_same_lines(loaded):
     first = run_claim(actor=None, contract_code="EX-1", period_code="T1")
-    lines = list(first.lines.values_list("kind", "upn", "trigger", "instance", "amount",
-                                         "portions", "evidence"))
+    lines = list(
+        first.lines.values_list(
+            "kind", "upn", "trigger", "instance", "amount", "portions", "evidence"
+        )
+    )
     second = run_claim(actor=None, contract_code="EX-1", period_code="T1")
     assert second.pk == first.pk
-    assert list(second.lines.values_list("kind", "upn", "trigger", "instance", "amount",
-                                         "portions", "evidence")) == lines
+    assert (
+        list(
+            second.lines.values_list(
+                "kind", "upn", "trigger", "instance", "amount", "portions", "evidence"
+            )
+        )
+        == lines
+    )
 
 
 def test_periods_are_submitted_in_order(loaded):
@@ -100,9 +109,19 @@ def test_the_database_refuses_changes_to_a_submitted_claim(loaded):
     _refused(lambda: Claim.objects.filter(pk=claim.pk).delete())
     _refused(lambda: ClaimLine.objects.filter(pk=line.pk).update(amount=1))
     _refused(lambda: ClaimLine.objects.filter(pk=line.pk).delete())
-    _refused(lambda: ClaimLine.objects.create(
-        claim=claim, position=99, kind="claim", upn="X", trigger="signup", instance="1",
-        achieved_on="2024-09-10", amount=1, portions={"LA": "1.00"}))
+    _refused(
+        lambda: ClaimLine.objects.create(
+            claim=claim,
+            position=99,
+            kind="claim",
+            upn="X",
+            trigger="signup",
+            instance="1",
+            achieved_on="2024-09-10",
+            amount=1,
+            portions={"LA": "1.00"},
+        )
+    )
     _refused(lambda: ClaimedAchievement.objects.filter(line=line).delete())
     claim.refresh_from_db()
     assert claim.status == "submitted" and f"{claim.total:.2f}" == "1100.02"
@@ -120,11 +139,20 @@ def test_nothing_is_claimed_twice_in_the_database(loaded):
     draft = run_claim(actor=None, contract_code="EX-1", period_code="T2")
     line = claim.lines.get(upn="F201300024003", trigger="signup")
     copy = ClaimLine.objects.create(
-        claim=draft, position=99, kind="claim", upn=line.upn, trigger="signup", instance="1",
-        achieved_on=line.achieved_on, amount=line.amount, portions=line.portions)
+        claim=draft,
+        position=99,
+        kind="claim",
+        upn=line.upn,
+        trigger="signup",
+        instance="1",
+        achieved_on=line.achieved_on,
+        amount=line.amount,
+        portions=line.portions,
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        ClaimedAchievement.objects.create(contract_code="EX-1", upn=line.upn,
-                                          trigger="signup", instance="1", line=copy)
+        ClaimedAchievement.objects.create(
+            contract_code="EX-1", upn=line.upn, trigger="signup", instance="1", line=copy
+        )
 
 
 def test_an_adjustment_releases_the_achievement(loaded):

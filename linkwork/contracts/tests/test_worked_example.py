@@ -2,6 +2,7 @@
 
 import io
 import json
+
 from django.core.management import call_command
 
 from linkwork.contracts.achievements import find_achievements
@@ -28,7 +29,11 @@ def test_worked_example_pure_engine():
     terms = terms_from_document(parse_contract(source, filename="EX-1.yaml"))
     submitted = []
     got = []
-    for period, registers in (("T1", None), ("T2", None), ("T3", EXAMPLE / "corrected" / "registers.csv")):
+    for period, registers in (
+        ("T1", None),
+        ("T2", None),
+        ("T3", EXAMPLE / "corrected" / "registers.csv"),
+    ):
         achievements = find_achievements(terms, children_from(package, registers))
         result = compute_claim(terms, period, achievements, submitted)
         submitted.extend(result.lines)
@@ -84,14 +89,18 @@ def test_lines_carry_their_evidence(db, example_package):
     assert any("given 2024-09-20" in item for item in signup)
     engaged = by_key[("C201300024001", "engaged")]
     assert "T1: 5 sessions, 4 attended, 3 engaged" in engaged
-    assert sum(item.startswith("register #") for item in engaged) == 5
+    (registers,) = [item for item in engaged if item.startswith("registers: ")]
+    assert registers.count("ARTS-MON") == 5 and " 2024-11-11 N-" in registers
     run_claim(actor=None, contract_code="EX-1", period_code="T1")
     submit_claim(actor=None, contract_code="EX-1", period_code="T1")
     submit_claim(actor=None, contract_code="EX-1", period_code="T2")
     data = _cli("run", "EX-1", "T3")
     wellbeing = next(ln for ln in data["lines"] if ln["trigger"] == "wellbeing")
-    assert any(item.startswith("baseline score") and "2024-09-05: 7" in item
-               for item in wellbeing["evidence"])
-    assert any(item.startswith("follow-up score") and "2025-06-20: 4" in item
-               for item in wellbeing["evidence"])
-
+    assert any(
+        item.startswith("baseline score") and "2024-09-05: 7" in item
+        for item in wellbeing["evidence"]
+    )
+    assert any(
+        item.startswith("follow-up score") and "2025-06-20: 4" in item
+        for item in wellbeing["evidence"]
+    )

@@ -28,7 +28,7 @@ SMALL_ZONE = {
         f"{C},200002,Tom,Placeholder,,8,M,,E,Y,none\n"
         f"{D},200002,\"Ana, Jo\",Example,2012-01-31,9,X,Y,N,N,none\n"
     ),
-    "partners.csv": "code,name\nSPORT,Sport for Good\nMUSIC,Music Makers\n",
+    "partners.csv": "code,name\nSPORT,Sport\tfor Good \\o/\nMUSIC,Music Makers\n",
     "services.csv": (
         "code,partner_code,name,school_urn,outcome_areas\n"
         "MUSIC-TUE,MUSIC,Tuesday band,200002,confidence; relationships\n"
@@ -42,7 +42,7 @@ SMALL_ZONE = {
     "enrolments.csv": (
         "upn,cohort,enrolled_on,link_worker_email,ended_on,end_reason\n"
         f"{A},2025,2025-09-15,kai.link@example.org,,\n"
-        f"{B},2025,2025-09-16,lou.link@example.org,2026-02-01,moved school\n"
+        f"{B},2025,2025-09-16,lou.link@example.org,2026-02-01,\"moved school,\nthen back\"\n"
         f"{C},2024,2024-10-01,,,\n"
     ),
     "consents.csv": (

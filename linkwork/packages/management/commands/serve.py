@@ -13,6 +13,8 @@ def run_server(*, bind: str, workers: int, timeout: int = 60) -> None:
             self.cfg.set("timeout", timeout)
             self.cfg.set("accesslog", "-")
             self.cfg.set("proc_name", "linkwork")
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn 25.1 and later
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             from linkwork.config.wsgi import application

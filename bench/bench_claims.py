@@ -1,0 +1,252 @@
+"""A full claim run on PostgreSQL, against the engagement counts as one SQL aggregate.
+
+    .venv/bin/python bench/bench_claims.py                      # 10,000 children, ~3M rows
+    .venv/bin/python bench/bench_claims.py --children 1000      # quicker
+
+Makes a scratch database, migrates it, writes a synthetic contract cohort with COPY
+(children, evidence consents, register rows, two waves of SDQ scores and maths
+attainment), stores a six-period contract, then times in a subprocess
+`linkwork claims run BENCH P6` (every achievement so far; wall time and peak resident
+memory), and in this process the engagement counts of every child in every period as
+one SQL aggregate. Prints both and their ratio.
+"""
+
+import argparse
+import datetime as dt
+import io
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import linkwork, run_measured, scratch_postgres  # noqa: E402
+
+START = dt.date(2024, 9, 1)
+PERIODS = [
+    ("P1", "2024-09-01", "2024-12-31"),
+    ("P2", "2025-01-01", "2025-04-30"),
+    ("P3", "2025-05-01", "2025-08-31"),
+    ("P4", "2025-09-01", "2025-12-31"),
+    ("P5", "2026-01-01", "2026-04-30"),
+    ("P6", "2026-05-01", "2026-08-31"),
+]
+CONTRACT = """\
+code: BENCH
+name: Benchmark contract
+starts_on: 2024-09-01
+ends_on: 2026-08-31
+cohorts: ["2024"]
+periods:
+{periods}
+payers:
+  - {{code: LA, name: Local authority}}
+  - {{code: FUND, name: National fund, cap: 2000000.00}}
+  - {{code: PHIL, name: Philanthropy}}
+caps:
+  per_child: 2500.00
+  contract: 20000000.00
+triggers:
+  - {{code: signup, kind: enrolment, price: 400.00, shares: {{LA: 0.5, FUND: 0.3, PHIL: 0.2}}}}
+  - code: engaged
+    kind: engagement
+    price: 150.00
+    max_per_child: 6
+    min_sessions: 20
+    min_attendance: 0.75
+    min_engaged: 0.5
+    shares: {{LA: 0.5, FUND: 0.3, PHIL: 0.2}}
+  - code: wellbeing
+    kind: outcome
+    score: SDQ/emotional
+    at_risk_from: 5
+    achieved_when: either
+    sd: 2.0
+    reliability: 0.8
+    price: 700.00
+    shares: {{LA: 0.5, FUND: 0.3, PHIL: 0.2}}
+  - code: maths
+    kind: outcome
+    attainment: maths
+    achieved_when: gap_closed_by
+    min_gain: 2
+    price: 500.00
+    shares: {{LA: 1}}
+"""
+
+AGGREGATE = """
+SELECT r.pupil_id, p.code,
+       count(*) AS sessions,
+       count(*) FILTER (WHERE r.attended) AS attended,
+       count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged
+FROM support_registerentry r
+JOIN people_enrolment e ON e.pupil_id = r.pupil_id
+JOIN people_cohort c ON c.id = e.cohort_id AND c.code = '2024'
+JOIN (VALUES {values}) AS p(code, starts_on, ends_on)
+  ON r.session_date BETWEEN p.starts_on AND p.ends_on
+WHERE r.session_date >= e.enrolled_on
+  AND (e.ended_on IS NULL OR r.session_date <= e.ended_on)
+GROUP BY r.pupil_id, p.code
+"""
+
+
+def _copy(cursor, table, columns, rows):
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def populate(children: int, seed: int, sessions_per_child: int) -> dict:
+    """Write the cohort with COPY through Django's connection; return row counts."""
+    from django.db import connection
+
+    from linkwork.core.upn import make_upn
+    from linkwork.people.models import Cohort
+    from linkwork.schools.models import Area, School
+    from linkwork.support.models import Partner, Service
+
+    rng = random.Random(seed)
+    area = Area.objects.create(name="Bench Borough", la_code="998")
+    schools = [
+        School.objects.create(urn=f"{800000 + n}", name=f"Bench School {n}", phase="primary",
+                              area=area)
+        for n in range(max(1, children // 1000))
+    ]
+    partner = Partner.objects.create(code="BENCH", name="Bench Partner")
+    services = {
+        school.pk: [
+            Service.objects.create(code=f"B{school.urn}-{k}", partner=partner,
+                                   name=f"Service {k}", school=school).pk
+            for k in range(3)
+        ]
+        for school in schools
+    }
+    cohort = Cohort.objects.create(code="2024")
+    counts = {}
+    with connection.cursor() as django_cursor:
+        cursor = django_cursor.cursor
+        pupils = []
+        for n in range(children):
+            school = schools[n % len(schools)]
+            pupils.append((make_upn(f"{n:012d}"), school.pk, f"Bench{n}", "Example",
+                           dt.date(2015, 1, 1) + dt.timedelta(days=n % 365), "4", "", None,
+                           "", None, "none"))
+        _copy(cursor, "people_pupil",
+              ["upn", "school_id", "given_name", "family_name", "date_of_birth", "year_group",
+               "sex", "fsm", "sen", "eal", "statutory_status"], pupils)
+        cursor.execute("SELECT id, school_id FROM people_pupil ORDER BY id")
+        ids = cursor.fetchall()
+        enrolled = {pk: START + dt.timedelta(days=1 + rng.randrange(45)) for pk, _ in ids}
+        _copy(cursor, "people_enrolment", ["pupil_id", "cohort_id", "enrolled_on", "end_reason"],
+              ((pk, cohort.pk, enrolled[pk], "") for pk, _ in ids))
+        consents = []
+        for pk, _ in ids:
+            given = enrolled[pk] - dt.timedelta(days=rng.randrange(-10, 20))
+            withdrawn = given + dt.timedelta(days=400) if rng.random() < 0.03 else None
+            consents.append((pk, "evidence", "parent", given, withdrawn))
+        _copy(cursor, "people_consent",
+              ["pupil_id", "purpose", "given_by", "given_on", "withdrawn_on"], consents)
+        counts["children"] = len(ids)
+
+        def registers():
+            for pk, school_id in ids:
+                attend = 0.6 + rng.random() * 0.4
+                engage = 0.3 + rng.random() * 0.7
+                day = enrolled[pk]
+                for k in range(sessions_per_child):
+                    attended = rng.random() < attend
+                    engaged = (rng.random() < engage) if attended else None
+                    yield (services[school_id][k % 3], day + dt.timedelta(days=2 * k), pk,
+                           attended, engaged)
+
+        started = time.perf_counter()
+        _copy(cursor, "support_registerentry",
+              ["service_id", "session_date", "pupil_id", "attended", "engaged"], registers())
+        counts["register rows"] = children * sessions_per_child
+        counts["register COPY seconds"] = round(time.perf_counter() - started, 1)
+
+        waves = [dt.date(2024, 9, 5), dt.date(2025, 7, 10)]
+        _copy(cursor, "measures_administration",
+              ["pupil_id", "instrument_code", "administered_on", "respondent"],
+              ((pk, "SDQ", day, "self") for pk, _ in ids for day in waves))
+        cursor.execute("SELECT id, pupil_id, administered_on FROM measures_administration")
+        administrations = cursor.fetchall()
+        baseline = {pk: rng.randrange(0, 11) for pk, _ in ids}
+        _copy(cursor, "measures_score", ["administration_id", "scale", "score"],
+              ((a, "emotional", baseline[p] if day == waves[0]
+                else max(0, baseline[p] - rng.randrange(-2, 6)))
+               for a, p, day in administrations))
+        counts["scores"] = len(administrations)
+        _copy(cursor, "people_attainment",
+              ["pupil_id", "assessed_on", "subject", "value", "expected"],
+              ((pk, day, "maths", 90 + rng.randrange(20) + 2 * i, 100 + i)
+               for pk, _ in ids for i, day in enumerate(waves)))
+        cursor.execute("ANALYZE")
+    return counts
+
+
+def aggregate_seconds() -> tuple[float, int]:
+    from django.db import connection
+
+    values = ", ".join(f"('{c}', DATE '{s}', DATE '{e}')" for c, s, e in PERIODS)
+    with connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute(AGGREGATE.format(values=values))  # noqa: S608 - constant periods
+        rows = cursor.fetchall()
+        return time.perf_counter() - started, len(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, default=10_000)
+    parser.add_argument("--sessions", type=int, default=300, help="register rows per child")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    with scratch_postgres("linkwork_bench_claims") as url:
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkwork.config.settings")
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        counts = populate(args.children, args.seed, args.sessions)
+        print(f"data: {counts} in {time.perf_counter() - started:.1f} s")
+
+        from linkwork.contracts.documents import parse_contract
+        from linkwork.contracts.services import store_contract
+
+        periods = "\n".join(
+            f"  - {{code: {c}, starts_on: {s}, ends_on: {e}}}" for c, s, e in PERIODS
+        )
+        source = CONTRACT.format(periods=periods)
+        store_contract(actor=None, document=parse_contract(source, filename="bench.yaml"),
+                       source=source)
+        from django.db import connection
+
+        connection.close()
+
+        env = {"DATABASE_URL": url}
+        command = linkwork("claims", "run", "BENCH", "P6")
+        if os.environ.get("BENCH_PROFILE"):
+            command = [sys.executable, "-m", "cProfile", "-s", "cumtime", "-m", *command[2:]]
+        seconds, peak, out = run_measured(command, env=env)
+        if os.environ.get("BENCH_PROFILE"):
+            print(out[out.find("function calls") :][:7000])
+        print(out.splitlines()[0] if out else "")
+        aggregate, groups = aggregate_seconds()
+        aggregate_again, _ = aggregate_seconds()
+        best = min(aggregate, aggregate_again)
+        print(f"claim run (P6, everything so far): {seconds:.1f} s, peak {peak} MiB")
+        print(f"engagement counts as one SQL aggregate: {best:.2f} s ({groups} child-periods)")
+        print(f"ratio: {seconds / best:.1f}x")
+        connection.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+"""Screening a borough: a full round over every school against one SQL query.
+
+    .venv/bin/python bench/bench_screening.py [--pupils 50000] [--schools 200]
+
+Fills a scratch PostgreSQL database (COPY) with pupils, six attendance periods, twelve
+attainment results and two survey waves (self and parent SDQ, six scales) per pupil;
+then times `run_screening` over every school, one school at a time (a subprocess, so
+its peak memory is measured; also over a quarter of the schools, to show memory does
+not grow with N), and the same risk computation written as one SQL query. Checks that
+both give the same shortlist.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import linkwork, run_measured, scratch_postgres  # noqa: E402
+
+ON = date(2026, 10, 1)
+RULES_YAML = """\
+min_risk_areas: 2
+priority_areas: [economic_disadvantage]
+exclude_statutory: [CIN, CP, LAC]
+areas:
+  economic_disadvantage: {pupil_flag: fsm}
+  attendance: {attendance_rate_below: 0.90}
+  emotional_wellbeing: {score: SDQ/emotional, at_risk_from: 5}
+  relationships: {score: SDQ/peer, at_risk_from: 4}
+  english: {attainment: reading, below_expected_by: 1}
+  maths: {attainment: maths, below_expected_by: 1}
+"""
+PERIOD_ENDS = [date(2025, 10, 24), date(2025, 12, 19), date(2026, 2, 13), date(2026, 3, 27),
+               date(2026, 5, 22), date(2026, 7, 22)]
+ASSESSED = [date(2025, 10, 15), date(2026, 2, 15), date(2026, 6, 15), date(2026, 9, 25)]
+WAVES = [date(2025, 10, 1), date(2026, 9, 20)]
+SCALES = ["emotional", "conduct", "hyperactivity", "peer", "prosocial", "total_difficulties"]
+
+SQL = """
+WITH att AS (
+  SELECT DISTINCT ON (a.pupil_id) a.pupil_id, a.present_sessions, a.possible_sessions
+  FROM people_schoolattendance a
+  WHERE a.period_end <= %(on)s AND a.possible_sessions > 0
+  ORDER BY a.pupil_id, a.period_end DESC, a.period_start DESC
+), ain AS (
+  SELECT DISTINCT ON (t.pupil_id, t.subject) t.pupil_id, t.subject, t.value, t.expected
+  FROM people_attainment t
+  WHERE t.assessed_on <= %(on)s AND t.subject IN ('reading', 'maths')
+  ORDER BY t.pupil_id, t.subject, t.assessed_on DESC
+), sc AS (
+  SELECT DISTINCT ON (ad.pupil_id, s.scale) ad.pupil_id, s.scale, s.score
+  FROM measures_score s JOIN measures_administration ad ON ad.id = s.administration_id
+  WHERE ad.instrument_code = 'SDQ' AND s.scale IN ('emotional', 'peer')
+    AND ad.administered_on <= %(on)s
+  ORDER BY ad.pupil_id, s.scale, ad.administered_on DESC,
+    CASE ad.respondent WHEN 'self' THEN 0 WHEN 'parent' THEN 1 ELSE 2 END
+), risk AS (
+  SELECT p.school_id, p.upn, p.statutory_status,
+    COALESCE(p.fsm, false)::int AS econ,
+    COALESCE(att.present_sessions < 0.90 * att.possible_sessions, false)::int
+    + COALESCE(emo.score >= 5, false)::int + COALESCE(peer.score >= 4, false)::int
+    + COALESCE(rd.value <= rd.expected - 1, false)::int
+    + COALESCE(mt.value <= mt.expected - 1, false)::int AS other
+  FROM people_pupil p
+  LEFT JOIN att ON att.pupil_id = p.id
+  LEFT JOIN sc emo ON emo.pupil_id = p.id AND emo.scale = 'emotional'
+  LEFT JOIN sc peer ON peer.pupil_id = p.id AND peer.scale = 'peer'
+  LEFT JOIN ain rd ON rd.pupil_id = p.id AND rd.subject = 'reading'
+  LEFT JOIN ain mt ON mt.pupil_id = p.id AND mt.subject = 'maths'
+)
+SELECT school_id, upn, econ + other AS risk_areas, econ AS priority_areas
+FROM risk
+WHERE statutory_status NOT IN ('CIN', 'CP', 'LAC') AND econ + other >= 2
+ORDER BY school_id, risk_areas DESC, priority_areas DESC, upn
+"""
+
+
+def fill(url: str, pupils: int, schools: int, seed: int = 7) -> dict[str, int]:
+    """Synthetic zone data, written with COPY; returns rows per table."""
+    import psycopg
+
+    from linkwork.core.upn import make_upn
+
+    rng = random.Random(seed)
+    counts = {}
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO schools_area (id, name, la_code) VALUES (1, 'Bench', '999')")
+        with cur.copy("COPY schools_school (id, urn, name, phase, area_id) FROM STDIN") as copy:
+            for s in range(1, schools + 1):
+                copy.write_row((s, f"{500000 + s}", f"Bench School {s}",
+                                "primary" if s % 3 else "secondary", 1))
+        counts["schools"] = schools
+        columns = ("id, upn, school_id, given_name, family_name, date_of_birth, year_group, "
+                   "sex, fsm, sen, eal, statutory_status")
+        statuses = ["none"] * 97 + ["CIN", "CP", "LAC"]
+        with cur.copy(f"COPY people_pupil ({columns}) FROM STDIN") as copy:
+            for p in range(1, pupils + 1):
+                copy.write_row((
+                    p, make_upn(f"{700000000000 + p}"), (p - 1) % schools + 1,
+                    f"Child{p}", "Example", date(2016, 1, 1) + timedelta(days=p % 2000),
+                    str(1 + p % 6), "F" if p % 2 else "M", rng.random() < 0.25, "N",
+                    rng.random() < 0.3, rng.choice(statuses),
+                ))
+        counts["pupils"] = pupils
+        n = 0
+        with cur.copy(
+            "COPY people_schoolattendance (pupil_id, period_start, period_end, "
+            "possible_sessions, present_sessions) FROM STDIN"
+        ) as copy:
+            for p in range(1, pupils + 1):
+                usual = rng.uniform(0.84, 1.0)
+                for end in PERIOD_ENDS:
+                    possible = 70
+                    present = min(possible, int(possible * rng.uniform(usual - 0.05, usual + 0.05)))
+                    copy.write_row((p, end - timedelta(days=48), end, possible, max(present, 0)))
+                    n += 1
+        counts["school_attendance"] = n
+        n = 0
+        with cur.copy(
+            "COPY people_attainment (pupil_id, subject, assessed_on, value, expected) FROM STDIN"
+        ) as copy:
+            for p in range(1, pupils + 1):
+                for subject in ("reading", "writing", "maths"):
+                    level = rng.gauss(0, 2)
+                    for k, on in enumerate(ASSESSED):
+                        expected = 100 + k
+                        copy.write_row((p, subject, on, round(expected + level + rng.gauss(0, 1), 1),
+                                        expected))
+                        n += 1
+        counts["attainment"] = n
+        administration = 0
+        scores = 0
+        with cur.copy(
+            "COPY measures_administration (id, pupil_id, instrument_code, administered_on, "
+            "respondent) FROM STDIN"
+        ) as copy:
+            for p in range(1, pupils + 1):
+                for wave in WAVES:
+                    for respondent in ("self", "parent"):
+                        administration += 1
+                        copy.write_row((administration, p, "SDQ", wave, respondent))
+        with cur.copy("COPY measures_score (administration_id, scale, score) FROM STDIN") as copy:
+            for a in range(1, administration + 1):
+                parts = [rng.choice((0, 1, 1, 2, 2, 3, 4, 5, 6, 7)) for _ in range(4)]
+                values = [*parts, rng.randint(3, 10), sum(parts)]
+                for scale, value in zip(SCALES, values, strict=True):
+                    copy.write_row((a, scale, value))
+                    scores += 1
+        cur.execute("SELECT setval('measures_administration_id_seq', %s)", (administration,))
+        cur.execute("SELECT setval('people_pupil_id_seq', %s)", (pupils,))
+        cur.execute("SELECT setval('schools_school_id_seq', %s)", (schools,))
+        counts["administrations"] = administration
+        counts["scores"] = scores
+
+        from linkwork.screening.documents import parse_screening_rules
+
+        document = parse_screening_rules(RULES_YAML, filename="screening.yaml")
+        cur.execute(
+            "INSERT INTO screening_screeningrules (version, document, source, loaded_at) "
+            "VALUES (1, %s, %s, now())",
+            (json.dumps(document), RULES_YAML),
+        )
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return counts
+
+
+def round_all(limit: int | None) -> None:
+    """Child process: screen every school (or the first `limit`), one school at a time."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkwork.config.settings")
+    import django
+
+    django.setup()
+    from linkwork.schools.models import School
+    from linkwork.screening.services import run_screening
+
+    school_ids = list(School.objects.order_by("id").values_list("id", flat=True))[:limit]
+    started = time.perf_counter()
+    pupils = shortlisted = 0
+    for school_id in school_ids:
+        school = School.objects.get(pk=school_id)
+        screening_round = run_screening(actor=None, school=school, on=ON)
+        pupils += screening_round.pupils_screened
+        shortlisted += screening_round.shortlisted
+        del screening_round
+    elapsed = time.perf_counter() - started
+    print(json.dumps({"seconds": elapsed, "schools": len(school_ids), "pupils": pupils,
+                      "shortlisted": shortlisted}))
+
+
+def one_query(url: str) -> tuple[float, list]:
+    import psycopg
+
+    best, rows = None, []
+    with psycopg.connect(url) as conn:
+        for _ in range(3):
+            started = time.perf_counter()
+            rows = conn.execute(SQL, {"on": ON}).fetchall()
+            elapsed = time.perf_counter() - started
+            best = elapsed if best is None else min(best, elapsed)
+    return best, rows
+
+
+def stored_shortlist(url: str) -> list:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT r.school_id, p.upn, rp.risk_areas, rp.priority_areas "
+            "FROM screening_riskprofile rp JOIN screening_screeninground r ON r.id = rp.round_id "
+            "JOIN people_pupil p ON p.id = rp.pupil_id "
+            "WHERE rp.rank IS NOT NULL AND r.id IN (SELECT max(id) FROM screening_screeninground"
+            " GROUP BY school_id) ORDER BY r.school_id, rp.rank"
+        ).fetchall()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pupils", type=int, default=50_000)
+    parser.add_argument("--schools", type=int, default=200)
+    parser.add_argument("--round", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.round:
+        round_all(args.limit)
+        return
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkwork.config.settings")
+    with scratch_postgres("linkwork_bench_screening") as url, \
+            tempfile.TemporaryDirectory() as data_dir:
+        env = {"DATABASE_URL": url, "LINKWORK_DATA_DIR": data_dir}
+        run_measured(linkwork("migrate", "-v0"), env=env)
+        started = time.perf_counter()
+        counts = fill(url, args.pupils, args.schools)
+        filled = time.perf_counter() - started
+        total_rows = sum(counts.values())
+        print(f"filled {total_rows:,} rows in {filled:.1f} s: "
+              + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+        me = [sys.executable, str(Path(__file__).resolve()), "--round"]
+        quarter = max(1, args.schools // 4)
+        _, small_mem, out = run_measured([*me, "--limit", str(quarter)], env=env)
+        small = json.loads(out)
+        _, full_mem, out = run_measured(me, env=env)
+        full = json.loads(out)
+        sql_seconds, sql_rows = one_query(url)
+        same = [tuple(r) for r in sql_rows] == [tuple(r) for r in stored_shortlist(url)]
+
+        print(f"round over {small['schools']} schools ({small['pupils']:,} pupils): "
+              f"{small['seconds']:.2f} s, peak memory {small_mem} MiB")
+        print(f"round over {full['schools']} schools ({full['pupils']:,} pupils): "
+              f"{full['seconds']:.2f} s, peak memory {full_mem} MiB, "
+              f"{full['shortlisted']:,} shortlisted")
+        print(f"one SQL query: {sql_seconds:.2f} s, {len(sql_rows):,} shortlisted")
+        print(f"ratio round / query: {full['seconds'] / sql_seconds:.1f}x; "
+              f"same shortlist and order: {'yes' if same else 'NO'}")
+        target = full["seconds"] <= 10 and full["seconds"] <= 3 * sql_seconds
+        print(f"target (<= 10 s and within 3x of the query): {'met' if target else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+from decimal import Decimal
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from linkwork.accounts.models import Role
+from linkwork.core.documents import DocumentError
+from linkwork.people.queries import child_for
+
+from . import queries, statements
+from .achievements import find_achievements
+from .documents import parse_contract
+from .forecast import forecast_claims
+from .forms import ContractUploadForm, PriceChangeForm
+from .models import ClaimStatus
+from .services import ClaimError, run_claim, store_contract, submit_claim
+
+READERS = {Role.MANAGER, Role.ADMIN, Role.FUNDER}
+STAFF = {Role.MANAGER, Role.ADMIN}
+
+
+def _require(user, roles):
+    if user.role not in roles:
+        raise PermissionDenied
+
+
+def role_required(roles):
+    """Refuse other roles before anything else (so a GET of a POST-only page is a 403)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            _require(request.user, roles)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _contract_for(user, code):
+    for contract in queries.contracts_visible_to(user):
+        if contract.code == code:
+            return contract
+    raise Http404
+
+
+def _claim_for(user, code, period):
+    contract = _contract_for(user, code)
+    for claim in queries.claims_visible_to(user, code):
+        if claim.period_code == period:
+            return contract, claim
+    raise Http404
+
+
+@login_required
+@require_GET
+def contract_list(request):
+    _require(request.user, READERS)
+    contracts = queries.contracts_visible_to(request.user)
+    return render(
+        request,
+        "contracts/contract_list.html",
+        {
+            "contracts": contracts,
+            "can_upload": request.user.role == Role.MANAGER,
+        },
+    )
+
+
+@login_required
+@require_GET
+def contract_detail(request, code):
+    _require(request.user, READERS)
+    contract = _contract_for(request.user, code)
+    terms = queries.contract_terms(contract)
+    inputs = queries.forecast_inputs(code)
+    form = PriceChangeForm(request.GET or None, triggers=[t.code for t in terms.triggers])
+    current = forecast_claims(terms, **inputs)
+    changed = None
+    if form.is_valid():
+        prices = {form.cleaned_data["trigger"]: form.cleaned_data["price"]}
+        changed = forecast_claims(terms, **inputs, prices=prices)
+    claims = queries.claims_visible_to(request.user, code)
+    periods = {c.period_code: c for c in claims}
+    return render(
+        request,
+        "contracts/contract_detail.html",
+        {
+            "contract": contract,
+            "terms": terms,
+            "usage": queries.cap_usage(contract),
+            "periods": [(p, periods.get(p.code)) for p in terms.periods],
+            "is_funder": request.user.role == Role.FUNDER,
+            "can_run": request.user.role == Role.MANAGER,
+            "forecast": current,
+            "changed": changed,
+            "difference": (changed.total - current.total) if changed else None,
+            "form": form,
+        },
+    )
+
+
+@login_required
+@require_GET
+def claim_detail(request, code, period):
+    _require(request.user, READERS)
+    contract, claim = _claim_for(request.user, code, period)
+    is_funder = request.user.role == Role.FUNDER
+    payer_codes = [request.user.payer_code] if is_funder else list(claim.payer_totals)
+    context = {
+        "contract": contract,
+        "claim": claim,
+        "is_funder": is_funder,
+        "can_submit": request.user.role == Role.MANAGER and claim.status == ClaimStatus.DRAFT,
+        "payer_codes": payer_codes,
+    }
+    if is_funder:
+        payer = request.user.payer_code
+        context["statement"] = statements.statement_lines(claim, payer)
+        context["payer_total"] = Decimal(claim.payer_totals.get(payer, "0"))
+    else:
+        context["lines"] = list(claim.lines.order_by("position"))
+    return render(request, "contracts/claim_detail.html", context)
+
+
+@login_required
+@role_required({Role.MANAGER})
+@require_POST
+def claim_run(request, code, period):
+    _contract_for(request.user, code)
+    try:
+        run_claim(actor=request.user, contract_code=code, period_code=period)
+    except ClaimError as exc:
+        messages.error(request, str(exc))
+        return redirect("contracts:contract_detail", code=code)
+    messages.success(request, f"Draft claim for {period} computed.")
+    return redirect("contracts:claim_detail", code=code, period=period)
+
+
+@login_required
+@role_required({Role.MANAGER})
+@require_POST
+def claim_submit(request, code, period):
+    _contract_for(request.user, code)
+    try:
+        submit_claim(actor=request.user, contract_code=code, period_code=period)
+    except ClaimError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Claim for {period} submitted.")
+    return redirect("contracts:claim_detail", code=code, period=period)
+
+
+@login_required
+@require_GET
+def claim_statement(request, code, period, payer, fmt):
+    _require(request.user, READERS)
+    if request.user.role == Role.FUNDER and payer != request.user.payer_code:
+        raise Http404
+    _, claim = _claim_for(request.user, code, period)
+    if payer not in claim.payer_totals or fmt not in ("xlsx", "pdf"):
+        raise Http404
+    name = f"claim-{code}-{period}-{payer}.{fmt}"
+    if fmt == "xlsx":
+        body = statements.statement_xlsx(claim, payer)
+        kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = statements.statement_pdf(claim, payer)
+        kind = "application/pdf"
+    response = HttpResponse(body, content_type=kind)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_GET
+def claim_evidence(request, code, period):
+    _require(request.user, STAFF)
+    _, claim = _claim_for(request.user, code, period)
+    response = HttpResponse(statements.evidence_csv(claim), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="evidence-{code}-{period}.csv"'
+    return response
+
+
+@login_required
+@role_required({Role.MANAGER})
+@require_http_methods(["GET", "POST"])
+def contract_upload(request):
+    form = ContractUploadForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        source = upload.read()
+        try:
+            document = parse_contract(source, filename=upload.name)
+        except DocumentError as exc:
+            errors = exc.errors
+        else:
+            text = source.decode("utf-8-sig")
+            contract = store_contract(actor=request.user, document=document, source=text)
+            messages.success(request, f"Contract {contract.code} is at version {contract.version}.")
+            return redirect("contracts:contract_detail", code=contract.code)
+    return render(request, "contracts/contract_upload.html", {"form": form, "errors": errors})
+
+
+@login_required
+@require_GET
+def child_achievements(request, pk):
+    _require(request.user, STAFF)
+    pupil = child_for(request.user, pk)
+    sections = []
+    for contract in queries.latest_contracts():
+        terms = queries.contract_terms(contract)
+        found = []
+        for children in queries.load_children(terms, pupil_id=pupil.pk):
+            found.extend(find_achievements(terms, children))
+        lines = queries.claim_lines_for_child(contract.code, pupil.upn)
+        if found or lines:
+            sections.append({"contract": contract, "achievements": found, "lines": lines})
+    return render(
+        request, "contracts/child_achievements.html", {"pupil": pupil, "sections": sections}
+    )

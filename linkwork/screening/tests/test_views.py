@@ -1,0 +1,91 @@
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from linkwork.audit.models import AuditEntry
+from linkwork.people.models import Cohort, Consent
+from linkwork.screening.services import run_screening
+
+from .example import ON, UPN
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def screened(manager, school, rules, example_pupils):
+    return run_screening(actor=manager, school=school, on=ON)
+
+
+def test_shortlist_page_shows_order_and_explanation(client, school_staff, screened,
+                                                    django_assert_max_num_queries):
+    client.force_login(school_staff)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("screening:round_detail", args=[screened.pk]))
+    page = response.content.decode()
+    positions = [page.index(UPN[letter]) for letter in "ABFC"]
+    assert positions == sorted(positions)
+    assert "statutory status CP" in page and "&lt; 0.90" in page
+
+
+def test_other_schools_link_worker_gets_404(client, other_link_worker, screened):
+    client.force_login(other_link_worker)
+    assert client.get(reverse("screening:round_detail", args=[screened.pk])).status_code == 404
+
+
+def test_review_through_the_page(client, school_staff, screened, example_pupils):
+    client.force_login(school_staff)
+    url = reverse("screening:review", args=[screened.pk])
+    response = client.post(url, {"pupil": example_pupils["A"].pk, "decision": "accept",
+                                 "reason": "Agreed at the pastoral meeting"})
+    assert response.status_code == 302
+    assert screened.profiles.get(pupil=example_pupils["A"]).status == "accepted"
+    refused = client.post(url, {"pupil": example_pupils["E"].pk, "decision": "accept",
+                                "reason": "x"})
+    assert refused.status_code == 400 and b"not on the shortlist" in refused.content
+
+
+def test_round_list_runs_for_a_manager(client, manager, school, rules, example_pupils):
+    client.force_login(manager)
+    response = client.post(reverse("screening:run"), {"school": school.pk, "on": "2026-10-01"})
+    assert response.status_code == 302
+    assert client.get(reverse("screening:round_list")).status_code == 200
+
+
+def test_rules_page_reports_located_errors(client, manager, rules):
+    client.force_login(manager)
+    response = client.post(reverse("screening:rules"),
+                           {"text": "min_risk_areas: 2\nareas:\n  a: {pupil_flag: sen}\n"})
+    assert b"screening.yaml:3: areas.a.pupil_flag: one of fsm, eal (sen)" in response.content
+
+
+def test_consent_then_enrolment_through_the_pages(client, link_worker, make_pupil):
+    child = make_pupil()
+    cohort = Cohort.objects.create(code="2026-27")
+    client.force_login(link_worker)
+    enrol = reverse("screening:enrol", args=[child.pk])
+    form = {"cohort": cohort.pk, "link_worker": link_worker.pk, "enrolled_on": "2026-10-05"}
+    refused = client.post(enrol, form)
+    assert refused.status_code == 400 and b"cannot be enrolled" in refused.content
+    consent = reverse("screening:consent", args=[child.pk])
+    response = client.post(consent, {"purposes": ["support", "evidence"], "given_by": "parent",
+                                     "given_on": "2026-10-01", "child_assent": "yes"})
+    assert response.status_code == 302
+    assert Consent.objects.filter(pupil=child, child_assent=True).count() == 2
+    assert client.post(enrol, form).status_code == 302
+    assert list(link_worker.caseload.values_list("pupil", flat=True)) == [child.pk]
+    support = Consent.objects.get(pupil=child, purpose="support")
+    client.post(reverse("screening:withdraw", args=[support.pk]), {"withdrawn_on": "2026-12-01"})
+    support.refresh_from_db()
+    assert support.withdrawn_on == date(2026, 12, 1)
+    assert list(AuditEntry.objects.filter(pupil=child).order_by("pk")
+                .values_list("action", flat=True)) == [
+        "consent.given", "consent.given", "child.enrolled", "consent.withdrawn",
+    ]
+
+
+def test_link_worker_cannot_open_another_schools_child(client, link_worker, make_pupil,
+                                                       other_school):
+    child = make_pupil(school=other_school)
+    client.force_login(link_worker)
+    assert client.get(reverse("screening:consent", args=[child.pk])).status_code == 404
