@@ -13,7 +13,6 @@ one SQL aggregate. Prints both and their ratio.
 
 import argparse
 import datetime as dt
-import io
 import os
 import random
 import sys
@@ -110,15 +109,17 @@ def populate(children: int, seed: int, sessions_per_child: int) -> dict:
     rng = random.Random(seed)
     area = Area.objects.create(name="Bench Borough", la_code="998")
     schools = [
-        School.objects.create(urn=f"{800000 + n}", name=f"Bench School {n}", phase="primary",
-                              area=area)
+        School.objects.create(
+            urn=f"{800000 + n}", name=f"Bench School {n}", phase="primary", area=area
+        )
         for n in range(max(1, children // 1000))
     ]
     partner = Partner.objects.create(code="BENCH", name="Bench Partner")
     services = {
         school.pk: [
-            Service.objects.create(code=f"B{school.urn}-{k}", partner=partner,
-                                   name=f"Service {k}", school=school).pk
+            Service.objects.create(
+                code=f"B{school.urn}-{k}", partner=partner, name=f"Service {k}", school=school
+            ).pk
             for k in range(3)
         ]
         for school in schools
@@ -130,24 +131,59 @@ def populate(children: int, seed: int, sessions_per_child: int) -> dict:
         pupils = []
         for n in range(children):
             school = schools[n % len(schools)]
-            pupils.append((make_upn(f"{n:012d}"), school.pk, f"Bench{n}", "Example",
-                           dt.date(2015, 1, 1) + dt.timedelta(days=n % 365), "4", "", None,
-                           "", None, "none"))
-        _copy(cursor, "people_pupil",
-              ["upn", "school_id", "given_name", "family_name", "date_of_birth", "year_group",
-               "sex", "fsm", "sen", "eal", "statutory_status"], pupils)
+            pupils.append(
+                (
+                    make_upn(f"{n:012d}"),
+                    school.pk,
+                    f"Bench{n}",
+                    "Example",
+                    dt.date(2015, 1, 1) + dt.timedelta(days=n % 365),
+                    "4",
+                    "",
+                    None,
+                    "",
+                    None,
+                    "none",
+                )
+            )
+        _copy(
+            cursor,
+            "people_pupil",
+            [
+                "upn",
+                "school_id",
+                "given_name",
+                "family_name",
+                "date_of_birth",
+                "year_group",
+                "sex",
+                "fsm",
+                "sen",
+                "eal",
+                "statutory_status",
+            ],
+            pupils,
+        )
         cursor.execute("SELECT id, school_id FROM people_pupil ORDER BY id")
         ids = cursor.fetchall()
         enrolled = {pk: START + dt.timedelta(days=1 + rng.randrange(45)) for pk, _ in ids}
-        _copy(cursor, "people_enrolment", ["pupil_id", "cohort_id", "enrolled_on", "end_reason"],
-              ((pk, cohort.pk, enrolled[pk], "") for pk, _ in ids))
+        _copy(
+            cursor,
+            "people_enrolment",
+            ["pupil_id", "cohort_id", "enrolled_on", "end_reason"],
+            ((pk, cohort.pk, enrolled[pk], "") for pk, _ in ids),
+        )
         consents = []
         for pk, _ in ids:
             given = enrolled[pk] - dt.timedelta(days=rng.randrange(-10, 20))
             withdrawn = given + dt.timedelta(days=400) if rng.random() < 0.03 else None
             consents.append((pk, "evidence", "parent", given, withdrawn))
-        _copy(cursor, "people_consent",
-              ["pupil_id", "purpose", "given_by", "given_on", "withdrawn_on"], consents)
+        _copy(
+            cursor,
+            "people_consent",
+            ["pupil_id", "purpose", "given_by", "given_on", "withdrawn_on"],
+            consents,
+        )
         counts["children"] = len(ids)
 
         def registers():
@@ -158,31 +194,58 @@ def populate(children: int, seed: int, sessions_per_child: int) -> dict:
                 for k in range(sessions_per_child):
                     attended = rng.random() < attend
                     engaged = (rng.random() < engage) if attended else None
-                    yield (services[school_id][k % 3], day + dt.timedelta(days=2 * k), pk,
-                           attended, engaged)
+                    yield (
+                        services[school_id][k % 3],
+                        day + dt.timedelta(days=2 * k),
+                        pk,
+                        attended,
+                        engaged,
+                    )
 
         started = time.perf_counter()
-        _copy(cursor, "support_registerentry",
-              ["service_id", "session_date", "pupil_id", "attended", "engaged"], registers())
+        _copy(
+            cursor,
+            "support_registerentry",
+            ["service_id", "session_date", "pupil_id", "attended", "engaged"],
+            registers(),
+        )
         counts["register rows"] = children * sessions_per_child
         counts["register COPY seconds"] = round(time.perf_counter() - started, 1)
 
         waves = [dt.date(2024, 9, 5), dt.date(2025, 7, 10)]
-        _copy(cursor, "measures_administration",
-              ["pupil_id", "instrument_code", "administered_on", "respondent"],
-              ((pk, "SDQ", day, "self") for pk, _ in ids for day in waves))
+        _copy(
+            cursor,
+            "measures_administration",
+            ["pupil_id", "instrument_code", "administered_on", "respondent"],
+            ((pk, "SDQ", day, "self") for pk, _ in ids for day in waves),
+        )
         cursor.execute("SELECT id, pupil_id, administered_on FROM measures_administration")
         administrations = cursor.fetchall()
         baseline = {pk: rng.randrange(0, 11) for pk, _ in ids}
-        _copy(cursor, "measures_score", ["administration_id", "scale", "score"],
-              ((a, "emotional", baseline[p] if day == waves[0]
-                else max(0, baseline[p] - rng.randrange(-2, 6)))
-               for a, p, day in administrations))
+        _copy(
+            cursor,
+            "measures_score",
+            ["administration_id", "scale", "score"],
+            (
+                (
+                    a,
+                    "emotional",
+                    baseline[p] if day == waves[0] else max(0, baseline[p] - rng.randrange(-2, 6)),
+                )
+                for a, p, day in administrations
+            ),
+        )
         counts["scores"] = len(administrations)
-        _copy(cursor, "people_attainment",
-              ["pupil_id", "assessed_on", "subject", "value", "expected"],
-              ((pk, day, "maths", 90 + rng.randrange(20) + 2 * i, 100 + i)
-               for pk, _ in ids for i, day in enumerate(waves)))
+        _copy(
+            cursor,
+            "people_attainment",
+            ["pupil_id", "assessed_on", "subject", "value", "expected"],
+            (
+                (pk, day, "maths", 90 + rng.randrange(20) + 2 * i, 100 + i)
+                for pk, _ in ids
+                for i, day in enumerate(waves)
+            ),
+        )
         cursor.execute("ANALYZE")
     return counts
 
@@ -225,8 +288,9 @@ def main():
             f"  - {{code: {c}, starts_on: {s}, ends_on: {e}}}" for c, s, e in PERIODS
         )
         source = CONTRACT.format(periods=periods)
-        store_contract(actor=None, document=parse_contract(source, filename="bench.yaml"),
-                       source=source)
+        store_contract(
+            actor=None, document=parse_contract(source, filename="bench.yaml"), source=source
+        )
         from django.db import connection
 
         connection.close()

@@ -53,9 +53,17 @@ def fill(children: int, weeks: int, seed: int) -> dict:
     )
     partner = Partner.objects.create(code="BENCH", name="Bench Arts Trust")
     services = Service.objects.bulk_create(
-        Service(code=f"S{school.pk}-{n}", partner=partner, name=f"Club {n}", school=school,
-                weekday=rng.randrange(5), capacity=200, outcome_areas=["wellbeing"])
-        for school in schools for n in range(SERVICES_PER_SCHOOL)
+        Service(
+            code=f"S{school.pk}-{n}",
+            partner=partner,
+            name=f"Club {n}",
+            school=school,
+            weekday=rng.randrange(5),
+            capacity=200,
+            outcome_areas=["wellbeing"],
+        )
+        for school in schools
+        for n in range(SERVICES_PER_SCHOOL)
     )
     by_school = {}
     for service in services:
@@ -63,15 +71,20 @@ def fill(children: int, weeks: int, seed: int) -> dict:
     cohort = Cohort.objects.create(code="BENCH", name="Bench cohort")
     password = make_password("demo-password-only")
     workers = User.objects.bulk_create(
-        User(email=f"lw{n}@bench.example.org", role=Role.LINK_WORKER, password=password,
-             name=f"Worker {n}")
+        User(
+            email=f"lw{n}@bench.example.org",
+            role=Role.LINK_WORKER,
+            password=password,
+            name=f"Worker {n}",
+        )
         for n in range(max(1, children // CHILDREN_PER_WORKER))
     )
     User.schools.through.objects.bulk_create(
         User.schools.through(user_id=w.pk, school_id=s.pk) for w in workers for s in schools
     )
-    partner_user = User.objects.create(email="partner@bench.example.org", role=Role.PARTNER,
-                                       partner=partner, password=password)
+    partner_user = User.objects.create(
+        email="partner@bench.example.org", role=Role.PARTNER, partner=partner, password=password
+    )
     start = today - dt.timedelta(weeks=weeks)
     cursor = connection.cursor().cursor
     with cursor.copy(
@@ -80,8 +93,19 @@ def fill(children: int, weeks: int, seed: int) -> dict:
     ) as copy:
         for n in range(children):
             school = schools[n * len(schools) // children]
-            copy.write_row((make_upn(f"30{n:010d}"), school.pk, f"Child{n}", "Example",
-                            dt.date(2015, 1, 1), "5", "", "N", "none"))
+            copy.write_row(
+                (
+                    make_upn(f"30{n:010d}"),
+                    school.pk,
+                    f"Child{n}",
+                    "Example",
+                    dt.date(2015, 1, 1),
+                    "5",
+                    "",
+                    "N",
+                    "none",
+                )
+            )
     pupils = list(Pupil.objects.order_by("pk").values_list("pk", "school_id"))
     with cursor.copy(
         "COPY people_consent (pupil_id, purpose, given_by, given_on) FROM STDIN"
@@ -94,8 +118,9 @@ def fill(children: int, weeks: int, seed: int) -> dict:
         "FROM STDIN"
     ) as copy:
         for n, (pid, _) in enumerate(pupils):
-            copy.write_row((pid, cohort.pk, start, workers[n // CHILDREN_PER_WORKER
-                                                         % len(workers)].pk, ""))
+            copy.write_row(
+                (pid, cohort.pk, start, workers[n // CHILDREN_PER_WORKER % len(workers)].pk, "")
+            )
     allocations = []
     with cursor.copy(
         "COPY support_allocation (pupil_id, service_id, start_date) FROM STDIN"
@@ -115,13 +140,13 @@ def fill(children: int, weeks: int, seed: int) -> dict:
             day = first
             while day < today:
                 attended = rng.random() < 0.5 + keen / 2
-                copy.write_row((service.pk, day, pid, attended,
-                                (rng.random() < 0.7) if attended else None))
+                copy.write_row(
+                    (service.pk, day, pid, attended, (rng.random() < 0.7) if attended else None)
+                )
                 rows += 1
                 day += dt.timedelta(days=7)
     with cursor.copy(
-        "COPY support_interaction (pupil_id, occurred_on, minutes, kind, topics, note) "
-        "FROM STDIN"
+        "COPY support_interaction (pupil_id, occurred_on, minutes, kind, topics, note) FROM STDIN"
     ) as copy:
         for pid, _ in pupils:
             day = start + dt.timedelta(days=rng.randrange(14))
@@ -138,8 +163,12 @@ def fill(children: int, weeks: int, seed: int) -> dict:
             copy.write_row((pid, start, due, "", "", "", "", "{}"))
     # The register measured: a service of its own meeting today, 30 children on it.
     register_service = Service.objects.create(
-        code="BENCH-REG", partner=partner, name="Bench register club", school=schools[0],
-        weekday=today.weekday(), capacity=30,
+        code="BENCH-REG",
+        partner=partner,
+        name="Bench register club",
+        school=schools[0],
+        weekday=today.weekday(),
+        capacity=30,
     )
     first_school = [pid for pid, school_id in pupils if school_id == schools[0].pk][:30]
     with cursor.copy(
@@ -206,14 +235,17 @@ def measure(world: dict, repeat: int) -> None:
     started = time.perf_counter()
     changes = refresh_all_flags(actor=None)
     seconds = time.perf_counter() - started
-    print(f"recompute all flags from scratch: {seconds:.1f} s "
-          f"({len(changes.raised):,} flags raised, {Flag.objects.count():,} flags)")
+    print(
+        f"recompute all flags from scratch: {seconds:.1f} s "
+        f"({len(changes.raised):,} flags raised, {Flag.objects.count():,} flags)"
+    )
 
     client = Client()
     client.force_login(world["partner_user"])
     service = world["register_service"]
-    url = reverse("support:register",
-                  kwargs={"service_pk": service.pk, "date": dt.date.today().isoformat()})
+    url = reverse(
+        "support:register", kwargs={"service_pk": service.pk, "date": dt.date.today().isoformat()}
+    )
     children = world["register_children"]
     states = iter(["attended", "absent", "engaged"] * (repeat + 1))
 
@@ -228,15 +260,28 @@ def measure(world: dict, repeat: int) -> None:
 
     # The first submission creates the session and 30 rows; the rest correct every mark.
     counter = QueryCounter()
+    profile = None
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     with connection.execute_wrapper(counter):
         median, times = timed(submit, repeat)
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
     if os.environ.get("BENCH_VERBOSE"):
         for took, sql in counter.slowest:
             print(f"    {took:.0f} ms  {sql}")
     assert RegisterEntry.objects.filter(service=service).count() == len(children)
-    print(f"submit a {len(children)}-child register with flag refresh: median {median:.0f} ms "
-          f"(first {times[0]:.0f} ms, max {max(times):.0f} ms, {repeat} runs; target 150 ms; "
-          f"{counter.count // repeat} queries, {counter.ms / repeat:.0f} ms in the database)")
+    print(
+        f"submit a {len(children)}-child register with flag refresh: median {median:.0f} ms "
+        f"(first {times[0]:.0f} ms, max {max(times):.0f} ms, {repeat} runs; target 150 ms; "
+        f"{counter.count // repeat} queries, {counter.ms / repeat:.0f} ms in the database)"
+    )
 
     for key in ("worker_25", "worker_50"):
         worker = world[key]
@@ -246,10 +291,12 @@ def measure(world: dict, repeat: int) -> None:
         counter = QueryCounter()
         with connection.execute_wrapper(counter):
             client.get(caseload_url)
-        median, _ = timed(lambda: client.get(caseload_url), repeat)
+        median, _ = timed(lambda url=caseload_url: client.get(url), repeat)
         size = worker.caseload.count()
-        print(f"caseload dashboard, {size} children: median {median:.0f} ms, "
-              f"{counter.count} queries ({counter.ms:.0f} ms in the database)")
+        print(
+            f"caseload dashboard, {size} children: median {median:.0f} ms, "
+            f"{counter.count} queries ({counter.ms:.0f} ms in the database)"
+        )
 
 
 def main() -> None:
@@ -277,8 +324,10 @@ def main() -> None:
         }
         started = time.perf_counter()
         world = fill(args.children, args.weeks, args.seed)
-        print(f"zone of {args.children:,} enrolled children, {world['register_rows']:,} "
-              f"register rows written in {time.perf_counter() - started:.0f} s")
+        print(
+            f"zone of {args.children:,} enrolled children, {world['register_rows']:,} "
+            f"register rows written in {time.perf_counter() - started:.0f} s"
+        )
         measure(world, args.repeat)
         connection.close()
 

@@ -69,10 +69,35 @@ def _write_plain_package(path: Path, children: int, seed: int) -> None:
     upns = [make_upn(f"2024{n:08d}") for n in range(children)]
     write(
         "pupils.csv",
-        ["upn", "school_urn", "given_name", "family_name", "date_of_birth", "year_group",
-         "sex", "fsm", "sen", "eal", "statutory_status"],
-        ([u, f"{100000 + n % schools}", f"Child{n}", "Example", "2015-01-01", "4", "",
-          rng.choice("YN"), "N", "N", "none"] for n, u in enumerate(upns)),
+        [
+            "upn",
+            "school_urn",
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "year_group",
+            "sex",
+            "fsm",
+            "sen",
+            "eal",
+            "statutory_status",
+        ],
+        (
+            [
+                u,
+                f"{100000 + n % schools}",
+                f"Child{n}",
+                "Example",
+                "2015-01-01",
+                "4",
+                "",
+                rng.choice("YN"),
+                "N",
+                "N",
+                "none",
+            ]
+            for n, u in enumerate(upns)
+        ),
     )
     write(
         "allocations.csv",
@@ -83,8 +108,11 @@ def _write_plain_package(path: Path, children: int, seed: int) -> None:
     write(
         "registers.csv",
         ["service_code", "session_date", "upn", "attended", "engaged"],
-        ([f"S{n % schools}", d.isoformat(), u, "Y", rng.choice("YN")]
-         for n, u in enumerate(upns) for d in days),
+        (
+            [f"S{n % schools}", d.isoformat(), u, "Y", rng.choice("YN")]
+            for n, u in enumerate(upns)
+            for d in days
+        ),
     )
 
 
@@ -122,9 +150,7 @@ def measure(children: int, seed: int) -> dict:
         rows = csv_rows(package)
         with scratch_postgres() as url:
             env = {"DATABASE_URL": url}
-            subprocess.run(
-                linkwork("migrate", "-v0"), env={**os.environ, **env}, check=True
-            )
+            subprocess.run(linkwork("migrate", "-v0"), env={**os.environ, **env}, check=True)
             load_seconds, peak_mib, _ = run_measured(linkwork("load", str(package)), env=env)
             reload_seconds, _, _ = run_measured(linkwork("load", str(package)), env=env)
             copy_seconds = copy_plain(url, package)

@@ -34,7 +34,7 @@ def build_zone(children: int, seed: int = 7):
     from linkwork.core.upn import make_upn
     from linkwork.measures.models import Administration, Score
     from linkwork.packages.names import family_name, given_name
-    from linkwork.people.models import Cohort, Consent, Enrolment, Purpose, Pupil
+    from linkwork.people.models import Cohort, Consent, Enrolment, Pupil, Purpose
     from linkwork.schools.models import Area, School
     from linkwork.support.models import Allocation, Interaction, Partner, RegisterEntry, Service
 
@@ -49,27 +49,34 @@ def build_zone(children: int, seed: int = 7):
         Partner(code=f"P{i}", name=f"Bench Partner {i}") for i in range(5)
     )
     services = Service.objects.bulk_create(
-        Service(code=f"S{s.pk}-{j}", partner=partners[(i + j) % 5], name=f"Club {i}-{j}",
-                school=s)
-        for i, s in enumerate(schools) for j in range(2)
+        Service(code=f"S{s.pk}-{j}", partner=partners[(i + j) % 5], name=f"Club {i}-{j}", school=s)
+        for i, s in enumerate(schools)
+        for j in range(2)
     )
     cohorts = Cohort.objects.bulk_create(
         [Cohort(code="2024", name="Cohort 2024"), Cohort(code="2025", name="Cohort 2025")]
     )
-    manager = User.objects.create_user("bench-manager@example.org", role=Role.MANAGER,
-                                       name="Bench Manager")
+    manager = User.objects.create_user(
+        "bench-manager@example.org", role=Role.MANAGER, name="Bench Manager"
+    )
     workers = []
     for i, school in enumerate(schools):
-        worker = User.objects.create_user(f"bench-lw{i}@example.org", role=Role.LINK_WORKER,
-                                          name=f"Bench Worker {i}")
+        worker = User.objects.create_user(
+            f"bench-lw{i}@example.org", role=Role.LINK_WORKER, name=f"Bench Worker {i}"
+        )
         worker.schools.set([school])
         workers.append(worker)
 
     pupils = Pupil.objects.bulk_create(
         (
-            Pupil(upn=make_upn(f"{9100000000 + n:012d}"), school=schools[n % SCHOOLS],
-                  given_name=given_name(rng), family_name=family_name(rng),
-                  year_group=str(1 + n % 6), date_of_birth=dt.date(2014 + n % 6, 1 + n % 12, 1))
+            Pupil(
+                upn=make_upn(f"{9100000000 + n:012d}"),
+                school=schools[n % SCHOOLS],
+                given_name=given_name(rng),
+                family_name=family_name(rng),
+                year_group=str(1 + n % 6),
+                date_of_birth=dt.date(2014 + n % 6, 1 + n % 12, 1),
+            )
             for n in range(children)
         ),
         batch_size=BATCH,
@@ -79,46 +86,82 @@ def build_zone(children: int, seed: int = 7):
     start = today - dt.timedelta(days=200)
     Enrolment.objects.bulk_create(
         (
-            Enrolment(pupil=p, cohort=cohorts[i % 2], enrolled_on=start,
-                      link_worker=worker_for[p.school_id],
-                      ended_on=today - dt.timedelta(days=5) if i % 3 == 0 else None)
+            Enrolment(
+                pupil=p,
+                cohort=cohorts[i % 2],
+                enrolled_on=start,
+                link_worker=worker_for[p.school_id],
+                ended_on=today - dt.timedelta(days=5) if i % 3 == 0 else None,
+            )
             for i, p in enumerate(enrolled)
         ),
         batch_size=BATCH,
     )
     Consent.objects.bulk_create(
-        (Consent(pupil=p, purpose=purpose, given_by="parent", given_on=start)
-         for p in enrolled for purpose in Purpose),
+        (
+            Consent(pupil=p, purpose=purpose, given_by="parent", given_on=start)
+            for p in enrolled
+            for purpose in Purpose
+        ),
         batch_size=BATCH,
     )
     by_school = {s.pk: [v for v in services if v.school_id == s.pk] for s in schools}
     Allocation.objects.bulk_create(
-        (Allocation(pupil=p, service=by_school[p.school_id][0], start_date=start)
-         for p in enrolled),
+        (
+            Allocation(pupil=p, service=by_school[p.school_id][0], start_date=start)
+            for p in enrolled
+        ),
         batch_size=BATCH,
     )
     days = [today - dt.timedelta(days=7 * w) for w in range(1, 21)]
     RegisterEntry.objects.bulk_create(
-        (RegisterEntry(service=by_school[p.school_id][0], session_date=day, pupil=p,
-                       attended=(p.pk + k) % 5 != 0, engaged=(p.pk + k) % 5 not in (0, 1))
-         for p in enrolled for k, day in enumerate(days)),
+        (
+            RegisterEntry(
+                service=by_school[p.school_id][0],
+                session_date=day,
+                pupil=p,
+                attended=(p.pk + k) % 5 != 0,
+                engaged=(p.pk + k) % 5 not in (0, 1),
+            )
+            for p in enrolled
+            for k, day in enumerate(days)
+        ),
         batch_size=BATCH,
     )
     Interaction.objects.bulk_create(
-        (Interaction(pupil=p, occurred_on=today - dt.timedelta(days=3 * k + 1), minutes=20,
-                     kind="one_to_one", topics=["friendships"], note="Weekly check-in.")
-         for p in enrolled for k in range(10)),
+        (
+            Interaction(
+                pupil=p,
+                occurred_on=today - dt.timedelta(days=3 * k + 1),
+                minutes=20,
+                kind="one_to_one",
+                topics=["friendships"],
+                note="Weekly check-in.",
+            )
+            for p in enrolled
+            for k in range(10)
+        ),
         batch_size=BATCH,
     )
     administrations = Administration.objects.bulk_create(
-        (Administration(pupil=p, instrument_code="SCWBS", respondent="self",
-                        administered_on=start + dt.timedelta(days=90 * k))
-         for p in enrolled for k in range(3)),
+        (
+            Administration(
+                pupil=p,
+                instrument_code="SCWBS",
+                respondent="self",
+                administered_on=start + dt.timedelta(days=90 * k),
+            )
+            for p in enrolled
+            for k in range(3)
+        ),
         batch_size=BATCH,
     )
     Score.objects.bulk_create(
-        (Score(administration=a, scale=scale, score=30 + a.pk % 20)
-         for a in administrations for scale in ("total", "emotional")),
+        (
+            Score(administration=a, scale=scale, score=30 + a.pk % 20)
+            for a in administrations
+            for scale in ("total", "emotional")
+        ),
         batch_size=BATCH,
     )
     # Every enrolled child has a full record; the second one is still enrolled.
@@ -164,8 +207,9 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
         manager, worker, child = build_zone(args.children)
-        print(f"built a zone of {args.children:,} children in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"built a zone of {args.children:,} children in {time.perf_counter() - started:.1f} s"
+        )
         with connections["default"].cursor() as cursor:
             cursor.execute("ANALYZE")
 
@@ -178,11 +222,16 @@ def main() -> None:
             ("child list, page 10", f"{listing}?page=10"),
             ("child profile", reverse("people:child_detail", args=[child.pk])),
         ]
-        storages = {"staticfiles": {
-            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+        storages = {
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+        }
         rows = []
-        with override_settings(STORAGES={"default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage"}, **storages}):
+        with override_settings(
+            STORAGES={
+                "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+                **storages,
+            }
+        ):
             for label, user in (("manager", manager), ("Link Worker", worker)):
                 client = Client()
                 client.force_login(user)

@@ -52,13 +52,19 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "name", "password"]}),
         ("Role and scope", {"fields": ["role", "schools", "partner", "payer_code"]}),
-        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups",
-                               "user_permissions"]}),
+        (
+            "Access",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"],
-                "fields": ["email", "name", "role", "usable_password", "password1",
-                           "password2"]}),
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "name", "role", "usable_password", "password1", "password2"],
+            },
+        ),
     ]
     readonly_fields = ["last_login", "date_joined"]

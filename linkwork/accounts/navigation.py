@@ -28,8 +28,12 @@ NAVIGATION = [
      "Screening rounds and shortlists to review, with the reason for every verdict."),
     ("screening:rules", "Screening rules", {Role.MANAGER},
      "The rules that decide who is shortlisted, versioned."),
+    ("screening:upload", "Upload data", {Role.MANAGER},
+     "Upload school data and survey files (CSV or XLSX): checked, then loaded."),
     ("contracts:contract_list", "Contracts", {Role.MANAGER, Role.ADMIN, Role.FUNDER},
      "Outcomes contracts: rate cards, caps, claims per period and statements per payer."),
+    ("audit:entry_list", "Audit trail", {Role.ADMIN},
+     "Every change and every view of a child's record, searchable."),
 ]
 
 

@@ -7,8 +7,15 @@ from .models import AuditEntry
 class AuditEntryAdmin(admin.ModelAdmin):
     """The audit trail, read-only: entries are never added, changed or deleted by hand."""
 
-    list_display = ["at", "actor_label", "action", "object_type", "object_id", "pupil_id",
-                    "summary"]
+    list_display = [
+        "at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_id",
+        "pupil_id",
+        "summary",
+    ]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "action", "object_id", "summary"]
     date_hierarchy = "at"

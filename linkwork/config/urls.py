@@ -11,5 +11,6 @@ urlpatterns = [
     path("engagement/", include("linkwork.engagement.urls")),
     path("screening/", include("linkwork.screening.urls")),
     path("contracts/", include("linkwork.contracts.urls")),
+    path("audit/", include("linkwork.audit.urls")),
     path("admin/", admin.site.urls),
 ]

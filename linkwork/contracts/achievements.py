@@ -66,11 +66,28 @@ class AttainmentFact:
 
 
 @dataclass(frozen=True)
+class PeriodTally:
+    """A child's register rows in one claim period, inside their window, counted.
+
+    `rows` lists them for the evidence: `#id service date` then attended and engaged
+    (Y/N, `-` when absent), in date, service, id order, separated by `; `.
+    """
+
+    period: str
+    sessions: int
+    attended: int
+    engaged: int
+    rows: str = ""
+
+
+@dataclass(frozen=True)
 class ChildFacts:
     upn: str
     enrolments: tuple[EnrolmentFact, ...] = ()
     consents: tuple[ConsentFact, ...] = ()  # evidence consents only
     registers: tuple[RegisterFact, ...] = ()
+    # Counted in bulk by the database instead of `registers` (same rule, see tally_registers)
+    tallies: tuple[PeriodTally, ...] | None = None
     scores: tuple[ScoreFact, ...] = ()
     attainment: tuple[AttainmentFact, ...] = ()
 
@@ -181,47 +198,67 @@ def _enrolment(trigger: Trigger, child: ChildFacts, window: Window):
     ]
 
 
-def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, window: Window):
-    """Per period overlapping the window: enough sessions, attendance and engagement, with
-    consent on the earlier of the period's end and the window's end; earliest first."""
-    found = []
-    ordered = sorted(child.registers, key=lambda r: (r.date, r.service, r.id or 0))
+def register_text(row: RegisterFact) -> str:
+    marks = _yn(row.attended) + (_yn(row.engaged) if row.attended else "-")
+    return f"#{row.id} {row.service} {row.date} {marks}"
+
+
+def tally_registers(contract: ContractTerms, window: Window, registers) -> tuple[PeriodTally, ...]:
+    """Count a child's register rows per claim period, inside the window: sessions, those
+    attended, and those attended and engaged."""
+    ordered = sorted(registers, key=lambda r: (r.date, r.service, r.id or 0))
     dates = [r.date for r in ordered]
+    tallies = []
     for period in contract.periods:
-        if len(found) >= trigger.max_per_child:
-            break
         first = max(period.starts_on, window.starts_on)
         last = min(period.ends_on, window.ends_on)
         if first > last:
             continue
         rows = ordered[bisect_left(dates, first) : bisect_right(dates, last)]
-        sessions = len(rows)
-        attended = sum(1 for r in rows if r.attended)
-        engaged = sum(1 for r in rows if r.attended and r.engaged)
-        if sessions == 0 or sessions < trigger.min_sessions:
+        if not rows:
             continue
-        if attended < trigger.min_attendance * sessions:
+        tallies.append(
+            PeriodTally(
+                period.code,
+                len(rows),
+                sum(1 for r in rows if r.attended),
+                sum(1 for r in rows if r.attended and r.engaged),
+                "; ".join(register_text(r) for r in rows),
+            )
+        )
+    return tuple(tallies)
+
+
+def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, window: Window):
+    """Per period overlapping the window: enough sessions, attendance and engagement, with
+    consent on the earlier of the period's end and the window's end; earliest first."""
+    tallies = child.tallies
+    if tallies is None:
+        tallies = tally_registers(contract, window, child.registers)
+    by_period = {t.period: t for t in tallies}
+    found = []
+    for period in contract.periods:
+        if len(found) >= trigger.max_per_child:
+            break
+        tally = by_period.get(period.code)
+        if tally is None or tally.sessions < trigger.min_sessions:
             continue
-        if trigger.min_engaged is not None and engaged < trigger.min_engaged * attended:
+        if tally.attended < trigger.min_attendance * tally.sessions:
             continue
+        if trigger.min_engaged is not None and tally.engaged < trigger.min_engaged * tally.attended:
+            continue
+        last = min(period.ends_on, window.ends_on)
         consent = consent_on(child, last)
         if consent is None:
             continue
-        evidence = [
+        evidence = (
             _enrolment_text(window),
             _consent_text(consent),
-            f"{period.code}: {sessions} sessions, {attended} attended, {engaged} engaged",
-        ]
-        # one item for the period's rows: register id, service, date, attended, engaged
-        evidence.append(
-            "registers: "
-            + "; ".join(
-                f"#{r.id} {r.service} {r.date} {_yn(r.attended)}"
-                + (_yn(r.engaged) if r.attended else "-")
-                for r in rows
-            )
+            f"{period.code}: {tally.sessions} sessions, {tally.attended} attended, "
+            f"{tally.engaged} engaged",
+            f"registers: {tally.rows}",
         )
-        found.append(Achievement(child.upn, trigger.code, period.code, last, tuple(evidence)))
+        found.append(Achievement(child.upn, trigger.code, period.code, last, evidence))
     return found
 
 

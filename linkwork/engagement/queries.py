@@ -16,6 +16,9 @@ from .rules import ChildEngagement, Mark, RuleSet, parse_rules, rules_from_docum
 DEFAULT_RULES_PATH = Path(__file__).with_name("engagement.yaml")
 
 
+_DEFAULT_PARSED: dict[str, RuleSet] = {}
+
+
 def default_rules_source() -> str:
     return DEFAULT_RULES_PATH.read_text(encoding="utf-8")
 
@@ -25,7 +28,10 @@ def current_rules() -> tuple[int | None, RuleSet, str]:
     latest = EngagementRules.objects.order_by("-version").first()
     if latest is None:
         source = default_rules_source()
-        return None, parse_rules(source, filename="engagement.yaml"), source
+        if source not in _DEFAULT_PARSED:
+            _DEFAULT_PARSED.clear()
+            _DEFAULT_PARSED[source] = parse_rules(source, filename="engagement.yaml")
+        return None, _DEFAULT_PARSED[source], source
     return latest.version, rules_from_document(latest.document), latest.source
 
 
@@ -58,6 +64,7 @@ def engagement_inputs(pupil_ids, *, today: dt.date, sessions: int) -> dict[int, 
     )
     marks_rows = (
         RegisterEntry.objects.filter(pupil_id__in=ids, session_date__lte=today)
+        .order_by()
         .exclude(Exists(cancelled))
         .annotate(
             position=Window(
@@ -74,12 +81,15 @@ def engagement_inputs(pupil_ids, *, today: dt.date, sessions: int) -> dict[int, 
         marks.setdefault(pid, []).append((on, service_id, attended))
     last_contact = dict(
         Interaction.objects.filter(pupil_id__in=ids, occurred_on__lte=today)
+        .order_by()
         .values("pupil_id")
         .annotate(last=Max("occurred_on"))
         .values_list("pupil_id", "last")
     )
     reviews = dict(
-        SupportPlan.objects.filter(pupil_id__in=ids).values_list("pupil_id", "next_review_due")
+        SupportPlan.objects.filter(pupil_id__in=ids)
+        .order_by()
+        .values_list("pupil_id", "next_review_due")
     )
     out = {}
     for pid, (enrolled_on, link_worker_id) in enrolled.items():

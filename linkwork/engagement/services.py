@@ -31,7 +31,9 @@ def save_rules(*, actor, source: str) -> EngagementRules:
         saved_by=actor if getattr(actor, "pk", None) else None,
     )
     record(
-        actor=actor, action="engagement.rules_saved", obj=saved,
+        actor=actor,
+        action="engagement.rules_saved",
+        obj=saved,
         summary=f"Engagement rules v{saved.version} ({len(rules.rules)} rules)",
     )
     return saved
@@ -67,9 +69,11 @@ def refresh_flags(*, actor, pupils, today: dt.date | None = None) -> FlagChanges
         for start in range(0, len(ids), CHUNK):
             _refresh_chunk(ids[start : start + CHUNK], rules, version, today, changes)
         if changes.raised or changes.cleared or changes.updated:
-            only = Pupil.objects.get(pk=ids[0]) if len(ids) == 1 else None
+            only = Pupil(pk=ids[0]) if len(ids) == 1 else None
             record(
-                actor=actor, action="engagement.flags_refreshed", pupil=only,
+                actor=actor,
+                action="engagement.flags_refreshed",
+                pupil=only,
                 summary=(
                     f"{len(changes.raised)} flags raised, {len(changes.cleared)} cleared "
                     f"for {len(ids)} children"
@@ -87,7 +91,9 @@ def _refresh_chunk(ids, rules, version, today, changes: FlagChanges) -> None:
     inputs = engagement_inputs(ids, today=today, sessions=rules.sessions_needed)
     open_flags = {
         (f.pupil_id, f.rule_code): f
-        for f in Flag.objects.select_for_update().filter(pupil_id__in=ids, cleared_at__isnull=True)
+        for f in Flag.objects.select_for_update()
+        .filter(pupil_id__in=ids, cleared_at__isnull=True)
+        .order_by()
     }
     new: list[tuple[Flag, int | None]] = []
     holding: set[tuple[int, str]] = set()
@@ -101,8 +107,12 @@ def _refresh_chunk(ids, rules, version, today, changes: FlagChanges) -> None:
             flag = open_flags.get(key)
             if flag is None:
                 flag = Flag(
-                    pupil_id=pid, rule_code=result.code, level=result.level,
-                    reason=result.reason[:300], raised_at=now, rules_version=version,
+                    pupil_id=pid,
+                    rule_code=result.code,
+                    level=result.level,
+                    reason=result.reason[:300],
+                    raised_at=now,
+                    rules_version=version,
                 )
                 new.append((flag, child.link_worker_id))
             elif flag.reason != result.reason or flag.level != result.level:
@@ -120,8 +130,10 @@ def _refresh_chunk(ids, rules, version, today, changes: FlagChanges) -> None:
         follow_ups = FollowUp.objects.bulk_create(
             [
                 FollowUp(
-                    pupil_id=flag.pupil_id, assigned_to_id=link_worker_id,
-                    reason=f"Flag: {flag.reason}"[:300], due_on=follow_up_due(today),
+                    pupil_id=flag.pupil_id,
+                    assigned_to_id=link_worker_id,
+                    reason=f"Flag: {flag.reason}"[:300],
+                    due_on=follow_up_due(today),
                     opened_at=now,
                 )
                 for flag, link_worker_id in new
@@ -150,7 +162,9 @@ class DigestReport:
     skipped: int = 0
 
 
-def send_daily_digests(*, actor, today: dt.date | None = None, refresh: bool = True) -> DigestReport:
+def send_daily_digests(
+    *, actor, today: dt.date | None = None, refresh: bool = True
+) -> DigestReport:
     """Email each Link Worker their children's open flags and their follow-ups due.
 
     Flags are refreshed first so rules that hold by the passing of time (no contact,
@@ -184,7 +198,8 @@ def send_daily_digests(*, actor, today: dt.date | None = None, refresh: bool = T
         get_connection().send_messages(messages)
     report.sent = len(messages)
     record(
-        actor=actor, action="engagement.digests_sent",
+        actor=actor,
+        action="engagement.digests_sent",
         summary=f"Daily digests for {today}: {report.sent} sent, {report.skipped} with nothing",
     )
     return report

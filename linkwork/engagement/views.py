@@ -39,7 +39,13 @@ def rules(request):
             return redirect("engagement:rules")
     history = EngagementRules.objects.select_related("saved_by")[:20]
     return render(
-        request, "engagement/rules.html",
-        {"form": form, "errors": errors, "version": version, "rules": rule_set.rules,
-         "history": history},
+        request,
+        "engagement/rules.html",
+        {
+            "form": form,
+            "errors": errors,
+            "version": version,
+            "rules": rule_set.rules,
+            "history": history,
+        },
     )

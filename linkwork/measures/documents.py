@@ -130,8 +130,9 @@ def parse_instrument(source: str, *, filename: str) -> dict:
     seen: set[str] = set()
     for item in items:
         if not isinstance(item, str) or not item.replace("_", "").isalnum():
-            errors.add("items", "an item is a code (letters, digits, _), never item text",
-                       value=item)
+            errors.add(
+                "items", "an item is a code (letters, digits, _), never item text", value=item
+            )
         elif item in seen:
             errors.add("items", "item listed twice", value=item)
         seen.add(item)
@@ -166,8 +167,14 @@ def parse_instrument(source: str, *, filename: str) -> dict:
     for scale_code, spec in scales_in.items():
         at = key_line(source, str(scale_code))
         scale = _parse_scale(
-            errors, str(scale_code), spec, at=at, items=seen, scale_codes=set(scales_in),
-            respondents=respondents, item_range=(low, high),
+            errors,
+            str(scale_code),
+            spec,
+            at=at,
+            items=seen,
+            scale_codes=set(scales_in),
+            respondents=respondents,
+            item_range=(low, high),
         )
         if scale is not None:
             scales[str(scale_code)] = scale
@@ -202,8 +209,9 @@ def _parse_scale(errors, code, spec, *, at, items, scale_codes, respondents, ite
             errors.add(f"{where}.{key}", "unknown key", after_line=at)
     has_items, has_scales = "items" in spec, "scales" in spec
     if has_items == has_scales:
-        errors.add(where, "give either items (a sum of items) or scales (a sum of scales)",
-                   after_line=at)
+        errors.add(
+            where, "give either items (a sum of items) or scales (a sum of scales)", after_line=at
+        )
         return None
     scale: dict = {"name": str(spec.get("name") or code)}
     if has_items:
@@ -213,8 +221,9 @@ def _parse_scale(errors, code, spec, *, at, items, scale_codes, respondents, ite
             return None
         for item in members:
             if item not in items:
-                errors.add(f"{where}.items", "not an item of this instrument", after_line=at,
-                           value=item)
+                errors.add(
+                    f"{where}.items", "not an item of this instrument", after_line=at, value=item
+                )
         scale["items"] = list(members)
     else:
         members = spec["scales"]
@@ -223,8 +232,12 @@ def _parse_scale(errors, code, spec, *, at, items, scale_codes, respondents, ite
             return None
         for member in members:
             if member not in scale_codes or member == code:
-                errors.add(f"{where}.scales", "not another scale of this instrument",
-                           after_line=at, value=member)
+                errors.add(
+                    f"{where}.scales",
+                    "not another scale of this instrument",
+                    after_line=at,
+                    value=member,
+                )
         scale["scales"] = list(members)
 
     if "range" in spec:
@@ -238,13 +251,16 @@ def _parse_scale(errors, code, spec, *, at, items, scale_codes, respondents, ite
         ):
             errors.add(f"{where}.range", "{min: n, max: n} with min < max", after_line=at)
         else:
-            scale["range"] = {"min": _plain(_number(rng["min"])),
-                              "max": _plain(_number(rng["max"]))}
+            scale["range"] = {
+                "min": _plain(_number(rng["min"])),
+                "max": _plain(_number(rng["max"])),
+            }
 
     direction = spec.get("direction", "higher_is_worse")
     if direction not in DIRECTIONS:
-        errors.add(f"{where}.direction", f"one of {', '.join(DIRECTIONS)}", after_line=at,
-                   value=direction)
+        errors.add(
+            f"{where}.direction", f"one of {', '.join(DIRECTIONS)}", after_line=at, value=direction
+        )
     scale["direction"] = direction
 
     for key, low, high in (("sd", Decimal(0), None), ("reliability", Decimal(0), Decimal(1))):
@@ -267,11 +283,14 @@ def _parse_scale(errors, code, spec, *, at, items, scale_codes, respondents, ite
             for phase, value in at_risk.items():
                 number = _number(value)
                 if phase not in PHASES:
-                    errors.add(f"{where}.at_risk", f"not a phase ({', '.join(PHASES)})",
-                               after_line=at, value=phase)
+                    errors.add(
+                        f"{where}.at_risk",
+                        f"not a phase ({', '.join(PHASES)})",
+                        after_line=at,
+                        value=phase,
+                    )
                 elif number is None:
-                    errors.add(f"{where}.at_risk.{phase}", "a number", after_line=at,
-                               value=value)
+                    errors.add(f"{where}.at_risk.{phase}", "a number", after_line=at, value=value)
                 else:
                     scale["at_risk"][phase] = _plain(number)
 
@@ -285,17 +304,29 @@ def _parse_bands(errors, where, bands, *, at, respondents):
     """Bands per respondent: a list of [lowest score, label], lowest first."""
     parsed: dict[str, list] = {}
     if not isinstance(bands, dict):
-        errors.add(f"{where}.bands", "a mapping of respondent to [[from, label], ...]",
-                   after_line=at)
+        errors.add(
+            f"{where}.bands", "a mapping of respondent to [[from, label], ...]", after_line=at
+        )
         return parsed
     for respondent, rows in bands.items():
         if respondent not in respondents:
-            errors.add(f"{where}.bands", "not a respondent of this instrument", after_line=at,
-                       value=respondent)
+            errors.add(
+                f"{where}.bands",
+                "not a respondent of this instrument",
+                after_line=at,
+                value=respondent,
+            )
             continue
-        ok = isinstance(rows, list) and rows and all(
-            isinstance(r, list) and len(r) == 2 and _number(r[0]) is not None
-            and isinstance(r[1], str) for r in rows
+        ok = (
+            isinstance(rows, list)
+            and rows
+            and all(
+                isinstance(r, list)
+                and len(r) == 2
+                and _number(r[0]) is not None
+                and isinstance(r[1], str)
+                for r in rows
+            )
         )
         if not ok:
             errors.add(f"{where}.bands.{respondent}", "a list of [from, label]", after_line=at)

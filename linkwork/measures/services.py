@@ -14,9 +14,7 @@ def store_instrument(*, actor, document: dict, source: str) -> Instrument:
     Storing the same definition as the latest version changes nothing and returns it.
     """
     code = document["code"]
-    latest = (
-        Instrument.objects.select_for_update().filter(code=code).order_by("-version").first()
-    )
+    latest = Instrument.objects.select_for_update().filter(code=code).order_by("-version").first()
     if latest is not None and latest.definition == document:
         return latest
     instrument = Instrument.objects.create(

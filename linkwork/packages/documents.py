@@ -98,7 +98,10 @@ def _function(kind: Kind, where: tuple[str, str]):
 
 def read_document(root: Path, kind: Kind, filename: str) -> tuple[Document | None, list[str]]:
     """Parse one document; return it, or the located problems that refuse it."""
-    raw = (root / filename).read_bytes()
+    try:
+        raw = (root / filename).read_bytes()
+    except OSError as exc:
+        return None, [f"{filename}:1: cannot be read ({exc.strerror})"]
     try:
         source = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -97,7 +97,9 @@ def _check_file_names(root: Path, problems: Problems) -> None:
         elif entry.is_dir() and entry.name in ("instruments", "contracts"):
             for inner in sorted(entry.iterdir()):
                 if inner.suffix != ".yaml":
-                    problems.add(f"{entry.name}/{inner.name}", 1, None, "only .yaml files belong here")
+                    problems.add(
+                        f"{entry.name}/{inner.name}", 1, None, "only .yaml files belong here"
+                    )
 
 
 def _check_files(root: Path, staging, problems: Problems, report: LoadReport) -> set[str]:
@@ -108,6 +110,11 @@ def _check_files(root: Path, staging, problems: Problems, report: LoadReport) ->
         if not path.is_file():
             continue
         present.add(resource.name)
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            problems.add(resource.filename, 1, None, f"cannot be read ({exc.strerror})")
+            continue
         with staging.writer(resource) as stage:
             report.rows[resource.filename] = checker.check_file(resource, path, stage)
         for line, first, key in staging.duplicates(resource):
@@ -130,7 +137,9 @@ def _write(staging, present: set[str], documents, actor, report: LoadReport) -> 
             counts["link_workers"] = _write_link_workers(staging.rows(resource))
             continue
         if resource.name == "scores" or (resource.name == "responses" and "scores" not in present):
-            counts["administrations"] = writers.upsert(connection, writers.ADMINISTRATIONS).as_dict()
+            counts["administrations"] = writers.upsert(
+                connection, writers.ADMINISTRATIONS
+            ).as_dict()
         for spec in writers.UPSERTS[resource.name]:
             staged = None if spec.distinct else report.rows[resource.filename]
             counts[spec.name] = writers.upsert(connection, spec, staged).as_dict()

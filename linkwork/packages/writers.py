@@ -413,7 +413,8 @@ EXPORTS: dict[str, str] = {
     "ORDER BY s.code{c}",
     "enrolments": "SELECT p.upn, c.code, e.enrolled_on, u.email, e.ended_on, e.end_reason "
     "FROM people_enrolment e JOIN people_pupil p ON p.id = e.pupil_id "
-    "JOIN people_cohort c ON c.id = e.cohort_id LEFT JOIN accounts_user u ON u.id = e.link_worker_id "
+    "JOIN people_cohort c ON c.id = e.cohort_id "
+    "LEFT JOIN accounts_user u ON u.id = e.link_worker_id "
     "ORDER BY p.upn{c}, c.code{c}",
     "consents": "SELECT p.upn, x.purpose, x.given_by, x.given_on, x.withdrawn_on "
     "FROM people_consent x JOIN people_pupil p ON p.id = x.pupil_id "

@@ -6,8 +6,11 @@ from linkwork.accounts.models import Role, User
 
 from .models import Cohort, GivenBy, Purpose
 
-ASSENT = [("", "Not asked or not recorded"), ("yes", "Yes, the child agrees"),
-          ("no", "No, the child does not agree")]
+ASSENT = [
+    ("", "Not asked or not recorded"),
+    ("yes", "Yes, the child agrees"),
+    ("no", "No, the child does not agree"),
+]
 
 
 class DateInput(forms.DateInput):
@@ -16,16 +19,19 @@ class DateInput(forms.DateInput):
 
 class ConsentForm(forms.Form):
     purposes = forms.MultipleChoiceField(
-        choices=Purpose.choices, widget=forms.CheckboxSelectMultiple,
+        choices=Purpose.choices,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Each purpose is recorded separately and can be withdrawn on its own.",
     )
     given_by = forms.ChoiceField(
-        choices=[(GivenBy.PARENT, "Parent"), (GivenBy.CARER, "Carer"),
-                 (GivenBy.CHILD, "The child (old enough to consent)")],
+        choices=[
+            (GivenBy.PARENT, "Parent"),
+            (GivenBy.CARER, "Carer"),
+            (GivenBy.CHILD, "The child (old enough to consent)"),
+        ],
     )
     given_on = forms.DateField(widget=DateInput)
-    child_assent = forms.ChoiceField(choices=ASSENT, required=False,
-                                     label="The child's own assent")
+    child_assent = forms.ChoiceField(choices=ASSENT, required=False, label="The child's own assent")
 
     def clean_child_assent(self):
         return {"yes": True, "no": False}.get(self.cleaned_data["child_assent"])
@@ -51,10 +57,8 @@ class ChildSearchForm(forms.Form):
     """Search and filters of the child list; choices only from what the user may see."""
 
     q = forms.CharField(required=False, max_length=100, label="Name or UPN")
-    school = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
-                                    label="School")
-    cohort = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
-                                    label="Cohort")
+    school = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="School")
+    cohort = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Cohort")
     status = forms.ChoiceField(required=False, label="Enrolment")
 
     def __init__(self, *args, schools=(), cohorts=(), details=True, **kwargs):

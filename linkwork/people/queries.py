@@ -77,8 +77,9 @@ def search_children(user, *, today, q="", school=None, cohort=None, status=""):
         pupils = pupils.filter(school_id=school)
     if sees_details(user):
         if cohort:
-            pupils = pupils.filter(pk__in=Enrolment.objects.filter(cohort_id=cohort)
-                                   .values("pupil_id"))
+            pupils = pupils.filter(
+                pk__in=Enrolment.objects.filter(cohort_id=cohort).values("pupil_id")
+            )
         active = _active_enrolments(today).values("pupil_id")
         ever = Enrolment.objects.values("pupil_id")
         if status == Status.ENROLLED:
@@ -90,8 +91,9 @@ def search_children(user, *, today, q="", school=None, cohort=None, status=""):
         pupils = pupils.prefetch_related(
             Prefetch(
                 "enrolments",
-                queryset=Enrolment.objects.select_related("cohort", "link_worker")
-                .order_by("-enrolled_on"),
+                queryset=Enrolment.objects.select_related("cohort", "link_worker").order_by(
+                    "-enrolled_on"
+                ),
             )
         )
     return pupils
@@ -187,8 +189,9 @@ def child_profile(user, pupil: Pupil, *, today) -> dict:
     profile["administrations"] = list(
         Administration.objects.filter(pupil=pupil)
         .order_by("-administered_on", "instrument_code")
-        .prefetch_related(Prefetch("scores", queryset=Score.objects.order_by("scale")))
-        [:RECENT_ADMINISTRATIONS]
+        .prefetch_related(Prefetch("scores", queryset=Score.objects.order_by("scale")))[
+            :RECENT_ADMINISTRATIONS
+        ]
     )
     if sees_interactions(user):
         profile["interactions"] = list(

@@ -22,7 +22,12 @@ def _works_with(user, pupil: Pupil) -> bool:
 
 @transaction.atomic
 def record_consent(
-    *, actor, pupil: Pupil, purpose: str, given_by: str, given_on: date,
+    *,
+    actor,
+    pupil: Pupil,
+    purpose: str,
+    given_by: str,
+    given_on: date,
     child_assent: bool | None = None,
 ) -> Consent:
     """Record consent for one purpose, given by a parent or carer, with the child's assent.
@@ -37,19 +42,31 @@ def record_consent(
         raise ValidationError({"given_by": f"Not a parent, carer or child: {given_by}."})
     if Consent.objects.filter(pupil=pupil, purpose=purpose, given_on=given_on).exists():
         raise ValidationError(
-            {"given_on": f"Consent for {Purpose(purpose).label.lower()} is already recorded "
-                         f"on {given_on:%d %B %Y}."}
+            {
+                "given_on": f"Consent for {Purpose(purpose).label.lower()} is already recorded "
+                f"on {given_on:%d %B %Y}."
+            }
         )
     consent = Consent.objects.create(
-        pupil=pupil, purpose=purpose, given_by=given_by, given_on=given_on,
+        pupil=pupil,
+        purpose=purpose,
+        given_by=given_by,
+        given_on=given_on,
         child_assent=child_assent,
     )
     record(
-        actor=actor, action="consent.given", obj=consent, pupil=pupil,
+        actor=actor,
+        action="consent.given",
+        obj=consent,
+        pupil=pupil,
         summary=f"{consent.get_purpose_display()} by {consent.get_given_by_display().lower()}"
-                f" on {given_on}",
-        changes={"purpose": purpose, "given_by": given_by, "given_on": given_on,
-                 "child_assent": child_assent},
+        f" on {given_on}",
+        changes={
+            "purpose": purpose,
+            "given_by": given_by,
+            "given_on": given_on,
+            "child_assent": child_assent,
+        },
     )
     return consent
 
@@ -64,13 +81,18 @@ def withdraw_consent(*, actor, consent: Consent, withdrawn_on: date) -> Consent:
         raise ValidationError(f"Already withdrawn on {consent.withdrawn_on:%d %B %Y}.")
     if withdrawn_on < consent.given_on:
         raise ValidationError(
-            {"withdrawn_on": f"Withdrawal cannot be before the consent was given "
-                             f"({consent.given_on:%d %B %Y})."}
+            {
+                "withdrawn_on": f"Withdrawal cannot be before the consent was given "
+                f"({consent.given_on:%d %B %Y})."
+            }
         )
     consent.withdrawn_on = withdrawn_on
     consent.save(update_fields=["withdrawn_on"])
     record(
-        actor=actor, action="consent.withdrawn", obj=consent, pupil=consent.pupil,
+        actor=actor,
+        action="consent.withdrawn",
+        obj=consent,
+        pupil=consent.pupil,
         summary=f"{consent.get_purpose_display()} withdrawn from {withdrawn_on}",
         changes={"withdrawn_on": [None, withdrawn_on.isoformat()]},
     )
@@ -89,9 +111,7 @@ def enrol_child(
     if not _works_with(actor, pupil):
         raise PermissionDenied("Only the child's Link Worker or a manager enrols a child.")
     has_support = (
-        Consent.objects.in_force(enrolled_on)
-        .filter(pupil=pupil, purpose=Purpose.SUPPORT)
-        .exists()
+        Consent.objects.in_force(enrolled_on).filter(pupil=pupil, purpose=Purpose.SUPPORT).exists()
     )
     if not has_support:
         raise ValidationError(
@@ -111,9 +131,15 @@ def enrol_child(
         pupil=pupil, cohort=cohort, enrolled_on=enrolled_on, link_worker=link_worker
     )
     record(
-        actor=actor, action="child.enrolled", obj=enrolment, pupil=pupil,
+        actor=actor,
+        action="child.enrolled",
+        obj=enrolment,
+        pupil=pupil,
         summary=f"Enrolled in {cohort.code} on {enrolled_on} with {link_worker}",
-        changes={"cohort": cohort.code, "enrolled_on": enrolled_on,
-                 "link_worker": link_worker.email},
+        changes={
+            "cohort": cohort.code,
+            "enrolled_on": enrolled_on,
+            "link_worker": link_worker.email,
+        },
     )
     return enrolment

@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from linkwork.audit.services import record_view
@@ -25,14 +26,17 @@ PAGE_SIZE = 25
 class ChildSearchForm(forms.Form):
     """The child list's search and filters; every field optional."""
 
-    q = forms.CharField(label="Name or UPN", required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
-    school = forms.TypedChoiceField(label="School", required=False, coerce=int,
-                                    empty_value=None)
-    cohort = forms.TypedChoiceField(label="Cohort", required=False, coerce=int,
-                                    empty_value=None)
-    status = forms.ChoiceField(label="Status", required=False,
-                               choices=[("", "Any status"), *Status.CHOICES])
+    q = forms.CharField(
+        label="Name or UPN",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+    school = forms.TypedChoiceField(label="School", required=False, coerce=int, empty_value=None)
+    cohort = forms.TypedChoiceField(label="Cohort", required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *Status.CHOICES]
+    )
 
     def __init__(self, *args, schools, cohorts, details=True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,9 +82,11 @@ def child_list(request):
         "query": query.urlencode(),
     }
     template = "people/child_list.html"
-    if request.htmx and not request.htmx.boosted:
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template += "#results"
-    return render(request, template, context)
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))  # the full page and the partial differ
+    return response
 
 
 @login_required

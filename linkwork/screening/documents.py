@@ -115,8 +115,12 @@ def _parse_rule(add, where, rule, *, at):
         return None
     kinds = [key for key in rule if key in KINDS]
     if len(kinds) != 1:
-        add(where, f"exactly one rule kind of {', '.join(KINDS)}", after=at,
-            value=", ".join(map(str, rule)))
+        add(
+            where,
+            f"exactly one rule kind of {', '.join(KINDS)}",
+            after=at,
+            value=", ".join(map(str, rule)),
+        )
         return None
     kind = kinds[0]
     required, optional = KINDS[kind]
@@ -146,7 +150,10 @@ def _parse_rule(add, where, rule, *, at):
         parsed["attainment"] = value
         if "below_expected_by" in rule:
             parsed["below_expected_by"] = _threshold(
-                add, f"{where}.below_expected_by", rule["below_expected_by"], at=at,
+                add,
+                f"{where}.below_expected_by",
+                rule["below_expected_by"],
+                at=at,
                 low=Decimal(0),
             )
     else:
@@ -160,8 +167,12 @@ def _parse_rule(add, where, rule, *, at):
             parsed[given[0]] = _threshold(add, f"{where}.{given[0]}", rule[given[0]], at=at)
         if "respondent" in rule:
             if rule["respondent"] not in RESPONDENTS:
-                add(f"{where}.respondent", f"one of {', '.join(RESPONDENTS)}", after=at,
-                    value=rule["respondent"])
+                add(
+                    f"{where}.respondent",
+                    f"one of {', '.join(RESPONDENTS)}",
+                    after=at,
+                    value=rule["respondent"],
+                )
             parsed["respondent"] = rule["respondent"]
     return parsed
 

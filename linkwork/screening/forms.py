@@ -22,8 +22,9 @@ class ReviewForm(forms.Form):
 
 class RulesForm(forms.Form):
     document = forms.FileField(label="screening.yaml", required=False)
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), required=False,
-                           label="Or paste the rules")
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 14}), required=False, label="Or paste the rules"
+    )
 
     def clean(self):
         data = super().clean()
@@ -35,3 +36,19 @@ class RulesForm(forms.Form):
         else:
             raise forms.ValidationError("Choose a file or paste the rules.")
         return data
+
+
+class UploadForm(forms.Form):
+    resource = forms.ChoiceField(
+        label="What the file holds",
+        choices=[
+            ("pupils", "Pupils (pupils.csv)"),
+            ("school_attendance", "Attendance (school_attendance.csv)"),
+            ("attainment", "Attainment (attainment.csv)"),
+            ("scores", "Survey scale scores (scores.csv)"),
+            ("responses", "Survey item responses (responses.csv)"),
+        ],
+    )
+    file = forms.FileField(
+        label="CSV or XLSX file", help_text="The package's columns, with a header row."
+    )

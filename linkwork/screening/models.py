@@ -32,7 +32,10 @@ class ScreeningRound(models.Model):
     rules = models.ForeignKey(ScreeningRules, on_delete=models.PROTECT, related_name="rounds")
     data_date = models.DateField(null=True, blank=True, help_text="Newest data seen.")
     run_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     run_at = models.DateTimeField()
@@ -148,8 +151,14 @@ class Upload(models.Model):
     @property
     def progress(self) -> int:
         """How far along, in percent, for the progress bar."""
-        return {"checking": 25, "checked": 50, "invalid": 100, "loading": 75, "loaded": 100,
-                "failed": 100}[self.status]
+        return {
+            "checking": 25,
+            "checked": 50,
+            "invalid": 100,
+            "loading": 75,
+            "loaded": 100,
+            "failed": 100,
+        }[self.status]
 
     @property
     def finished(self) -> bool:

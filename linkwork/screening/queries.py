@@ -12,13 +12,24 @@ from linkwork.measures.models import Score
 from linkwork.people.models import Attainment, Pupil, SchoolAttendance
 
 from .models import ScreeningRound, ScreeningRules
-from .rules import Attendance, AttainmentResult, PupilData, Rules, ScaleScore
+from .rules import AttainmentResult, Attendance, PupilData, Rules, ScaleScore
 
 REVIEWERS = (Role.SCHOOL_STAFF, Role.LINK_WORKER, Role.MANAGER)
 
 
 def latest_rules() -> ScreeningRules | None:
     return ScreeningRules.objects.order_by("-version").first()
+
+
+def _rows(queryset, width: int):
+    """A values_list queryset's rows; on PostgreSQL straight from the cursor, as the
+    driver already returns dates and Decimals (a borough is millions of rows)."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[:width] for row in cursor.fetchall()]
 
 
 def screening_data(school, on: date, rules: Rules) -> tuple[dict[int, str], list[PupilData]]:
@@ -35,54 +46,66 @@ def screening_data(school, on: date, rules: Rules) -> tuple[dict[int, str], list
         .order_by()
         .values_list("id", "upn", "fsm", "eal", "statutory_status")
     )
+    # Filtering by the pupils' ids (not by a join on school) lets the database walk each
+    # table's (pupil, ...) key index instead of scanning the whole table per school.
+    ids = [row[0] for row in pupils]
     attendance = defaultdict(list)
-    periods = SchoolAttendance.objects.filter(pupil__school=school, period_end__lte=on,
-                                              possible_sessions__gt=0)
+    periods = SchoolAttendance.objects.filter(
+        pupil_id__in=ids, period_end__lte=on, possible_sessions__gt=0
+    )
     if latest_only:
-        periods = periods.order_by("pupil_id", "-period_end", "-period_start").distinct(
-            "pupil_id"
-        )
-    for pupil_id, start, end, possible, present in (
-        periods.values_list("pupil_id", "period_start", "period_end", "possible_sessions",
-                     "present_sessions")
-    ):
+        periods = periods.order_by("pupil_id", "-period_end", "-period_start").distinct("pupil_id")
+    columns = ("pupil_id", "period_start", "period_end", "possible_sessions", "present_sessions")
+    for pupil_id, start, end, possible, present in _rows(periods.values_list(*columns), 5):
         attendance[pupil_id].append(Attendance(start, end, possible, present))
 
     attainment = defaultdict(list)
-    if rules.subjects:
+    if rules.subjects and ids:
         results = Attainment.objects.filter(
-            pupil__school=school, assessed_on__lte=on, subject__in=rules.subjects
+            pupil_id__in=ids, assessed_on__lte=on, subject__in=rules.subjects
         ).order_by()
         if latest_only:
             results = results.order_by("pupil_id", "subject", "-assessed_on").distinct(
                 "pupil_id", "subject"
             )
-        for pupil_id, subject, assessed_on, value, expected in (
-            results.values_list("pupil_id", "subject", "assessed_on", "value", "expected")
+        columns = ("pupil_id", "subject", "assessed_on", "value", "expected")
+        for pupil_id, subject, assessed_on, value, expected in _rows(
+            results.values_list(*columns), 5
         ):
             attainment[pupil_id].append(AttainmentResult(subject, assessed_on, value, expected))
 
     scores = defaultdict(list)
-    if rules.score_scales:
+    if rules.score_scales and ids:
         wanted = Q()
         for instrument, scale in sorted(rules.score_scales):
             wanted |= Q(administration__instrument_code=instrument, scale=scale)
         found = Score.objects.filter(
             wanted,
-            administration__pupil__school=school,
+            administration__pupil_id__in=ids,
             administration__administered_on__lte=on,
         ).order_by()
         if latest_only:
-            key = ("administration__pupil_id", "administration__instrument_code", "scale",
-                   "administration__respondent")
+            key = (
+                "administration__pupil_id",
+                "administration__instrument_code",
+                "scale",
+                "administration__respondent",
+            )
             found = found.order_by(*key, "-administration__administered_on").distinct(*key)
-        for pupil_id, instrument, scale, administered_on, respondent, score in (
-            found.values_list("administration__pupil_id", "administration__instrument_code",
-                         "scale", "administration__administered_on",
-                         "administration__respondent", "score")
+        columns = (
+            "administration__pupil_id",
+            "administration__instrument_code",
+            "scale",
+            "administration__administered_on",
+            "administration__respondent",
+            "score",
+        )
+        for pupil_id, instrument, scale, administered_on, respondent, score in _rows(
+            found.values_list(*columns), 6
         ):
-            scores[pupil_id].append(ScaleScore(instrument, scale, administered_on, respondent,
-                                               score))
+            scores[pupil_id].append(
+                ScaleScore(instrument, scale, administered_on, respondent, score)
+            )
 
     upns = {}
     data = []

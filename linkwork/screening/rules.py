@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 NO_DATA = "no data"
 NO_THRESHOLD = "no threshold for this phase"
@@ -111,7 +112,7 @@ class AreaRule:
     name: str
     kind: str  # pupil_flag, attendance, score, attainment
     subject: str = ""  # flag name, attainment subject or "INSTRUMENT/scale"
-    threshold: Mapping | str | None = None
+    threshold: tuple | str | None = None  # text, or ((phase, text), ...)
     direction: str = ""  # for scores: "from" (>= is at risk) or "below" (< is at risk)
     respondent: str | None = None
 
@@ -125,21 +126,32 @@ class Rules:
 
     @classmethod
     def from_document(cls, document: Mapping) -> Rules:
+        def frozen(value):
+            return tuple(sorted(value.items())) if isinstance(value, Mapping) else value
+
         areas = []
         for name, rule in document["areas"].items():
             if "pupil_flag" in rule:
                 areas.append(AreaRule(name, "pupil_flag", rule["pupil_flag"]))
             elif "attendance_rate_below" in rule:
-                areas.append(AreaRule(name, "attendance", "", rule["attendance_rate_below"]))
+                areas.append(
+                    AreaRule(name, "attendance", "", frozen(rule["attendance_rate_below"]))
+                )
             elif "attainment" in rule:
                 areas.append(
-                    AreaRule(name, "attainment", rule["attainment"], rule["below_expected_by"])
+                    AreaRule(
+                        name, "attainment", rule["attainment"], frozen(rule["below_expected_by"])
+                    )
                 )
             else:
                 direction = "from" if "at_risk_from" in rule else "below"
                 areas.append(
                     AreaRule(
-                        name, "score", rule["score"], rule[f"at_risk_{direction}"], direction,
+                        name,
+                        "score",
+                        rule["score"],
+                        frozen(rule[f"at_risk_{direction}"]),
+                        direction,
                         rule.get("respondent"),
                     )
                 )
@@ -167,11 +179,19 @@ def text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _for_phase(threshold, phase: str) -> Decimal | None:
-    if isinstance(threshold, Mapping):
-        value = threshold.get(phase)
+@lru_cache(maxsize=256)
+def _threshold(threshold: str | tuple, phase: str) -> Decimal | None:
+    """The rule's threshold for a school phase (thresholds may be given per phase)."""
+    if isinstance(threshold, tuple):
+        value = dict(threshold).get(phase)
         return None if value is None else Decimal(value)
     return Decimal(threshold)
+
+
+def _for_phase(threshold, phase: str) -> Decimal | None:
+    if isinstance(threshold, Mapping):
+        threshold = tuple(sorted(threshold.items()))
+    return _threshold(threshold, phase)
 
 
 def judge_area(rule: AreaRule, pupil: PupilData, on: date) -> AreaVerdict:
@@ -199,9 +219,7 @@ def judge_area(rule: AreaRule, pupil: PupilData, on: date) -> AreaVerdict:
         return AreaVerdict(rule.name, value, shown, at_risk, latest.period_end, source)
 
     if rule.kind == "attainment":
-        results = [
-            r for r in pupil.attainment if r.subject == rule.subject and r.assessed_on <= on
-        ]
+        results = [r for r in pupil.attainment if r.subject == rule.subject and r.assessed_on <= on]
         shown = "" if threshold is None else f"<= expected - {threshold:f}"
         if not results:
             return AreaVerdict(rule.name, NO_DATA, shown, False)
@@ -213,16 +231,23 @@ def judge_area(rule: AreaRule, pupil: PupilData, on: date) -> AreaVerdict:
             )
         limit = latest.expected - threshold
         return AreaVerdict(
-            rule.name, text(latest.value), f"<= {text(limit)}", latest.value <= limit,
-            latest.assessed_on, source,
+            rule.name,
+            text(latest.value),
+            f"<= {text(limit)}",
+            latest.value <= limit,
+            latest.assessed_on,
+            source,
         )
 
     instrument, scale = rule.subject.split("/", 1)
     operator = ">=" if rule.direction == "from" else "<"
     shown = "" if threshold is None else f"{operator} {threshold:f}"
     scores = [
-        s for s in pupil.scores
-        if s.instrument == instrument and s.scale == scale and s.administered_on <= on
+        s
+        for s in pupil.scores
+        if s.instrument == instrument
+        and s.scale == scale
+        and s.administered_on <= on
         and (rule.respondent is None or s.respondent == rule.respondent)
     ]
     if not scores:
@@ -232,7 +257,11 @@ def judge_area(rule: AreaRule, pupil: PupilData, on: date) -> AreaVerdict:
     )
     if threshold is None:
         return AreaVerdict(
-            rule.name, text(latest.score), NO_THRESHOLD, False, latest.administered_on,
+            rule.name,
+            text(latest.score),
+            NO_THRESHOLD,
+            False,
+            latest.administered_on,
             latest.respondent,
         )
     at_risk = latest.score >= threshold if rule.direction == "from" else latest.score < threshold

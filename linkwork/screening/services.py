@@ -15,13 +15,13 @@ from linkwork.people.models import Pupil
 
 from .models import (
     Decision,
-    Upload,
-    UploadStatus,
     ProfileStatus,
     RiskProfile,
     ScreeningRound,
     ScreeningRules,
     ShortlistDecision,
+    Upload,
+    UploadStatus,
 )
 from .queries import latest_rules, may_review, screening_data
 from .rules import Rules, screen
@@ -43,9 +43,13 @@ def store_screening_rules(*, actor, document: dict, source: str) -> ScreeningRul
     rules = ScreeningRules.objects.create(
         version=(latest.version + 1) if latest else 1, document=document, source=source
     )
-    record(actor=actor, action="screening_rules.stored", obj=rules,
-           summary=f"Screening rules version {rules.version}",
-           changes={"version": rules.version})
+    record(
+        actor=actor,
+        action="screening_rules.stored",
+        obj=rules,
+        summary=f"Screening rules version {rules.version}",
+        changes={"version": rules.version},
+    )
     return rules
 
 
@@ -63,9 +67,14 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
     upns, pupils = screening_data(school, on, engine_rules)
     result = screen(engine_rules, pupils, on)
     screening_round = ScreeningRound.objects.create(
-        school=school, on=on, rules=rules, data_date=result.data_date,
-        run_by=actor if getattr(actor, "pk", None) else None, run_at=timezone.now(),
-        pupils_screened=len(result.profiles), shortlisted=len(result.shortlist),
+        school=school,
+        on=on,
+        rules=rules,
+        data_date=result.data_date,
+        run_by=actor if getattr(actor, "pk", None) else None,
+        run_at=timezone.now(),
+        pupils_screened=len(result.profiles),
+        shortlisted=len(result.shortlist),
         excluded=len(result.excluded),
     )
     ids = {upn: pupil_id for pupil_id, upn in upns.items()}
@@ -80,19 +89,29 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
             status = ProfileStatus.SCREENED
         rows.append(
             RiskProfile(
-                round=screening_round, pupil_id=ids[profile.upn],
-                risk_areas=profile.risk_areas, priority_areas=profile.priority_areas,
-                rank=rank.get(profile.upn), excluded_reason=profile.excluded_reason,
-                explanation=profile.detailed_explanation(), status=status,
+                round=screening_round,
+                pupil_id=ids[profile.upn],
+                risk_areas=profile.risk_areas,
+                priority_areas=profile.priority_areas,
+                rank=rank.get(profile.upn),
+                excluded_reason=profile.excluded_reason,
+                explanation=profile.detailed_explanation(),
+                status=status,
             )
         )
     _store_profiles(rows)
     record(
-        actor=actor, action="screening.run", obj=screening_round,
+        actor=actor,
+        action="screening.run",
+        obj=screening_round,
         summary=f"{school.urn} on {on}: {len(result.shortlist)} shortlisted of "
-                f"{len(result.profiles)}, {len(result.excluded)} excluded",
-        changes={"school": school.urn, "on": on, "rules_version": rules.version,
-                 "data_date": result.data_date},
+        f"{len(result.profiles)}, {len(result.excluded)} excluded",
+        changes={
+            "school": school.urn,
+            "on": on,
+            "rules_version": rules.version,
+            "data_date": result.data_date,
+        },
     )
     screening_round.result = result
     return screening_round
@@ -103,15 +122,32 @@ def _store_profiles(rows: list[RiskProfile]) -> None:
     if connection.vendor != "postgresql":
         RiskProfile.objects.bulk_create(rows, batch_size=2000)
         return
-    columns = ("round_id", "pupil_id", "risk_areas", "priority_areas", "rank",
-               "excluded_reason", "explanation", "status")
+    columns = (
+        "round_id",
+        "pupil_id",
+        "risk_areas",
+        "priority_areas",
+        "rank",
+        "excluded_reason",
+        "explanation",
+        "status",
+    )
     table = RiskProfile._meta.db_table
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row((row.round_id, row.pupil_id, row.risk_areas, row.priority_areas,
-                                row.rank, row.excluded_reason, json.dumps(row.explanation),
-                                row.status))
+                copy.write_row(
+                    (
+                        row.round_id,
+                        row.pupil_id,
+                        row.risk_areas,
+                        row.priority_areas,
+                        row.rank,
+                        row.excluded_reason,
+                        json.dumps(row.explanation),
+                        row.status,
+                    )
+                )
 
 
 @transaction.atomic
@@ -131,18 +167,19 @@ def review_shortlist(*, actor, screening_round, pupil: Pupil, decision: str, rea
     if pupil.school_id != screening_round.school_id:
         raise ValidationError("This pupil is not on roll at the round's school.")
     profile = (
-        RiskProfile.objects.select_for_update()
-        .filter(round=screening_round, pupil=pupil).first()
+        RiskProfile.objects.select_for_update().filter(round=screening_round, pupil=pupil).first()
     )
     if profile is None:
         # on roll since the round ran: no data was screened for them
-        profile = RiskProfile(round=screening_round, pupil=pupil,
-                              status=ProfileStatus.SCREENED)
+        profile = RiskProfile(round=screening_round, pupil=pupil, status=ProfileStatus.SCREENED)
     if profile.status == ProfileStatus.EXCLUDED:
         raise ValidationError(f"{pupil.upn} is excluded: {profile.excluded_reason}.")
-    on_list = profile.rank is not None or ShortlistDecision.objects.filter(
-        round=screening_round, pupil=pupil, decision=Decision.ADD
-    ).exists()
+    on_list = (
+        profile.rank is not None
+        or ShortlistDecision.objects.filter(
+            round=screening_round, pupil=pupil, decision=Decision.ADD
+        ).exists()
+    )
     if decision == Decision.ADD and on_list:
         raise ValidationError(f"{pupil.upn} is already on the shortlist: accept or decline.")
     if decision != Decision.ADD and not on_list:
@@ -151,11 +188,18 @@ def review_shortlist(*, actor, screening_round, pupil: Pupil, decision: str, rea
     profile.status = DECISION_STATUS[decision]
     profile.save()
     made = ShortlistDecision.objects.create(
-        round=screening_round, pupil=pupil, decision=decision, reason=reason,
-        decided_by=actor, decided_at=timezone.now(),
+        round=screening_round,
+        pupil=pupil,
+        decision=decision,
+        reason=reason,
+        decided_by=actor,
+        decided_at=timezone.now(),
     )
     record(
-        actor=actor, action=f"shortlist.{decision}", obj=made, pupil=pupil,
+        actor=actor,
+        action=f"shortlist.{decision}",
+        obj=made,
+        pupil=pupil,
         summary=f"{made.get_decision_display()}: {reason}",
         changes={"status": [before, profile.status], "round": screening_round.pk},
     )
@@ -178,14 +222,23 @@ def receive_upload(*, actor, resource: str, original_name: str, data: bytes) -> 
     if resource not in UPLOADABLE or resource not in filenames:
         raise ValidationError({"resource": f"Not a file that can be uploaded: {resource}."})
     folder = _upload_folder()
-    write_package(folder, resource_filename=filenames[resource], original_name=original_name,
-                  data=data)
-    upload = Upload.objects.create(
-        resource=resource, original_name=original_name[:255], folder=str(folder),
-        uploaded_by=actor, uploaded_at=timezone.now(), status=UploadStatus.CHECKING,
+    write_package(
+        folder, resource_filename=filenames[resource], original_name=original_name, data=data
     )
-    record(actor=actor, action="upload.received", obj=upload,
-           summary=f"{original_name} as {filenames[resource]}")
+    upload = Upload.objects.create(
+        resource=resource,
+        original_name=original_name[:255],
+        folder=str(folder),
+        uploaded_by=actor,
+        uploaded_at=timezone.now(),
+        status=UploadStatus.CHECKING,
+    )
+    record(
+        actor=actor,
+        action="upload.received",
+        obj=upload,
+        summary=f"{original_name} as {filenames[resource]}",
+    )
     from .tasks import check_upload_task
 
     transaction.on_commit(lambda: check_upload_task.enqueue(upload.pk))
@@ -202,8 +255,13 @@ def check_upload(*, upload_id: int) -> Upload:
     except PackageInvalid as exc:
         _finish(upload, UploadStatus.INVALID, errors=exc.errors, error_count=exc.count)
     else:
-        _finish(upload, UploadStatus.CHECKED, rows=sum(report.rows.values()),
-                counts=report.counts, finished=False)
+        _finish(
+            upload,
+            UploadStatus.CHECKED,
+            rows=sum(report.rows.values()),
+            counts=report.counts,
+            finished=False,
+        )
     return upload
 
 
@@ -233,14 +291,12 @@ def load_upload(*, upload_id: int) -> Upload:
         # the data changed since the check: nothing was written
         _finish(upload, UploadStatus.FAILED, errors=exc.errors, error_count=exc.count)
     else:
-        _finish(upload, UploadStatus.LOADED, rows=sum(report.rows.values()),
-                counts=report.counts)
+        _finish(upload, UploadStatus.LOADED, rows=sum(report.rows.values()), counts=report.counts)
     return upload
 
 
 @transaction.atomic
-def _finish(upload, status, *, errors=(), error_count=0, rows=None, counts=None,
-            finished=True):
+def _finish(upload, status, *, errors=(), error_count=0, rows=None, counts=None, finished=True):
     upload.status = status
     upload.errors = list(errors)
     upload.error_count = error_count
@@ -250,6 +306,10 @@ def _finish(upload, status, *, errors=(), error_count=0, rows=None, counts=None,
         upload.counts = counts
     upload.finished_at = timezone.now() if finished else None
     upload.save()
-    record(actor=upload.uploaded_by, action=f"upload.{status}", obj=upload,
-           summary=f"{upload.original_name}: {upload.get_status_display()}"
-                   + (f", {error_count} problems" if error_count else ""))
+    record(
+        actor=upload.uploaded_by,
+        action=f"upload.{status}",
+        obj=upload,
+        summary=f"{upload.original_name}: {upload.get_status_display()}"
+        + (f", {error_count} problems" if error_count else ""),
+    )

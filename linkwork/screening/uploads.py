@@ -19,8 +19,9 @@ def _cell(value) -> str:
     if isinstance(value, bool):
         return "Y" if value else "N"
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else \
-            value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):
@@ -49,8 +50,7 @@ def xlsx_to_csv(data: bytes) -> str:
     return out.getvalue()
 
 
-def write_package(folder: Path, *, resource_filename: str, original_name: str,
-                  data: bytes) -> None:
+def write_package(folder: Path, *, resource_filename: str, original_name: str, data: bytes) -> None:
     """Write the upload into `folder` as `<resource>.csv`, converting XLSX."""
     name = original_name.lower()
     if name.endswith(".xlsx"):

@@ -12,4 +12,8 @@ urlpatterns = [
     path("children/<int:pk>/consent/", views.consent, name="consent"),
     path("children/<int:pk>/enrol/", views.enrol, name="enrol"),
     path("consents/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+    path("uploads/", views.upload, name="upload"),
+    path("uploads/<int:pk>/", views.upload_detail, name="upload_detail"),
+    path("uploads/<int:pk>/status/", views.upload_status, name="upload_status"),
+    path("uploads/<int:pk>/load/", views.upload_load, name="upload_load"),
 ]

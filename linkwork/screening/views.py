@@ -1,4 +1,5 @@
 from functools import wraps
+from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,10 +16,17 @@ from linkwork.people.queries import child_for
 from linkwork.people.services import enrol_child, record_consent, withdraw_consent
 
 from .documents import parse_screening_rules
-from .forms import ReviewForm, RulesForm, RunForm
-from .models import Decision, ProfileStatus, RiskProfile
+from .forms import ReviewForm, RulesForm, RunForm, UploadForm
+from .models import Decision, ProfileStatus, RiskProfile, Upload
 from .queries import latest_rules, may_review, round_for, rounds_visible_to
-from .services import review_shortlist, run_screening, store_screening_rules
+from .services import (
+    receive_upload,
+    review_shortlist,
+    run_screening,
+    start_upload_load,
+    store_screening_rules,
+)
+from .uploads import UploadError, preview
 
 SCREENING_ROLES = {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER, Role.SCHOOL_STAFF}
 REVIEW_ROLES = {Role.MANAGER, Role.LINK_WORKER, Role.SCHOOL_STAFF}
@@ -46,9 +54,15 @@ def role_required(roles):
 def round_list(request):
     rounds = rounds_visible_to(request.user).select_related("school", "rules")[:100]
     run_form = RunForm() if request.user.role == Role.MANAGER else None
-    return render(request, "screening/round_list.html", {
-        "rounds": rounds, "run_form": run_form, "rules": latest_rules(),
-    })
+    return render(
+        request,
+        "screening/round_list.html",
+        {
+            "rounds": rounds,
+            "run_form": run_form,
+            "rules": latest_rules(),
+        },
+    )
 
 
 @role_required({Role.MANAGER})
@@ -65,9 +79,16 @@ def run(request):
         else:
             return redirect("screening:round_detail", pk=screening_round.pk)
     rounds = rounds_visible_to(request.user).select_related("school", "rules")[:100]
-    return render(request, "screening/round_list.html", {
-        "rounds": rounds, "run_form": form, "rules": latest_rules(),
-    }, status=400)
+    return render(
+        request,
+        "screening/round_list.html",
+        {
+            "rounds": rounds,
+            "run_form": form,
+            "rules": latest_rules(),
+        },
+        status=400,
+    )
 
 
 @role_required({Role.MANAGER})
@@ -88,30 +109,42 @@ def rules(request):
             stored = store_screening_rules(actor=request.user, document=document, source=source)
             messages.success(request, f"Screening rules version {stored.version} in use.")
             return redirect("screening:rules")
-    return render(request, "screening/rules.html", {
-        "current": current, "form": form, "problems": problems,
-    })
+    return render(
+        request,
+        "screening/rules.html",
+        {
+            "current": current,
+            "form": form,
+            "problems": problems,
+        },
+    )
 
 
 def _round_page(request, screening_round, review_form=None, status=200):
     profiles = list(
         RiskProfile.objects.filter(round=screening_round)
-        .select_related("pupil").order_by("rank", "pupil__upn")
+        .select_related("pupil")
+        .order_by("rank", "pupil__upn")
     )
     shortlist = [p for p in profiles if p.rank is not None or p.status == ProfileStatus.ADDED]
     excluded = [p for p in profiles if p.status == ProfileStatus.EXCLUDED]
     others = [p for p in profiles if p not in shortlist and p not in excluded]
-    return render(request, "screening/round_detail.html", {
-        "round": screening_round,
-        "shortlist": shortlist,
-        "excluded": excluded,
-        "others": others,
-        "can_review": may_review(request.user, screening_round.school),
-        "can_consent": request.user.role in CONSENT_ROLES,
-        "decisions": [(Decision.ACCEPT, "Accept"), (Decision.DECLINE, "Decline")],
-        "review_form": review_form,
-        "history": screening_round.decisions.select_related("pupil", "decided_by"),
-    }, status=status)
+    return render(
+        request,
+        "screening/round_detail.html",
+        {
+            "round": screening_round,
+            "shortlist": shortlist,
+            "excluded": excluded,
+            "others": others,
+            "can_review": may_review(request.user, screening_round.school),
+            "can_consent": request.user.role in CONSENT_ROLES,
+            "decisions": [(Decision.ACCEPT, "Accept"), (Decision.DECLINE, "Decline")],
+            "review_form": review_form,
+            "history": screening_round.decisions.select_related("pupil", "decided_by"),
+        },
+        status=status,
+    )
 
 
 @role_required(SCREENING_ROLES)
@@ -132,8 +165,11 @@ def review(request, pk):
         )
         try:
             review_shortlist(
-                actor=request.user, screening_round=screening_round, pupil=pupil,
-                decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"],
+                actor=request.user,
+                screening_round=screening_round,
+                pupil=pupil,
+                decision=form.cleaned_data["decision"],
+                reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
             form.add_error(None, exc.messages)
@@ -144,14 +180,19 @@ def review(request, pk):
 
 
 def _consent_page(request, pupil, form=None, status=200):
-    return render(request, "screening/consent.html", {
-        "pupil": pupil,
-        "consents": pupil.consents.order_by("purpose", "-given_on"),
-        "form": form or ConsentForm(),
-        "withdraw_form": WithdrawForm(),
-        "enrolments": pupil.enrolments.select_related("cohort", "link_worker"),
-        "can_enrol": request.user.role in ENROL_ROLES,
-    }, status=status)
+    return render(
+        request,
+        "screening/consent.html",
+        {
+            "pupil": pupil,
+            "consents": pupil.consents.order_by("purpose", "-given_on"),
+            "form": form or ConsentForm(),
+            "withdraw_form": WithdrawForm(),
+            "enrolments": pupil.enrolments.select_related("cohort", "link_worker"),
+            "can_enrol": request.user.role in ENROL_ROLES,
+        },
+        status=status,
+    )
 
 
 @role_required(CONSENT_ROLES)
@@ -167,8 +208,11 @@ def consent(request, pk):
             with transaction.atomic():
                 for purpose in data["purposes"]:
                     record_consent(
-                        actor=request.user, pupil=pupil, purpose=purpose,
-                        given_by=data["given_by"], given_on=data["given_on"],
+                        actor=request.user,
+                        pupil=pupil,
+                        purpose=purpose,
+                        given_by=data["given_by"],
+                        given_on=data["given_on"],
                         child_assent=data["child_assent"],
                     )
         except ValidationError as exc:
@@ -187,8 +231,9 @@ def withdraw(request, pk):
     form = WithdrawForm(request.POST)
     if form.is_valid():
         try:
-            withdraw_consent(actor=request.user, consent=record,
-                             withdrawn_on=form.cleaned_data["withdrawn_on"])
+            withdraw_consent(
+                actor=request.user, consent=record, withdrawn_on=form.cleaned_data["withdrawn_on"]
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -214,5 +259,72 @@ def enrol(request, pk):
             else:
                 messages.success(request, f"{pupil.name} is enrolled.")
                 return redirect("screening:consent", pk=pupil.pk)
-    return render(request, "screening/enrol.html", {"pupil": pupil, "form": form},
-                  status=status)
+    return render(request, "screening/enrol.html", {"pupil": pupil, "form": form}, status=status)
+
+
+@role_required({Role.MANAGER})
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            made = receive_upload(
+                actor=request.user,
+                resource=data["resource"],
+                original_name=data["file"].name,
+                data=data["file"].read(),
+            )
+        except (UploadError, ValidationError) as exc:
+            form.add_error("file", str(exc) if isinstance(exc, UploadError) else exc.messages)
+        else:
+            return redirect("screening:upload_detail", pk=made.pk)
+    uploads = Upload.objects.select_related("uploaded_by")[:20]
+    return render(
+        request,
+        "screening/upload.html",
+        {"form": form, "uploads": uploads},
+        status=400 if form.errors else 200,
+    )
+
+
+def _upload_for(user, pk) -> Upload:
+    # uploads are a manager's tool; any manager may follow any upload
+    return get_object_or_404(Upload.objects.select_related("uploaded_by"), pk=pk)
+
+
+@role_required({Role.MANAGER})
+@require_GET
+def upload_detail(request, pk):
+    made = _upload_for(request.user, pk)
+    from linkwork.packages.resources import BY_FILENAME
+
+    filename = next((f for f, r in BY_FILENAME.items() if r.name == made.resource), "")
+    return render(
+        request,
+        "screening/upload_detail.html",
+        {
+            "upload": made,
+            "preview": preview(Path(made.folder), filename),
+        },
+    )
+
+
+@role_required({Role.MANAGER})
+@require_GET
+def upload_status(request, pk):
+    """The status block alone; htmx polls it until the upload is finished."""
+    return render(
+        request, "screening/upload_detail.html#status", {"upload": _upload_for(request.user, pk)}
+    )
+
+
+@role_required({Role.MANAGER})
+@require_POST
+def upload_load(request, pk):
+    made = _upload_for(request.user, pk)
+    try:
+        start_upload_load(actor=request.user, upload=made)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("screening:upload_detail", pk=made.pk)

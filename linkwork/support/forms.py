@@ -18,14 +18,23 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 class InteractionForm(forms.Form):
     occurred_on = forms.DateField(label="Date", widget=DATE, initial=timezone.localdate)
-    minutes = forms.IntegerField(label="Minutes", min_value=1, max_value=600, required=False,
-                                 widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
-    kind = forms.ChoiceField(label="Kind", choices=InteractionKind.choices,
-                             widget=forms.RadioSelect, initial=InteractionKind.ONE_TO_ONE)
-    topics = forms.MultipleChoiceField(label="Topics", choices=TOPICS, required=False,
-                                       widget=forms.CheckboxSelectMultiple)
-    note = forms.CharField(label="Note", required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    minutes = forms.IntegerField(
+        label="Minutes",
+        min_value=1,
+        max_value=600,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=InteractionKind.choices,
+        widget=forms.RadioSelect,
+        initial=InteractionKind.ONE_TO_ONE,
+    )
+    topics = forms.MultipleChoiceField(
+        label="Topics", choices=TOPICS, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_occurred_on(self):
         value = self.cleaned_data["occurred_on"]
@@ -37,8 +46,9 @@ class InteractionForm(forms.Form):
 class FollowUpForm(forms.Form):
     reason = forms.CharField(label="What needs doing", max_length=300)
     due_on = forms.DateField(label="Due by", widget=DATE, required=False)
-    assigned_to = forms.ModelChoiceField(label="Assigned to", queryset=None, required=False,
-                                         empty_label="Me")
+    assigned_to = forms.ModelChoiceField(
+        label="Assigned to", queryset=None, required=False, empty_label="Me"
+    )
 
     def __init__(self, *args, staff, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,15 +64,17 @@ class AssignForm(forms.Form):
 
 
 class CompleteForm(forms.Form):
-    outcome = forms.CharField(label="What came of it", required=False,
-                              widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.CharField(
+        label="What came of it", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class AllocateForm(forms.Form):
     service = forms.ModelChoiceField(label="Service", queryset=None)
     start_date = forms.DateField(label="From", widget=DATE, initial=timezone.localdate)
     over_capacity_reason = forms.CharField(
-        label="Reason to go over capacity (only if the service is full)", required=False,
+        label="Reason to go over capacity (only if the service is full)",
+        required=False,
         max_length=200,
     )
 
@@ -75,20 +87,29 @@ class EndAllocationForm(forms.Form):
     end_date = forms.DateField(label="Last day", widget=DATE, initial=timezone.localdate)
 
 
-PLAN_PARTS = ("next_review_due", "informal_engagement", "formal_engagement",
-              "developmental_support", "specialist_support")
+PLAN_PARTS = (
+    "next_review_due",
+    "informal_engagement",
+    "formal_engagement",
+    "developmental_support",
+    "specialist_support",
+)
 
 
 class PlanForm(forms.Form):
     next_review_due = forms.DateField(label="Next review due", widget=DATE, required=False)
-    informal_engagement = forms.CharField(label="Informal engagement", required=False,
-                                          widget=forms.Textarea(attrs={"rows": 3}))
-    formal_engagement = forms.CharField(label="Formal engagement", required=False,
-                                        widget=forms.Textarea(attrs={"rows": 3}))
-    developmental_support = forms.CharField(label="Developmental support", required=False,
-                                            widget=forms.Textarea(attrs={"rows": 3}))
-    specialist_support = forms.CharField(label="Specialist partner support", required=False,
-                                         widget=forms.Textarea(attrs={"rows": 3}))
+    informal_engagement = forms.CharField(
+        label="Informal engagement", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    formal_engagement = forms.CharField(
+        label="Formal engagement", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    developmental_support = forms.CharField(
+        label="Developmental support", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    specialist_support = forms.CharField(
+        label="Specialist partner support", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,7 +118,8 @@ class PlanForm(forms.Form):
                 label=f"{label}: needs", required=False, widget=forms.Textarea(attrs={"rows": 2})
             )
             self.fields[f"strengths_{area}"] = forms.CharField(
-                label=f"{label}: strengths", required=False,
+                label=f"{label}: strengths",
+                required=False,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
 
@@ -130,8 +152,13 @@ class PlanForm(forms.Form):
         if plan is not None:
             initial = {
                 name: getattr(plan, name)
-                for name in ("next_review_due", "informal_engagement", "formal_engagement",
-                             "developmental_support", "specialist_support")
+                for name in (
+                    "next_review_due",
+                    "informal_engagement",
+                    "formal_engagement",
+                    "developmental_support",
+                    "specialist_support",
+                )
             }
             needs = plan.needs_and_strengths or needs
         for area in OutcomeArea.values:
@@ -142,22 +169,25 @@ class PlanForm(forms.Form):
 
 class GoalForm(forms.Form):
     area = forms.ChoiceField(label="Outcome area", choices=OutcomeArea.choices)
-    text = forms.CharField(label="The goal, in the child's own words",
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    text = forms.CharField(
+        label="The goal, in the child's own words", widget=forms.Textarea(attrs={"rows": 2})
+    )
     target_date = forms.DateField(label="Target date", widget=DATE, required=False)
 
 
 class GoalUpdateForm(forms.Form):
     status = forms.ChoiceField(label="Status", choices=GoalStatus.choices)
-    note = forms.CharField(label="Progress note", required=False,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label="Progress note", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ReviewForm(forms.Form):
     held_on = forms.DateField(label="Review held on", widget=DATE, initial=timezone.localdate)
     outcome = forms.CharField(label="Outcome", widget=forms.Textarea(attrs={"rows": 3}))
-    next_steps = forms.CharField(label="Next steps", required=False,
-                                 widget=forms.Textarea(attrs={"rows": 3}))
+    next_steps = forms.CharField(
+        label="Next steps", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     next_review_due = forms.DateField(label="Next review due", widget=DATE, required=False)
 
 

@@ -207,7 +207,10 @@ class FollowUp(models.Model):
 
     pupil = models.ForeignKey("people.Pupil", on_delete=models.CASCADE, related_name="follow_ups")
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="follow_ups",
     )
     reason = models.CharField(max_length=300)
@@ -237,7 +240,10 @@ class SupportPlanVersion(models.Model):
     snapshot = models.JSONField()
     saved_at = models.DateTimeField()
     saved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     summary = models.CharField(max_length=300, blank=True)
@@ -259,7 +265,10 @@ class GoalNote(models.Model):
     written_on = models.DateField()
     text = models.TextField()
     written_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
@@ -280,7 +289,10 @@ class PlanReview(models.Model):
     next_steps = models.TextField(blank=True)
     next_review_due = models.DateField(null=True, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 

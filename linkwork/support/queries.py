@@ -13,6 +13,7 @@ from .models import (
     Allocation,
     FollowUp,
     Interaction,
+    OutcomeArea,
     RegisterEntry,
     Service,
     Session,
@@ -105,7 +106,7 @@ def register_rows(service, on: dt.date) -> list[RegisterRow]:
         e.pupil_id: e
         for e in RegisterEntry.objects.filter(
             service=service, session_date=on, pupil_id__in=[p.pk for p in pupils]
-        )
+        ).order_by()
     }
     return [RegisterRow(pupil=p, state=state_of(entries.get(p.pk))) for p in pupils]
 
@@ -130,23 +131,30 @@ def sessions_this_week(user, today: dt.date) -> list[SessionDay]:
     dates = {s.pk: monday + dt.timedelta(days=s.weekday) for s in services}
     cancelled = set(
         Session.objects.filter(
-            service__in=services, date__gte=monday, date__lte=monday + dt.timedelta(days=6),
+            service__in=services,
+            date__gte=monday,
+            date__lte=monday + dt.timedelta(days=6),
             cancelled=True,
         ).values_list("service_id", "date")
     )
     marked = dict(
         RegisterEntry.objects.filter(
-            service__in=services, session_date__gte=monday,
+            service__in=services,
+            session_date__gte=monday,
             session_date__lte=monday + dt.timedelta(days=6),
         )
+        .order_by()
         .values("service_id")
         .annotate(n=Count("pk"))
         .values_list("service_id", "n")
     )
     days = [
         SessionDay(
-            service=s, date=dates[s.pk], cancelled=(s.pk, dates[s.pk]) in cancelled,
-            marked=marked.get(s.pk, 0), today=dates[s.pk] == today,
+            service=s,
+            date=dates[s.pk],
+            cancelled=(s.pk, dates[s.pk]) in cancelled,
+            marked=marked.get(s.pk, 0),
+            today=dates[s.pk] == today,
         )
         for s in services
     ]
@@ -157,6 +165,7 @@ def places_used(services, on: dt.date) -> dict[int, int]:
     """Active allocations per service on a date."""
     return dict(
         Allocation.objects.filter(active_on(on), service__in=services)
+        .order_by()
         .values("service_id")
         .annotate(n=Count("pk"))
         .values_list("service_id", "n")
@@ -185,6 +194,7 @@ def recent_attendance(pupil_ids, *, since: dt.date, until: dt.date) -> dict[int,
             pupil_id__in=pupil_ids, session_date__gte=since, session_date__lte=until
         )
         .exclude(Exists(cancelled))
+        .order_by()
         .values("pupil_id")
         .annotate(attended=Count("pk", filter=Q(attended=True)), marked=Count("pk"))
         .values_list("pupil_id", "attended", "marked")
@@ -195,6 +205,7 @@ def recent_attendance(pupil_ids, *, since: dt.date, until: dt.date) -> dict[int,
 def last_contacts(pupil_ids) -> dict[int, dt.date]:
     return dict(
         Interaction.objects.filter(pupil_id__in=pupil_ids)
+        .order_by()
         .values("pupil_id")
         .annotate(last=Max("occurred_on"))
         .values_list("pupil_id", "last")
@@ -204,6 +215,7 @@ def last_contacts(pupil_ids) -> dict[int, dt.date]:
 def open_follow_up_counts(pupil_ids) -> dict[int, int]:
     return dict(
         FollowUp.objects.filter(pupil_id__in=pupil_ids, completed_at__isnull=True)
+        .order_by()
         .values("pupil_id")
         .annotate(n=Count("pk"))
         .values_list("pupil_id", "n")
@@ -213,20 +225,13 @@ def open_follow_up_counts(pupil_ids) -> dict[int, int]:
 def prefill_needs(pupil) -> dict:
     """Needs and strengths per outcome area, prefilled from what the school data shows.
 
-    Uses the screening profile when the screening app provides one; otherwise the
-    latest attendance, attainment against expected and SDQ scale scores.
+    Uses the child's latest screening risk profile when there is one (areas at risk are
+    needs, the others strengths); otherwise the latest attendance, attainment against
+    expected and SDQ scale scores.
     """
-    try:
-        from linkwork.screening.queries import screening_profile  # type: ignore[attr-defined]
-    except ImportError:
-        screening_profile = None
-    if screening_profile is not None:
-        try:
-            profile = screening_profile(pupil)
-        except Exception:  # noqa: BLE001 - a prefill never stops a plan being written
-            profile = None
-        if profile:
-            return {area: {"needs": str(text), "strengths": ""} for area, text in profile.items()}
+    from_screening = _needs_from_screening(pupil)
+    if from_screening is not None:
+        return from_screening
     from linkwork.measures.models import Score
 
     needs = {area: [] for area in ("wellbeing", "relationships", "confidence", "school")}
@@ -339,9 +344,12 @@ def child_support_context(user, pupil, today: dt.date) -> dict:
     plan = (
         SupportPlan.objects.filter(pupil=pupil)
         .prefetch_related(
-            Prefetch("goals", queryset=Goal.objects.prefetch_related(
-                Prefetch("notes", queryset=GoalNote.objects.order_by("written_on", "pk"))
-            ))
+            Prefetch(
+                "goals",
+                queryset=Goal.objects.prefetch_related(
+                    Prefetch("notes", queryset=GoalNote.objects.order_by("written_on", "pk"))
+                ),
+            )
         )
         .first()
     )
@@ -360,12 +368,49 @@ def child_support_context(user, pupil, today: dt.date) -> dict:
         "open_flags": open_flags,
         "flag_history": [f for f in flags if f.cleared_at is not None],
         "interactions": Interaction.objects.filter(pupil=pupil).select_related("recorded_by")[:10],
-        "follow_ups": FollowUp.objects.filter(pupil=pupil, completed_at__isnull=True)
-        .select_related("assigned_to"),
-        "allocations": [
-            {"allocation": a, "active": a.active_on(today)} for a in allocations
-        ],
+        "follow_ups": FollowUp.objects.filter(
+            pupil=pupil, completed_at__isnull=True
+        ).select_related("assigned_to"),
+        "allocations": [{"allocation": a, "active": a.active_on(today)} for a in allocations],
         "attendance": attendance.get(pupil.pk, (0, 0)),
         "today": today,
         "review_overdue": bool(plan and plan.next_review_due and plan.next_review_due < today),
+    }
+
+
+def outcome_area_of(risk_area: str) -> str:
+    """The outcome area a screening risk area speaks to (risk areas are configuration)."""
+    name = risk_area.lower()
+    if "wellbeing" in name or "emotional" in name:
+        return "wellbeing"
+    if "relationship" in name or "peer" in name:
+        return "relationships"
+    if "confidence" in name or "aspiration" in name:
+        return "confidence"
+    return "school"
+
+
+def _needs_from_screening(pupil) -> dict | None:
+    from linkwork.screening.models import RiskProfile
+
+    profile = (
+        RiskProfile.objects.filter(pupil=pupil)
+        .order_by("-round__on", "-round_id")
+        .select_related("round")
+        .first()
+    )
+    if profile is None or not profile.explanation:
+        return None
+    out = {area: {"needs": [], "strengths": []} for area in OutcomeArea.values}
+    for risk_area, verdict in sorted(profile.explanation.items()):
+        label = risk_area.replace("_", " ").capitalize()
+        line = f"{label}: {verdict.get('value')} (threshold {verdict.get('threshold')})"
+        side = "needs" if verdict.get("at_risk") else "strengths"
+        out[outcome_area_of(risk_area)][side].append(line)
+    return {
+        area: {
+            "needs": "\n".join(parts["needs"]),
+            "strengths": "\n".join(parts["strengths"]),
+        }
+        for area, parts in out.items()
     }

@@ -100,7 +100,10 @@ def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> int
         for (code, day), marks in sorted(sessions.items()):
             try:
                 result = record_register(
-                    actor=actor, service=services[code], session_date=day, today=today,
+                    actor=actor,
+                    service=services[code],
+                    session_date=day,
+                    today=today,
                     marks=[RegisterMark(pupil_id=ids[upn], state=state) for _, upn, state in marks],
                 )
             except Refused as exc:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from linkwork.audit.services import changes_between, record
 from linkwork.engagement.services import refresh_flags
-from linkwork.people.models import Consent, Purpose
+from linkwork.people.models import Consent, Pupil, Purpose
 
 from .models import (
     Allocation,
@@ -44,16 +44,18 @@ def allocate_child(
     Refused without a partner-sharing consent in force on that date, when the child is
     already on the service, and when the service is full unless a reason is given.
     """
-    if not Consent.objects.in_force(start_date).filter(
-        pupil=pupil, purpose=Purpose.PARTNER_SHARING
-    ).exists():
+    if (
+        not Consent.objects.in_force(start_date)
+        .filter(pupil=pupil, purpose=Purpose.PARTNER_SHARING)
+        .exists()
+    ):
         raise Refused(
             f"{pupil.name} has no partner-sharing consent in force on {start_date:%d %b %Y}."
         )
-    if Allocation.objects.filter(
-        pupil=pupil, service=service, end_date__isnull=True
-    ).exists() or Allocation.objects.filter(active_on(start_date), pupil=pupil,
-                                            service=service).exists():
+    if (
+        Allocation.objects.filter(pupil=pupil, service=service, end_date__isnull=True).exists()
+        or Allocation.objects.filter(active_on(start_date), pupil=pupil, service=service).exists()
+    ):
         raise Refused(f"{pupil.name} is already allocated to {service.name}.")
     # Lock the service so two allocations cannot both take the last place.
     type(service).objects.select_for_update().filter(pk=service.pk).first()
@@ -70,7 +72,10 @@ def allocate_child(
     if over:
         changes["over_capacity"] = f"{used + 1} of {service.capacity}: {over_capacity_reason}"
     record(
-        actor=actor, action="support.child_allocated", obj=allocation, pupil=pupil,
+        actor=actor,
+        action="support.child_allocated",
+        obj=allocation,
+        pupil=pupil,
         summary=f"Allocated to {service.name} from {start_date}"
         + (" over capacity" if over else ""),
         changes=changes,
@@ -87,7 +92,10 @@ def end_allocation(*, actor, allocation, end_date: dt.date) -> Allocation:
     allocation.end_date = end_date
     allocation.save(update_fields=["end_date"])
     record(
-        actor=actor, action="support.allocation_ended", obj=allocation, pupil=allocation.pupil,
+        actor=actor,
+        action="support.allocation_ended",
+        obj=allocation,
+        pupil=allocation.pupil,
         summary=f"Allocation to {allocation.service.name} ended {end_date}",
         changes=changes_between({"end_date": before}, {"end_date": end_date}),
     )
@@ -127,7 +135,11 @@ def _lock_session(service, session_date: dt.date) -> Session:
 
 
 def record_register(
-    *, actor, service, session_date: dt.date, marks: list[RegisterMark],
+    *,
+    actor,
+    service,
+    session_date: dt.date,
+    marks: list[RegisterMark],
     today: dt.date | None = None,
 ) -> RegisterResult:
     """Save marks on a session's register: one row per child, safe to submit again.
@@ -142,41 +154,49 @@ def record_register(
         session = _lock_session(service, session_date)
         if session.cancelled:
             raise Refused("This session was cancelled; its register cannot be marked.")
-        allowed = {p.pk: p for p in allocated_pupils(service, session_date)}
+        allowed = dict(allocated_pupils(service, session_date).values_list("pk", "upn"))
         existing = {
             e.pupil_id: e
-            for e in RegisterEntry.objects.filter(service=service, session_date=session_date)
+            for e in RegisterEntry.objects.filter(
+                service=service, session_date=session_date
+            ).order_by()
         }
         rows, corrections, kept = [], {}, 0
         for mark in marks:
             if mark.state not in (ABSENT, ATTENDED, ENGAGED):
                 raise Refused(f"Unknown mark {mark.state!r}.")
-            pupil = allowed.get(mark.pupil_id)
-            if pupil is None:
+            upn = allowed.get(mark.pupil_id)
+            if upn is None:
                 raise Refused("A child on this register is not allocated to it on this date.")
             current = state_of(existing.get(mark.pupil_id))
             # Unchanged by this submitter (an unmarked child submitted as absent counts
             # as unchanged) but changed by a colleague since: keep the colleague's mark.
-            if mark.seen is not None and current != mark.seen and mark.state == (
-                mark.seen or ABSENT
+            if (
+                mark.seen is not None
+                and current != mark.seen
+                and mark.state == (mark.seen or ABSENT)
             ):
                 kept += 1
                 continue
             if current == mark.state:
                 continue
             if current:
-                corrections[pupil.upn] = [current, mark.state]
+                corrections[upn] = [current, mark.state]
             rows.append(
                 RegisterEntry(
-                    service=service, session_date=session_date, pupil_id=mark.pupil_id,
-                    attended=mark.state != ABSENT, engaged=True if mark.state == ENGAGED else (
-                        False if mark.state == ATTENDED else None
-                    ),
+                    service=service,
+                    session_date=session_date,
+                    pupil_id=mark.pupil_id,
+                    attended=mark.state != ABSENT,
+                    engaged=True
+                    if mark.state == ENGAGED
+                    else (False if mark.state == ATTENDED else None),
                 )
             )
         if rows:
             RegisterEntry.objects.bulk_create(
-                rows, update_conflicts=True,
+                rows,
+                update_conflicts=True,
                 unique_fields=["service", "session_date", "pupil"],
                 update_fields=["attended", "engaged"],
             )
@@ -185,7 +205,7 @@ def record_register(
                 actor=actor,
                 action="support.register_corrected" if corrections else "support.register_recorded",
                 obj=session,
-                pupil=allowed[rows[0].pupil_id] if len(rows) == 1 else None,
+                pupil=Pupil(pk=rows[0].pupil_id) if len(rows) == 1 else None,
                 summary=(
                     f"Register {service.code} {session_date}: {len(rows)} marks"
                     + (f", {len(corrections)} corrected" if corrections else "")
@@ -207,7 +227,9 @@ def cancel_session(*, actor, service, session_date: dt.date, reason: str) -> Ses
     session.cancelled_reason = reason.strip()[:200]
     session.save(update_fields=["cancelled", "cancelled_reason"])
     record(
-        actor=actor, action="support.session_cancelled", obj=session,
+        actor=actor,
+        action="support.session_cancelled",
+        obj=session,
         summary=f"{service.code} {session_date} cancelled: {session.cancelled_reason}",
     )
     marked = RegisterEntry.objects.filter(service=service, session_date=session_date)
@@ -220,8 +242,14 @@ def cancel_session(*, actor, service, session_date: dt.date, reason: str) -> Ses
 
 @transaction.atomic
 def record_interaction(
-    *, actor, pupil, occurred_on: dt.date, kind: str, minutes: int | None = None,
-    topics: list[str] | None = None, note: str = "",
+    *,
+    actor,
+    pupil,
+    occurred_on: dt.date,
+    kind: str,
+    minutes: int | None = None,
+    topics: list[str] | None = None,
+    note: str = "",
 ) -> Interaction:
     """Log a Link Worker's interaction with or about a child, then refresh their flags.
 
@@ -236,8 +264,13 @@ def record_interaction(
     )
     if interaction is None:
         interaction = Interaction.objects.create(
-            pupil=pupil, occurred_on=occurred_on, kind=kind, minutes=minutes, topics=topics,
-            note=note.strip(), recorded_by=actor if getattr(actor, "pk", None) else None,
+            pupil=pupil,
+            occurred_on=occurred_on,
+            kind=kind,
+            minutes=minutes,
+            topics=topics,
+            note=note.strip(),
+            recorded_by=actor if getattr(actor, "pk", None) else None,
         )
         action = "support.interaction_logged"
     else:
@@ -249,7 +282,10 @@ def record_interaction(
         interaction.save(update_fields=["minutes", "topics", "note"])
         action = "support.interaction_added_to"
     record(
-        actor=actor, action=action, obj=interaction, pupil=pupil,
+        actor=actor,
+        action=action,
+        obj=interaction,
+        pupil=pupil,
         summary=f"{interaction.get_kind_display()} on {occurred_on}, {minutes or 0} minutes",
     )
     refresh_flags(actor=actor, pupils=[pupil])
@@ -262,12 +298,19 @@ def open_follow_up(
 ) -> FollowUp:
     """Open a follow-up for a child, assigned to someone (by default the actor)."""
     follow_up = FollowUp.objects.create(
-        pupil=pupil, reason=reason.strip()[:300], due_on=due_on,
+        pupil=pupil,
+        reason=reason.strip()[:300],
+        due_on=due_on,
         assigned_to=assigned_to or (actor if getattr(actor, "pk", None) else None),
         opened_at=timezone.now(),
     )
-    record(actor=actor, action="support.follow_up_opened", obj=follow_up, pupil=pupil,
-           summary=follow_up.reason)
+    record(
+        actor=actor,
+        action="support.follow_up_opened",
+        obj=follow_up,
+        pupil=pupil,
+        summary=follow_up.reason,
+    )
     return follow_up
 
 
@@ -277,9 +320,14 @@ def assign_follow_up(*, actor, follow_up, assigned_to) -> FollowUp:
     before = follow_up.assigned_to_id
     follow_up.assigned_to = assigned_to
     follow_up.save(update_fields=["assigned_to"])
-    record(actor=actor, action="support.follow_up_assigned", obj=follow_up,
-           pupil=follow_up.pupil, summary=f"Assigned to {assigned_to}",
-           changes={"assigned_to": [before, assigned_to.pk if assigned_to else None]})
+    record(
+        actor=actor,
+        action="support.follow_up_assigned",
+        obj=follow_up,
+        pupil=follow_up.pupil,
+        summary=f"Assigned to {assigned_to}",
+        changes={"assigned_to": [before, assigned_to.pk if assigned_to else None]},
+    )
     return follow_up
 
 
@@ -291,16 +339,26 @@ def complete_follow_up(*, actor, follow_up, outcome: str = "") -> FollowUp:
     follow_up.completed_at = timezone.now()
     follow_up.outcome = outcome.strip()
     follow_up.save(update_fields=["completed_at", "outcome"])
-    record(actor=actor, action="support.follow_up_completed", obj=follow_up,
-           pupil=follow_up.pupil, summary=follow_up.reason)
+    record(
+        actor=actor,
+        action="support.follow_up_completed",
+        obj=follow_up,
+        pupil=follow_up.pupil,
+        summary=follow_up.reason,
+    )
     return follow_up
 
 
 # --- support plans ---------------------------------------------------------------
 
 PLAN_FIELDS = (
-    "started_on", "next_review_due", "informal_engagement", "formal_engagement",
-    "developmental_support", "specialist_support", "needs_and_strengths",
+    "started_on",
+    "next_review_due",
+    "informal_engagement",
+    "formal_engagement",
+    "developmental_support",
+    "specialist_support",
+    "needs_and_strengths",
 )
 
 
@@ -309,8 +367,13 @@ def _plan_state(plan) -> dict:
     for key in ("started_on", "next_review_due"):
         state[key] = state[key].isoformat() if state[key] else None
     state["goals"] = [
-        {"id": g.pk, "area": g.area, "text": g.text, "status": g.status,
-         "target_date": g.target_date.isoformat() if g.target_date else None}
+        {
+            "id": g.pk,
+            "area": g.area,
+            "text": g.text,
+            "status": g.status,
+            "target_date": g.target_date.isoformat() if g.target_date else None,
+        }
         for g in plan.goals.order_by("pk")
     ]
     return state
@@ -319,8 +382,12 @@ def _plan_state(plan) -> dict:
 def _keep_version(plan, actor, summary: str) -> SupportPlanVersion:
     number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     return SupportPlanVersion.objects.create(
-        plan=plan, number=number, snapshot=_plan_state(plan), saved_at=timezone.now(),
-        saved_by=actor if getattr(actor, "pk", None) else None, summary=summary[:300],
+        plan=plan,
+        number=number,
+        snapshot=_plan_state(plan),
+        saved_at=timezone.now(),
+        saved_by=actor if getattr(actor, "pk", None) else None,
+        summary=summary[:300],
     )
 
 
@@ -345,8 +412,14 @@ def save_support_plan(*, actor, pupil, **fields) -> SupportPlan:
     changes = changes_between(before, after)
     summary = "Support plan written" if created else f"Changed: {', '.join(changes) or 'nothing'}"
     _keep_version(plan, actor, summary)
-    record(actor=actor, action="support.plan_saved", obj=plan, pupil=pupil, summary=summary,
-           changes={k: v for k, v in changes.items() if k != "needs_and_strengths"})
+    record(
+        actor=actor,
+        action="support.plan_saved",
+        obj=plan,
+        pupil=pupil,
+        summary=summary,
+        changes={k: v for k, v in changes.items() if k != "needs_and_strengths"},
+    )
     if "next_review_due" in changes:
         refresh_flags(actor=actor, pupils=[pupil])
     return plan
@@ -359,8 +432,13 @@ def add_goal(*, actor, plan, area: str, text: str, target_date: dt.date | None =
         raise Refused(f"Unknown outcome area {area!r}.")
     goal = Goal.objects.create(plan=plan, area=area, text=text.strip(), target_date=target_date)
     _keep_version(plan, actor, f"Goal added: {goal.text[:80]}")
-    record(actor=actor, action="support.goal_added", obj=goal, pupil=plan.pupil,
-           summary=goal.text[:200])
+    record(
+        actor=actor,
+        action="support.goal_added",
+        obj=goal,
+        pupil=plan.pupil,
+        summary=goal.text[:200],
+    )
     return goal
 
 
@@ -373,8 +451,14 @@ def set_goal_status(*, actor, goal, status: str) -> Goal:
     goal.status = status
     goal.save(update_fields=["status"])
     _keep_version(goal.plan, actor, f"Goal {goal.get_status_display().lower()}: {goal.text[:60]}")
-    record(actor=actor, action="support.goal_status_set", obj=goal, pupil=goal.plan.pupil,
-           summary=goal.text[:200], changes={"status": [before, status]})
+    record(
+        actor=actor,
+        action="support.goal_status_set",
+        obj=goal,
+        pupil=goal.plan.pupil,
+        summary=goal.text[:200],
+        changes={"status": [before, status]},
+    )
     return goal
 
 
@@ -382,29 +466,50 @@ def set_goal_status(*, actor, goal, status: str) -> Goal:
 def add_goal_note(*, actor, goal, written_on: dt.date, text: str) -> GoalNote:
     """Add a dated progress note to a goal."""
     note = GoalNote.objects.create(
-        goal=goal, written_on=written_on, text=text.strip(),
+        goal=goal,
+        written_on=written_on,
+        text=text.strip(),
         written_by=actor if getattr(actor, "pk", None) else None,
     )
-    record(actor=actor, action="support.goal_note_added", obj=note, pupil=goal.plan.pupil,
-           summary=note.text[:200])
+    record(
+        actor=actor,
+        action="support.goal_note_added",
+        obj=note,
+        pupil=goal.plan.pupil,
+        summary=note.text[:200],
+    )
     return note
 
 
 @transaction.atomic
 def record_review(
-    *, actor, plan, held_on: dt.date, outcome: str, next_steps: str = "",
+    *,
+    actor,
+    plan,
+    held_on: dt.date,
+    outcome: str,
+    next_steps: str = "",
     next_review_due: dt.date | None = None,
 ) -> PlanReview:
     """Record a termly review: its outcome, next steps and when the next one is due."""
     review = PlanReview.objects.create(
-        plan=plan, due_on=plan.next_review_due, held_on=held_on, outcome=outcome.strip(),
-        next_steps=next_steps.strip(), next_review_due=next_review_due,
+        plan=plan,
+        due_on=plan.next_review_due,
+        held_on=held_on,
+        outcome=outcome.strip(),
+        next_steps=next_steps.strip(),
+        next_review_due=next_review_due,
         recorded_by=actor if getattr(actor, "pk", None) else None,
     )
     plan.next_review_due = next_review_due
     plan.save(update_fields=["next_review_due"])
     _keep_version(plan, actor, f"Review held {held_on}")
-    record(actor=actor, action="support.review_recorded", obj=review, pupil=plan.pupil,
-           summary=f"Review held {held_on}; next due {next_review_due or 'not set'}")
+    record(
+        actor=actor,
+        action="support.review_recorded",
+        obj=review,
+        pupil=plan.pupil,
+        summary=f"Review held {held_on}; next due {next_review_due or 'not set'}",
+    )
     refresh_flags(actor=actor, pupils=[plan.pupil_id])
     return review

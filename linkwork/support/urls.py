@@ -22,6 +22,9 @@ urlpatterns = [
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/upload/", views.register_upload, name="register_upload"),
     path("sessions/<int:service_pk>/<str:date>/", views.register, name="register"),
-    path("sessions/<int:service_pk>/<str:date>/cancel/", views.register_cancel,
-         name="register_cancel"),
+    path(
+        "sessions/<int:service_pk>/<str:date>/cancel/",
+        views.register_cancel,
+        name="register_cancel",
+    ),
 ]

@@ -94,8 +94,13 @@ def interaction_new(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         services.record_interaction(
-            actor=request.user, pupil=pupil, occurred_on=data["occurred_on"], kind=data["kind"],
-            minutes=data["minutes"], topics=data["topics"], note=data["note"],
+            actor=request.user,
+            pupil=pupil,
+            occurred_on=data["occurred_on"],
+            kind=data["kind"],
+            minutes=data["minutes"],
+            topics=data["topics"],
+            note=data["note"],
         )
         messages.success(request, f"Interaction with {pupil.name} logged.")
         return redirect("support:caseload")
@@ -127,7 +132,10 @@ def follow_up_new(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         services.open_follow_up(
-            actor=request.user, pupil=pupil, reason=data["reason"], due_on=data["due_on"],
+            actor=request.user,
+            pupil=pupil,
+            reason=data["reason"],
+            due_on=data["due_on"],
             assigned_to=data["assigned_to"],
         )
         messages.success(request, "Follow-up opened.")
@@ -178,7 +186,8 @@ def plan_edit(request, pk):
         messages.success(request, "Support plan saved.")
         return redirect("support:child", pk=pupil.pk)
     return render(
-        request, "support/plan_form.html",
+        request,
+        "support/plan_form.html",
         {"pupil": pupil, "plan": plan, "form": form, "prefilled": plan is None},
     )
 
@@ -191,7 +200,8 @@ def plan_history(request, pk):
     versions = plan.versions.select_related("saved_by").order_by("-number")
     reviews = plan.reviews.select_related("recorded_by")
     return render(
-        request, "support/plan_history.html",
+        request,
+        "support/plan_history.html",
         {"pupil": pupil, "plan": plan, "versions": versions, "reviews": reviews},
     )
 
@@ -214,17 +224,20 @@ def goal_add(request, pk):
 @require_POST
 def goal_update(request, pk):
     visible = Pupil.objects.visible_to(request.user)
-    goal = get_object_or_404(Goal.objects.select_related("plan"), pk=pk,
-                             plan__pupil__in=visible)
+    goal = get_object_or_404(Goal.objects.select_related("plan"), pk=pk, plan__pupil__in=visible)
     form = forms.GoalUpdateForm(request.POST)
     if form.is_valid():
         if form.cleaned_data["status"] != goal.status:
-            services.set_goal_status(actor=request.user, goal=goal,
-                                     status=form.cleaned_data["status"])
+            services.set_goal_status(
+                actor=request.user, goal=goal, status=form.cleaned_data["status"]
+            )
         if form.cleaned_data["note"].strip():
-            services.add_goal_note(actor=request.user, goal=goal,
-                                   written_on=timezone.localdate(),
-                                   text=form.cleaned_data["note"])
+            services.add_goal_note(
+                actor=request.user,
+                goal=goal,
+                written_on=timezone.localdate(),
+                text=form.cleaned_data["note"],
+            )
         messages.success(request, "Goal updated.")
     return redirect("support:child", pk=goal.plan.pupil_id)
 
@@ -239,8 +252,7 @@ def review_record(request, pk):
         services.record_review(actor=request.user, plan=plan, **form.cleaned_data)
         messages.success(request, "Review recorded.")
         return redirect("support:child", pk=pupil.pk)
-    return render(request, "support/review_form.html",
-                  {"pupil": pupil, "plan": plan, "form": form})
+    return render(request, "support/review_form.html", {"pupil": pupil, "plan": plan, "form": form})
 
 
 # --- partners, services, allocations -----------------------------------------------
@@ -252,8 +264,14 @@ def catalogue(request):
     today = timezone.localdate()
     rows = list(services_for(request.user).order_by("partner__name", "school__name", "weekday"))
     used = places_used(rows, today)
-    items = [{"service": s, "used": used.get(s.pk, 0),
-              "full": s.capacity is not None and used.get(s.pk, 0) >= s.capacity} for s in rows]
+    items = [
+        {
+            "service": s,
+            "used": used.get(s.pk, 0),
+            "full": s.capacity is not None and used.get(s.pk, 0) >= s.capacity,
+        }
+        for s in rows
+    ]
     return render(request, "support/catalogue.html", {"items": items, "today": today})
 
 
@@ -286,8 +304,9 @@ def allocation_end(request, pk):
     form = forms.EndAllocationForm(request.POST)
     if form.is_valid():
         try:
-            services.end_allocation(actor=request.user, allocation=allocation,
-                                    end_date=form.cleaned_data["end_date"])
+            services.end_allocation(
+                actor=request.user, allocation=allocation, end_date=form.cleaned_data["end_date"]
+            )
         except services.Refused as refused:
             messages.error(request, str(refused))
         else:
@@ -309,9 +328,13 @@ def sessions(request):
 def _register_context(service, on, today):
     session = session_on(service, on)
     return {
-        "service": service, "date": on, "rows": register_rows(service, on),
-        "session": session, "cancelled": bool(session and session.cancelled),
-        "future": on > today, "cancel_form": forms.CancelSessionForm(),
+        "service": service,
+        "date": on,
+        "rows": register_rows(service, on),
+        "session": session,
+        "cancelled": bool(session and session.cancelled),
+        "future": on > today,
+        "cancel_form": forms.CancelSessionForm(),
     }
 
 
@@ -334,9 +357,11 @@ def register(request, service_pk, date):
                 marks = [services.RegisterMark(pupil_id, NEXT_STATE.get(seen, "attended"), seen)]
             else:
                 marks = [
-                    services.RegisterMark(int(key[5:]), request.POST.get(f"mark-{key[5:]}") or
-                                          "absent", value)
-                    for key, value in request.POST.items() if key.startswith("seen-")
+                    services.RegisterMark(
+                        int(key[5:]), request.POST.get(f"mark-{key[5:]}") or "absent", value
+                    )
+                    for key, value in request.POST.items()
+                    if key.startswith("seen-")
                 ]
             result = services.record_register(
                 actor=request.user, service=service, session_date=on, marks=marks
@@ -346,8 +371,9 @@ def register(request, service_pk, date):
             return redirect("support:register", service_pk=service.pk, date=on.isoformat())
         if request.htmx and "tap" in request.POST:
             row = next(r for r in register_rows(service, on) if r.pupil.pk == pupil_id)
-            return render(request, "support/register.html#row",
-                          {"row": row, "service": service, "date": on})
+            return render(
+                request, "support/register.html#row", {"row": row, "service": service, "date": on}
+            )
         if "tap" not in request.POST:
             note = f" {result.kept} marks a colleague made were kept." if result.kept else ""
             messages.success(request, f"Register saved.{note}")
@@ -362,8 +388,9 @@ def register_cancel(request, service_pk, date):
     on = _date_or_404(date)
     form = forms.CancelSessionForm(request.POST)
     if form.is_valid():
-        services.cancel_session(actor=request.user, service=service, session_date=on,
-                                reason=form.cleaned_data["reason"])
+        services.cancel_session(
+            actor=request.user, service=service, session_date=on, reason=form.cleaned_data["reason"]
+        )
         messages.success(request, "Session recorded as cancelled.")
     else:
         messages.error(request, "Say why the session was cancelled.")
@@ -378,8 +405,12 @@ def register_upload(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            written = upload_registers(actor=request.user, name=upload.name,
-                                       content=upload.read(), today=timezone.localdate())
+            written = upload_registers(
+                actor=request.user,
+                name=upload.name,
+                content=upload.read(),
+                today=timezone.localdate(),
+            )
         except RegisterUploadInvalid as invalid:
             errors = invalid.errors
         else:
@@ -393,5 +424,3 @@ def _date_or_404(text) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise Http404("Not a date.") from None
-
-

@@ -13,8 +13,12 @@ def children(make_pupil, link_worker):
     amara = make_pupil(given_name="Amara", family_name="Example", year_group="5")
     for n in range(30):
         make_pupil(given_name=f"Child{n}", family_name="Sample")
-    Enrolment.objects.create(pupil=amara, cohort=cohort, link_worker=link_worker,
-                             enrolled_on=dt.date.today() - dt.timedelta(days=10))
+    Enrolment.objects.create(
+        pupil=amara,
+        cohort=cohort,
+        link_worker=link_worker,
+        enrolled_on=dt.date.today() - dt.timedelta(days=10),
+    )
     return amara
 
 
@@ -55,8 +59,9 @@ def test_sign_out_from_the_user_menu(page, login, manager):
     page.get_by_role("heading", name="Sign in").wait_for()
 
 
-def test_pages_have_no_serious_accessibility_violations(page, login, axe_check, visit,
-                                                        link_worker, children):
+def test_pages_have_no_serious_accessibility_violations(
+    page, login, axe_check, visit, link_worker, children
+):
     visit(page, "account_login")
     axe_check(page)
     login(page, link_worker)

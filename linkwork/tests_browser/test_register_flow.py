@@ -25,15 +25,16 @@ def amara(make_pupil, link_worker, service):
     for purpose in ("support", "partner_sharing"):
         Consent.objects.create(pupil=pupil, purpose=purpose, given_by="parent", given_on=start)
     cohort = Cohort.objects.create(code="2025", name="Cohort 2025")
-    Enrolment.objects.create(pupil=pupil, cohort=cohort, enrolled_on=start,
-                             link_worker=link_worker)
-    allocate_child(actor=link_worker, pupil=pupil, service=service,
-                   start_date=today - dt.timedelta(days=21))
+    Enrolment.objects.create(pupil=pupil, cohort=cohort, enrolled_on=start, link_worker=link_worker)
+    allocate_child(
+        actor=link_worker, pupil=pupil, service=service, start_date=today - dt.timedelta(days=21)
+    )
     return pupil
 
 
-def test_partner_takes_and_corrects_a_register(phone_page, login, axe_check, partner_user,
-                                               amara, service):
+def test_partner_takes_and_corrects_a_register(
+    phone_page, login, axe_check, partner_user, amara, service
+):
     page = phone_page
     login(page, partner_user)
     page.get_by_role("link", name="Sessions").first.click()
@@ -63,9 +64,9 @@ def test_partner_takes_and_corrects_a_register(phone_page, login, axe_check, par
     assert width <= 375, "the register scrolls sideways on a phone"
 
 
-def test_link_worker_sees_a_flag_raised_by_a_missed_session_clear(phone_page, login, axe_check,
-                                                                   link_worker, partner_user,
-                                                                   amara, service):
+def test_link_worker_sees_a_flag_raised_by_a_missed_session_clear(
+    phone_page, login, axe_check, link_worker, partner_user, amara, service
+):
     page = phone_page
     today = dt.date.today()
     last_week = today - dt.timedelta(days=7)
@@ -83,8 +84,12 @@ def test_link_worker_sees_a_flag_raised_by_a_missed_session_clear(phone_page, lo
 
     # Two allocated sessions missed in a row: the partner's registers raise a flag at once.
     for day in (last_week, today):
-        record_register(actor=partner_user, service=service, session_date=day,
-                        marks=[RegisterMark(amara.pk, "absent")])
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=day,
+            marks=[RegisterMark(amara.pk, "absent")],
+        )
     page.goto(reverse("support:caseload"))
     assert page.get_by_text("Missed the last 2 allocated sessions in a row").is_visible()
     page.get_by_role("link", name="Amara Example").first.click()
@@ -93,8 +98,12 @@ def test_link_worker_sees_a_flag_raised_by_a_missed_session_clear(phone_page, lo
     axe_check(page)
 
     # Amara came after all: the partner corrects today's register and the flag clears.
-    record_register(actor=partner_user, service=service, session_date=today,
-                    marks=[RegisterMark(amara.pk, "attended")])
+    record_register(
+        actor=partner_user,
+        service=service,
+        session_date=today,
+        marks=[RegisterMark(amara.pk, "attended")],
+    )
     page.reload()
     assert page.locator("#status").inner_text() == "Green"
     assert page.get_by_text("No open flags.").is_visible()

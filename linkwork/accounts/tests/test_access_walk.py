@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from linkwork.accounts.models import Role, User
 from linkwork.core.upn import make_upn
-from linkwork.people.models import Cohort, Consent, Enrolment, Purpose, Pupil
+from linkwork.people.models import Cohort, Consent, Enrolment, Pupil, Purpose
 from linkwork.schools.models import Area, School
 from linkwork.support.models import Allocation, Partner, Service
 
@@ -99,41 +99,69 @@ def world(db):
     w = SimpleNamespace()
     w.today = dt.date.today()
     w.area = Area.objects.create(name="Walk Borough", la_code="999")
-    w.school = School.objects.create(urn="900001", name="Walk Primary", phase="primary",
-                                     area=w.area)
-    w.other_school = School.objects.create(urn="900002", name="Other Walk Primary",
-                                           phase="primary", area=w.area)
+    w.school = School.objects.create(
+        urn="900001", name="Walk Primary", phase="primary", area=w.area
+    )
+    w.other_school = School.objects.create(
+        urn="900002", name="Other Walk Primary", phase="primary", area=w.area
+    )
     w.partner = Partner.objects.create(code="WALK", name="Walk Arts Trust")
-    w.service = Service.objects.create(code="WALK-ART", partner=w.partner, name="Walk art club",
-                                       school=w.school, outcome_areas=["wellbeing"])
+    w.service = Service.objects.create(
+        code="WALK-ART",
+        partner=w.partner,
+        name="Walk art club",
+        school=w.school,
+        outcome_areas=["wellbeing"],
+    )
     w.cohort = Cohort.objects.create(code="WALK-2025", name="Walk cohort 2025")
     w.users = {
-        Role.LINK_WORKER: User.objects.create_user("walk-lw@example.org", role=Role.LINK_WORKER,
-                                                   name="Lane Walker"),
-        Role.PARTNER: User.objects.create_user("walk-partner@example.org", role=Role.PARTNER,
-                                               partner=w.partner, name="Parker Walker"),
-        Role.SCHOOL_STAFF: User.objects.create_user("walk-school@example.org",
-                                                    role=Role.SCHOOL_STAFF, name="Sol Walker"),
-        Role.MANAGER: User.objects.create_user("walk-manager@example.org", role=Role.MANAGER,
-                                               name="Max Walker"),
-        Role.FUNDER: User.objects.create_user("walk-funder@example.org", role=Role.FUNDER,
-                                              payer_code="LA", name="Fen Walker"),
-        Role.ADMIN: User.objects.create_user("walk-admin@example.org", role=Role.ADMIN,
-                                             is_staff=True, is_superuser=True, name="Ash Walker"),
+        Role.LINK_WORKER: User.objects.create_user(
+            "walk-lw@example.org", role=Role.LINK_WORKER, name="Lane Walker"
+        ),
+        Role.PARTNER: User.objects.create_user(
+            "walk-partner@example.org", role=Role.PARTNER, partner=w.partner, name="Parker Walker"
+        ),
+        Role.SCHOOL_STAFF: User.objects.create_user(
+            "walk-school@example.org", role=Role.SCHOOL_STAFF, name="Sol Walker"
+        ),
+        Role.MANAGER: User.objects.create_user(
+            "walk-manager@example.org", role=Role.MANAGER, name="Max Walker"
+        ),
+        Role.FUNDER: User.objects.create_user(
+            "walk-funder@example.org", role=Role.FUNDER, payer_code="LA", name="Fen Walker"
+        ),
+        Role.ADMIN: User.objects.create_user(
+            "walk-admin@example.org",
+            role=Role.ADMIN,
+            is_staff=True,
+            is_superuser=True,
+            name="Ash Walker",
+        ),
     }
     w.users[Role.LINK_WORKER].schools.set([w.school])
     w.users[Role.SCHOOL_STAFF].schools.set([w.school])
-    w.pupil = Pupil.objects.create(upn=make_upn("901000000001"), school=w.school,
-                                   given_name="Amara", family_name="Example", year_group="5",
-                                   date_of_birth=dt.date(2015, 3, 1))
-    w.other_pupil = Pupil.objects.create(upn=make_upn("901000000002"), school=w.other_school,
-                                         given_name="Bea", family_name="Sample", year_group="5",
-                                         date_of_birth=dt.date(2015, 4, 1))
+    w.pupil = Pupil.objects.create(
+        upn=make_upn("901000000001"),
+        school=w.school,
+        given_name="Amara",
+        family_name="Example",
+        year_group="5",
+        date_of_birth=dt.date(2015, 3, 1),
+    )
+    w.other_pupil = Pupil.objects.create(
+        upn=make_upn("901000000002"),
+        school=w.other_school,
+        given_name="Bea",
+        family_name="Sample",
+        year_group="5",
+        date_of_birth=dt.date(2015, 4, 1),
+    )
     start = w.today - dt.timedelta(days=60)
     for purpose in Purpose:
         Consent.objects.create(pupil=w.pupil, purpose=purpose, given_by="parent", given_on=start)
-    w.enrolment = Enrolment.objects.create(pupil=w.pupil, cohort=w.cohort, enrolled_on=start,
-                                           link_worker=w.users[Role.LINK_WORKER])
+    w.enrolment = Enrolment.objects.create(
+        pupil=w.pupil, cohort=w.cohort, enrolled_on=start, link_worker=w.users[Role.LINK_WORKER]
+    )
     w.allocation = Allocation.objects.create(pupil=w.pupil, service=w.service, start_date=start)
     for module in access_modules():
         if hasattr(module, "build"):
@@ -172,3 +200,20 @@ def test_persona_walk(world, client):
             elif role not in allowed and status not in (403, 404):
                 problems.append(f"{name} {url} as {role}: {status}, but the role is not allowed")
     assert not problems, "Persona walk failures:\n" + "\n".join(problems)
+
+
+def test_walk_finds_undeclared_patterns_in_nested_namespaces():
+    from django.urls import include, path
+
+    def view(request):
+        raise AssertionError("never called")
+
+    view.__module__ = "linkwork.example.views"
+    inner = ([path("x/", view, name="declared"), path("y/", view, name="forgotten")], "ex")
+    patterns = [path("", include(inner)), path("z/", view)]
+    found = [(name, owner(module)) for name, module, _ in walked_patterns(patterns)]
+    assert found == [
+        ("ex:declared", "linkwork/example"),
+        ("ex:forgotten", "linkwork/example"),
+        (None, "linkwork/example"),
+    ]

@@ -51,8 +51,7 @@ def test_anonymous_home_redirects_to_login(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url_name", ["account_change_password", "mfa_index",
-                                      "mfa_activate_totp"])
+@pytest.mark.parametrize("url_name", ["account_change_password", "mfa_index", "mfa_activate_totp"])
 def test_account_pages_render_in_the_layout(client, link_worker, url_name):
     client.force_login(link_worker)
     html = client.get(reverse(url_name), follow=True).content.decode()
@@ -76,8 +75,14 @@ def test_funder_home_says_claims_appear_there(client, funder):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "persona, shows_children",
-    [("link_worker", True), ("partner_user", True), ("school_staff", True),
-     ("manager", True), ("admin_user", True), ("funder", False)],
+    [
+        ("link_worker", True),
+        ("partner_user", True),
+        ("school_staff", True),
+        ("manager", True),
+        ("admin_user", True),
+        ("funder", False),
+    ],
 )
 def test_navigation_follows_the_role(client, request, persona, shows_children):
     user = request.getfixturevalue(persona)

@@ -24,8 +24,16 @@ def test_non_staff_are_refused_the_admin(client, request, persona):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "model", ["schools_area", "schools_school", "people_cohort", "support_partner",
-              "support_service", "accounts_user", "audit_auditentry"],
+    "model",
+    [
+        "schools_area",
+        "schools_school",
+        "people_cohort",
+        "support_partner",
+        "support_service",
+        "accounts_user",
+        "audit_auditentry",
+    ],
 )
 def test_staff_see_reference_data_in_the_admin(client, admin_user, model):
     client.force_login(admin_user)
@@ -56,9 +64,14 @@ def test_admin_user_creation_is_audited_without_the_password(client, admin_user,
     client.force_login(admin_user)
     response = client.post(
         reverse("admin:accounts_user_add"),
-        {"email": "new-lw@example.org", "name": "Noor Worker", "role": "link_worker",
-         "usable_password": "true", "password1": "a-long-demo-pass-9", "password2":
-         "a-long-demo-pass-9"},
+        {
+            "email": "new-lw@example.org",
+            "name": "Noor Worker",
+            "role": "link_worker",
+            "usable_password": "true",
+            "password1": "a-long-demo-pass-9",
+            "password2": "a-long-demo-pass-9",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AuditEntry.objects.get(action="admin.user.added")

@@ -32,7 +32,9 @@ def marks(pattern: str, last: dt.date = dt.date(2026, 3, 16)) -> tuple[Mark, ...
 
 def child(pattern="", last_contact=dt.date(2026, 3, 19), review=None, enrolled=None):
     return ChildEngagement(
-        marks=marks(pattern), last_interaction_on=last_contact, review_due_on=review,
+        marks=marks(pattern),
+        last_interaction_on=last_contact,
+        review_due_on=review,
         enrolled_on=enrolled or dt.date(2025, 9, 8),
     )
 
@@ -84,8 +86,10 @@ def test_worked_example_from_the_docs():
     # docs/engagement.md: Amara's last six marks, last contact 16 days ago, review due
     # yesterday.
     amara = ChildEngagement(
-        marks=marks("YYNYNN"), last_interaction_on=dt.date(2026, 3, 4),
-        review_due_on=dt.date(2026, 3, 19), enrolled_on=dt.date(2025, 9, 8),
+        marks=marks("YYNYNN"),
+        last_interaction_on=dt.date(2026, 3, 4),
+        review_due_on=dt.date(2026, 3, 19),
+        enrolled_on=dt.date(2025, 9, 8),
     )
     results = evaluate_flags(DEFAULT, amara, TODAY)
     assert [(r.code, r.level) for r in results] == [
@@ -96,6 +100,19 @@ def test_worked_example_from_the_docs():
     ]
     assert results[1].reason == "attended 3 of the last 6 allocated sessions"
     assert status_of(r.level for r in results) == "red"
+    # Monday 23 March: Amara attends and her Link Worker sees her the same day.
+    monday = dt.date(2026, 3, 23)
+    amara = ChildEngagement(
+        marks=(*amara.marks, Mark(date=monday, attended=True)),
+        last_interaction_on=monday,
+        review_due_on=amara.review_due_on,
+        enrolled_on=amara.enrolled_on,
+    )
+    results = evaluate_flags(DEFAULT, amara, monday)
+    assert [(r.code, r.reason) for r in results] == [
+        ("low_attendance", "attended 3 of the last 6 allocated sessions"),
+        ("review_overdue", "plan review was due on 2026-03-19"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -40,9 +40,10 @@ def test_bad_rules_are_refused_and_nothing_saved(manager):
 
 def test_rules_page_shows_located_errors(client, manager):
     client.force_login(manager)
-    response = client.post(reverse("engagement:rules"),
-                           {"source": "rules:\n  - code: a\n    kind: review_overdue\n"
-                                      "    level: purple\n"})
+    response = client.post(
+        reverse("engagement:rules"),
+        {"source": "rules:\n  - code: a\n    kind: review_overdue\n    level: purple\n"},
+    )
     assert "engagement.yaml:4: level: must be amber or red (purple)" in response.content.decode()
     response = client.post(reverse("engagement:rules"), {"source": default_rules_source()})
     assert response.status_code == 302
@@ -67,8 +68,9 @@ def test_flags_clear_when_enrolment_ends(make_pupil, enrol):
     assert Flag.objects.get().cleared_at is not None
 
 
-def test_digest_email_per_link_worker(make_pupil, enrol, link_worker, other_link_worker,
-                                      mailoutbox):
+def test_digest_email_per_link_worker(
+    make_pupil, enrol, link_worker, other_link_worker, mailoutbox
+):
     pupil = make_pupil(given_name="Amara", family_name="Example")
     enrol(pupil, on=dt.date(2026, 1, 5))
     call_command("digest")
@@ -76,7 +78,9 @@ def test_digest_email_per_link_worker(make_pupil, enrol, link_worker, other_link
     mail = mailoutbox[0]
     assert mail.to == [link_worker.email]
     assert "1 open flags, 1 follow-ups due" in mail.subject
-    assert "Amara Example: Amber, no Link Worker interaction since enrolment 74 days ago" in mail.body
+    assert (
+        "Amara Example: Amber, no Link Worker interaction since enrolment 74 days ago" in mail.body
+    )
 
 
 def test_digest_task(make_pupil, enrol, mailoutbox, settings):

@@ -21,11 +21,31 @@ SCWBS = DEFINITIONS["SCWBS"]
 
 # The worked example in docs/instruments.md: one full SDQ, item by item.
 FULL_SDQ = {
-    "sdq01": 2, "sdq02": 2, "sdq03": 2, "sdq04": 2, "sdq05": 1,
-    "sdq06": 1, "sdq07": 2, "sdq08": 1, "sdq09": 1, "sdq10": 2,
-    "sdq11": 2, "sdq12": 0, "sdq13": 2, "sdq14": 0, "sdq15": 1,
-    "sdq16": 0, "sdq17": 2, "sdq18": 1, "sdq19": 2, "sdq20": 1,
-    "sdq21": 0, "sdq22": 0, "sdq23": 1, "sdq24": 1, "sdq25": 1,
+    "sdq01": 2,
+    "sdq02": 2,
+    "sdq03": 2,
+    "sdq04": 2,
+    "sdq05": 1,
+    "sdq06": 1,
+    "sdq07": 2,
+    "sdq08": 1,
+    "sdq09": 1,
+    "sdq10": 2,
+    "sdq11": 2,
+    "sdq12": 0,
+    "sdq13": 2,
+    "sdq14": 0,
+    "sdq15": 1,
+    "sdq16": 0,
+    "sdq17": 2,
+    "sdq18": 1,
+    "sdq19": 2,
+    "sdq20": 1,
+    "sdq21": 0,
+    "sdq22": 0,
+    "sdq23": 1,
+    "sdq24": 1,
+    "sdq25": 1,
 }
 EMOTIONAL = ("sdq03", "sdq08", "sdq13", "sdq16", "sdq24")
 
@@ -42,19 +62,38 @@ def d(value):
     ("responses", "expected"),
     [
         # every item answered: reverse-scored 07, 11, 14, 21, 25 flipped (2 - value)
-        (FULL_SDQ, {"emotional": 6, "conduct": 2, "hyperactivity": 8, "peer": 6,
-                    "prosocial": 8, "total_difficulties": 22}),
+        (
+            FULL_SDQ,
+            {
+                "emotional": 6,
+                "conduct": 2,
+                "hyperactivity": 8,
+                "peer": 6,
+                "prosocial": 8,
+                "total_difficulties": 22,
+            },
+        ),
         # all zeros: the reversed items count 2 each
-        ({item: 0 for item in SDQ["items"]},
-         {"emotional": 0, "conduct": 2, "hyperactivity": 4, "peer": 4, "prosocial": 0,
-          "total_difficulties": 10}),
+        (
+            {item: 0 for item in SDQ["items"]},
+            {
+                "emotional": 0,
+                "conduct": 2,
+                "hyperactivity": 4,
+                "peer": 4,
+                "prosocial": 0,
+                "total_difficulties": 10,
+            },
+        ),
         # one emotional item missing: 2+1+2+1 = 6 over 4 items, x5 = 7.5 -> 8 (half up)
         (without(FULL_SDQ, "sdq16"), {"emotional": 8, "total_difficulties": 24}),
         # two missing: 2+1+2 = 5 over 3, x5 = 8.33 -> 8
         (without(FULL_SDQ, "sdq16", "sdq24"), {"emotional": 8, "total_difficulties": 24}),
         # three missing: fewer than 3 of 5 answered, no score; the total is missing too
-        (without(FULL_SDQ, "sdq13", "sdq16", "sdq24"),
-         {"emotional": None, "total_difficulties": None, "peer": 6}),
+        (
+            without(FULL_SDQ, "sdq13", "sdq16", "sdq24"),
+            {"emotional": None, "total_difficulties": None, "peer": 6},
+        ),
         # a reverse-scored item missing is prorated after flipping: peer 1+2+2+1 = 6/4*5
         (without(FULL_SDQ, "sdq11"), {"peer": 8, "total_difficulties": 24}),
         # nothing answered at all
@@ -100,8 +139,7 @@ def test_response_problems(item, value, problem):
 def test_score_administration_refuses_every_bad_item():
     with pytest.raises(ScoringError) as caught:
         score_administration(SDQ, {**FULL_SDQ, "sdq02": 5, "extra": 1})
-    assert caught.value.problems == [("sdq02", "out of range 0–2"),
-                                     ("extra", "not an item of SDQ")]
+    assert caught.value.problems == [("sdq02", "out of range 0–2"), ("extra", "not an item of SDQ")]
 
 
 @pytest.mark.parametrize(
@@ -147,9 +185,9 @@ def test_sdq_bands(scale, respondent, score, band):
         ("emotional", "primary", 5, True),
         ("emotional", "primary", 4, False),
         ("emotional", "secondary", 5, False),
-        ("prosocial", "primary", 6, True),   # higher is better: at risk below 7
+        ("prosocial", "primary", 6, True),  # higher is better: at risk below 7
         ("prosocial", "primary", 7, False),
-        ("emotional", "nursery", 9, None),   # no threshold for this phase
+        ("emotional", "nursery", 9, None),  # no threshold for this phase
         ("emotional", "primary", None, None),
     ],
 )

@@ -23,7 +23,8 @@ def test_store_instrument_versions_and_is_idempotent(manager):
     assert again.pk == first.pk and first.version == 1
     changed_source = GOOD.replace("A small test", "A renamed test")
     changed = store_instrument(
-        actor=manager, document=parse_instrument(changed_source, filename="mini.yaml"),
+        actor=manager,
+        document=parse_instrument(changed_source, filename="mini.yaml"),
         source=changed_source,
     )
     assert changed.version == 2

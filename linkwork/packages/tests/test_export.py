@@ -6,6 +6,8 @@ import pytest
 
 from linkwork.core.upn import make_upn
 from linkwork.packages.services import PackageInvalid, export_package, load_package
+from linkwork.people.models import Enrolment
+from linkwork.support.models import Partner
 
 from .conftest import row_counts, wipe_loaded_rows
 
@@ -26,7 +28,7 @@ SMALL_ZONE = {
         f"{B},200001,Ola,Example,2016-03-04,3,,Y,K,N,none\n"
         f"{A},200001,Ines,Sample,2015-07-19,4,F,N,,,\n"
         f"{C},200002,Tom,Placeholder,,8,M,,E,Y,none\n"
-        f"{D},200002,\"Ana, Jo\",Example,2012-01-31,9,X,Y,N,N,none\n"
+        f'{D},200002,"Ana, Jo",Example,2012-01-31,9,X,Y,N,N,none\n'
     ),
     "partners.csv": "code,name\nSPORT,Sport\tfor Good \\o/\nMUSIC,Music Makers\n",
     "services.csv": (
@@ -42,7 +44,7 @@ SMALL_ZONE = {
     "enrolments.csv": (
         "upn,cohort,enrolled_on,link_worker_email,ended_on,end_reason\n"
         f"{A},2025,2025-09-15,kai.link@example.org,,\n"
-        f"{B},2025,2025-09-16,lou.link@example.org,2026-02-01,\"moved school,\nthen back\"\n"
+        f'{B},2025,2025-09-16,lou.link@example.org,2026-02-01,"moved school,\nthen back"\n'
         f"{C},2024,2024-10-01,,,\n"
     ),
     "consents.csv": (
@@ -126,6 +128,8 @@ def test_load_export_load_export_gives_identical_files(tmp_path):
     export_package(actor=None, path=second, chunk_size=2)
 
     assert package_bytes(second) == package_bytes(first)
+    assert Partner.objects.get(code="SPORT").name == "Sport\tfor Good \\o/"
+    assert Enrolment.objects.get(pupil__upn=B).end_reason == "moved school,\nthen back"
 
 
 def test_export_sorts_by_key_and_writes_canonical_values(tmp_path):

@@ -1,12 +1,14 @@
 """The synthetic zone generator writes a valid, realistic, reproducible package."""
 
 import csv
+import io
 import re
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from linkwork.core.documents import read_yaml
 from linkwork.core.upn import upn_problem
@@ -324,3 +326,22 @@ def test_a_generated_zone_loads_cleanly_and_reloads_unchanged(tmp_path):
     assert first.counts["registers"]["inserted"] > 1000
     second = load_package(actor=None, path=tmp_path)
     assert not second.changed
+
+
+def test_generate_command_writes_the_package_and_counts_rows(tmp_path):
+    out = io.StringIO()
+    call_command("generate", str(tmp_path), "--children", "12", "--seed", "4", stdout=out)
+    assert re.search(r"^enrolments\.csv +12$", out.getvalue(), re.MULTILINE)
+    assert (tmp_path / "contracts" / "ZONE-1.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--children", "0"], "--children: must be at least 1"),
+        (["--start", "2024-13-01"], "--start: not a date YYYY-MM-DD (2024-13-01)"),
+    ],
+)
+def test_generate_command_refuses_bad_arguments(tmp_path, args, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("generate", str(tmp_path), *args)

@@ -176,8 +176,7 @@ BAD_INPUT = {
     ),
     "date not YYYY-MM-DD": (
         append("registers.csv", "ARTS-MON,02/12/2024,C201300024001,Y,Y"),
-        f"registers.csv:{REGISTERS_END}: session_date: not a date in YYYY-MM-DD form "
-        "(02/12/2024)",
+        f"registers.csv:{REGISTERS_END}: session_date: not a date in YYYY-MM-DD form (02/12/2024)",
     ),
     "date that does not exist": (
         replace("pupils.csv", "2015-02-11", "2015-02-30"),
@@ -200,7 +199,7 @@ BAD_INPUT = {
         "allocations.csv:2: end_date: before start_date 2024-09-16 (2024-09-01)",
     ),
     "Windows-1252 from Excel": (
-        replace("pupils.csv", "Ben".encode(), "Zoë".encode("cp1252")),
+        replace("pupils.csv", b"Ben", "Zoë".encode("cp1252")),
         "pupils.csv:3: file is Windows-1252 (Excel); save as CSV UTF-8 (byte 0xEB)",
     ),
     "not UTF-8 at all": (
@@ -260,7 +259,9 @@ def test_bad_input_is_refused_with_a_located_message_and_nothing_written(
 
 
 @pytest.mark.parametrize("change, message", BAD_INPUT.values(), ids=BAD_INPUT.keys())
-def test_bad_input_does_not_touch_what_is_already_loaded(example_package, tmp_path, change, message):
+def test_bad_input_does_not_touch_what_is_already_loaded(
+    example_package, tmp_path, change, message
+):
     load_package(actor=None, path=example_package)
     before = row_counts()
     change(example_package)
@@ -312,8 +313,7 @@ def test_references_may_point_at_rows_already_in_the_database(example_package, t
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "registers.csv").write_text(
-        "service_code,session_date,upn,attended,engaged\n"
-        "ARTS-MON,2025-06-23,C201300024001,Y,N\n",
+        "service_code,session_date,upn,attended,engaged\nARTS-MON,2025-06-23,C201300024001,Y,N\n",
         encoding="utf-8",
     )
     report = load_package(actor=None, path=extra)

@@ -24,7 +24,10 @@ def enrol(cohort):
                     pupil=pupil, purpose=purpose, given_on=on, defaults={"given_by": "parent"}
                 )
         return Enrolment.objects.create(
-            pupil=pupil, cohort=cohort, enrolled_on=on, link_worker=link_worker,
+            pupil=pupil,
+            cohort=cohort,
+            enrolled_on=on,
+            link_worker=link_worker,
             ended_on=ended_on,
         )
 
@@ -43,8 +46,13 @@ def add_history(service):
                 service=service, session_date=day, pupil=pupil, attended=True, engaged=i % 2 == 0
             )
             Interaction.objects.create(
-                pupil=pupil, occurred_on=day, minutes=15, kind="one_to_one",
-                topics=["friendships"], note=f"Check-in {i}", recorded_by=recorded_by,
+                pupil=pupil,
+                occurred_on=day,
+                minutes=15,
+                kind="one_to_one",
+                topics=["friendships"],
+                note=f"Check-in {i}",
+                recorded_by=recorded_by,
             )
             administration = Administration.objects.create(
                 pupil=pupil, instrument_code="SCWBS", administered_on=day, respondent="self"

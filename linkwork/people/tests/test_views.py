@@ -47,8 +47,16 @@ def test_partner_sees_only_name_year_school_and_own_work(
     html = response.content.decode()
     assert "Amara Example" in html and "Year 4" in html and school.name in html
     assert "Monday art club" in html  # their own allocation and registers
-    for hidden in (pupil.upn, "Scores", "SCWBS", "Check-in", "Consents", "History",
-                   "Lee Worker", "Date of birth"):
+    for hidden in (
+        pupil.upn,
+        "Scores",
+        "SCWBS",
+        "Check-in",
+        "Consents",
+        "History",
+        "Lee Worker",
+        "Date of birth",
+    ):
         assert hidden not in html, hidden
 
 
@@ -94,8 +102,16 @@ def test_link_worker_sees_scores_interactions_and_history(
     add_history(pupil, 2, recorded_by=link_worker)
     client.force_login(link_worker)
     html = client.get(detail(pupil)).content.decode()
-    for shown in (pupil.upn, "SCWBS", "total 41", "Check-in 1", "Sharing with named partners",
-                  "History", "child.viewed", "Lee Worker"):
+    for shown in (
+        pupil.upn,
+        "SCWBS",
+        "total 41",
+        "Check-in 1",
+        "Sharing with named partners",
+        "History",
+        "child.viewed",
+        "Lee Worker",
+    ):
         assert shown in html, shown
 
 
@@ -113,8 +129,9 @@ def test_school_staff_see_no_interaction_notes_or_history(
 
 
 @pytest.mark.django_db
-def test_every_profile_view_writes_an_audit_entry(client, manager, partner_user, make_pupil,
-                                                   allocate):
+def test_every_profile_view_writes_an_audit_entry(
+    client, manager, partner_user, make_pupil, allocate
+):
     pupil = make_pupil()
     allocate(pupil)
     for user in (manager, partner_user, manager):
@@ -122,7 +139,9 @@ def test_every_profile_view_writes_an_audit_entry(client, manager, partner_user,
         client.get(detail(pupil))
     entries = AuditEntry.objects.filter(pupil=pupil, action="child.viewed")
     assert [e.actor_label for e in entries.order_by("pk")] == [
-        "manager@example.org", "partner@example.org", "manager@example.org"
+        "manager@example.org",
+        "partner@example.org",
+        "manager@example.org",
     ]
 
 
@@ -189,8 +208,9 @@ def test_htmx_search_returns_only_the_results_partial(client, link_worker, make_
 
 
 @pytest.mark.django_db
-def test_partner_list_shows_only_name_year_and_school(client, partner_user, make_pupil,
-                                                      allocate, enrol):
+def test_partner_list_shows_only_name_year_and_school(
+    client, partner_user, make_pupil, allocate, enrol
+):
     pupil = make_pupil()
     allocate(pupil)
     enrol(pupil)
@@ -209,8 +229,9 @@ def test_partner_list_shows_only_name_year_and_school(client, partner_user, make
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", ["manager", "link_worker", "partner_user"])
-def test_list_query_count_is_constant(client, request, make_pupil, enrol, allocate,
-                                      django_assert_num_queries, persona, link_worker):
+def test_list_query_count_is_constant(
+    client, request, make_pupil, enrol, allocate, django_assert_num_queries, persona, link_worker
+):
     user = request.getfixturevalue(persona)
     client.force_login(user)
 
@@ -230,9 +251,17 @@ def test_list_query_count_is_constant(client, request, make_pupil, enrol, alloca
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", ["manager", "link_worker", "partner_user"])
-def test_profile_query_count_is_constant(client, request, make_pupil, enrol, allocate,
-                                         add_history, django_assert_num_queries, persona,
-                                         link_worker):
+def test_profile_query_count_is_constant(
+    client,
+    request,
+    make_pupil,
+    enrol,
+    allocate,
+    add_history,
+    django_assert_num_queries,
+    persona,
+    link_worker,
+):
     user = request.getfixturevalue(persona)
     client.force_login(user)
     small, big = make_pupil(), make_pupil()

@@ -8,18 +8,39 @@ CONSENT = {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER}
 
 
 def build(world):
+    from django.utils import timezone
+
     from linkwork.people.models import Purpose
     from linkwork.screening.documents import parse_screening_rules
+    from linkwork.screening.models import Upload
     from linkwork.screening.services import run_screening, store_screening_rules
 
     source = "min_risk_areas: 1\nareas:\n  economic_disadvantage: {pupil_flag: fsm}\n"
     manager = world.users[Role.MANAGER]
     store_screening_rules(
-        actor=manager, document=parse_screening_rules(source, filename="screening.yaml"),
+        actor=manager,
+        document=parse_screening_rules(source, filename="screening.yaml"),
         source=source,
     )
     world.screening_round = run_screening(actor=manager, school=world.school, on=world.today)
     world.support_consent = world.pupil.consents.get(purpose=Purpose.SUPPORT)
+    world.upload = Upload.objects.create(
+        resource="pupils",
+        original_name="pupils.csv",
+        folder="/nonexistent/walk",
+        uploaded_by=manager,
+        uploaded_at=timezone.now(),
+        status="checked",
+        rows=1,
+    )
+
+
+def _round(world):
+    return {"pk": world.screening_round.pk}
+
+
+def _upload(world):
+    return {"pk": world.upload.pk}
 
 
 ACCESS = {
@@ -27,17 +48,19 @@ ACCESS = {
     "screening:run": {"allowed": {Role.MANAGER}, "kwargs": None},  # POST only
     "screening:rules": {"allowed": {Role.MANAGER}, "kwargs": None},
     # the round is of world.school: Link Workers and staff of that school, managers, admins
-    "screening:round_detail": {
-        "allowed": SCREENING, "kwargs": lambda world: {"pk": world.screening_round.pk},
-    },
-    "screening:review": {  # POST only
-        "allowed": REVIEWERS, "kwargs": lambda world: {"pk": world.screening_round.pk},
-    },
+    "screening:round_detail": {"allowed": SCREENING, "kwargs": _round},
+    "screening:review": {"allowed": REVIEWERS, "kwargs": _round},  # POST only
     "screening:consent": {"allowed": CONSENT, "kwargs": lambda world: {"pk": world.pupil.pk}},
     "screening:enrol": {
-        "allowed": {Role.MANAGER, Role.LINK_WORKER}, "kwargs": lambda world: {"pk": world.pupil.pk},
+        "allowed": {Role.MANAGER, Role.LINK_WORKER},
+        "kwargs": lambda world: {"pk": world.pupil.pk},
     },
     "screening:withdraw": {  # POST only
-        "allowed": CONSENT, "kwargs": lambda world: {"pk": world.support_consent.pk},
+        "allowed": CONSENT,
+        "kwargs": lambda world: {"pk": world.support_consent.pk},
     },
+    "screening:upload": {"allowed": {Role.MANAGER}, "kwargs": None},
+    "screening:upload_detail": {"allowed": {Role.MANAGER}, "kwargs": _upload},
+    "screening:upload_status": {"allowed": {Role.MANAGER}, "kwargs": _upload},
+    "screening:upload_load": {"allowed": {Role.MANAGER}, "kwargs": _upload},  # POST only
 }

@@ -22,25 +22,39 @@ def rules(manager):
 
 def put_pupil(school, data, n):
     pupil = Pupil.objects.create(
-        upn=data.upn, school=school, given_name=f"Child{n}", family_name="Example",
-        year_group="5", fsm=data.fsm, eal=data.eal, statutory_status=data.statutory_status,
+        upn=data.upn,
+        school=school,
+        given_name=f"Child{n}",
+        family_name="Example",
+        year_group="5",
+        fsm=data.fsm,
+        eal=data.eal,
+        statutory_status=data.statutory_status,
     )
     for period in data.attendance:
         SchoolAttendance.objects.create(
-            pupil=pupil, period_start=period.period_start, period_end=period.period_end,
-            possible_sessions=period.possible, present_sessions=period.present,
+            pupil=pupil,
+            period_start=period.period_start,
+            period_end=period.period_end,
+            possible_sessions=period.possible,
+            present_sessions=period.present,
         )
     for result in data.attainment:
-        Attainment.objects.create(pupil=pupil, subject=result.subject,
-                                  assessed_on=result.assessed_on, value=result.value,
-                                  expected=result.expected)
+        Attainment.objects.create(
+            pupil=pupil,
+            subject=result.subject,
+            assessed_on=result.assessed_on,
+            value=result.value,
+            expected=result.expected,
+        )
     for score in data.scores:
         administration, _ = Administration.objects.get_or_create(
-            pupil=pupil, instrument_code=score.instrument,
-            administered_on=score.administered_on, respondent=score.respondent,
+            pupil=pupil,
+            instrument_code=score.instrument,
+            administered_on=score.administered_on,
+            respondent=score.respondent,
         )
-        Score.objects.create(administration=administration, scale=score.scale,
-                             score=score.score)
+        Score.objects.create(administration=administration, scale=score.scale, score=score.score)
     return pupil
 
 

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from linkwork.core.upn import make_upn
-from linkwork.screening.rules import Attendance, AttainmentResult, PupilData, ScaleScore
+from linkwork.screening.rules import AttainmentResult, Attendance, PupilData, ScaleScore
 
 RULES_YAML = """\
 min_risk_areas: 2
@@ -38,17 +38,23 @@ def result(subject, value, expected="100", on=date(2026, 7, 1)):
 
 PUPILS = [
     PupilData(
-        UPN["A"], fsm=True, attendance=term(171),
+        UPN["A"],
+        fsm=True,
+        attendance=term(171),
         scores=(sdq("emotional", 6), sdq("peer", 4, "parent")),
         attainment=(result("reading", "97"), result("maths", "100")),
     ),
     PupilData(
-        UPN["B"], fsm=False, attendance=term(150),
+        UPN["B"],
+        fsm=False,
+        attendance=term(150),
         scores=(sdq("emotional", 5),),
         attainment=(result("reading", "99"), result("maths", "99.5")),
     ),
     PupilData(
-        UPN["C"], fsm=True, attendance=term(180),
+        UPN["C"],
+        fsm=True,
+        attendance=term(180),
         scores=(sdq("emotional", 3), sdq("emotional", 7, "parent"), sdq("peer", 4)),
     ),
     PupilData(UPN["D"], fsm=True, statutory_status="CP", attendance=term(100)),

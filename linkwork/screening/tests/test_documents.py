@@ -36,7 +36,8 @@ def test_respondent_and_phase_thresholds():
         filename="screening.yaml",
     )
     assert doc["areas"]["wellbeing"] == {
-        "score": "SCWBS/total", "at_risk_below": {"primary": "40", "secondary": "38"},
+        "score": "SCWBS/total",
+        "at_risk_below": {"primary": "40", "secondary": "38"},
         "respondent": "self",
     }
     assert doc["priority_areas"] == [] and doc["exclude_statutory"] == []
@@ -45,38 +46,72 @@ def test_respondent_and_phase_thresholds():
 @pytest.mark.parametrize(
     ("old", "new", "error"),
     [
-        ("min_risk_areas: 2", "min_risk_area: 2",
-         "screening.yaml:1: min_risk_area: unknown key"),
-        ("min_risk_areas: 2", "min_risk_areas: 0",
-         "screening.yaml:1: min_risk_areas: a whole number, at least 1 (0)"),
-        ("[economic_disadvantage]", "[poverty]",
-         "screening.yaml:2: priority_areas: not an area of these rules (poverty)"),
-        ("[CIN, CP, LAC]", "[CIN, EHC]",
-         "screening.yaml:3: exclude_statutory: not one of CIN, CP, LAC (EHC)"),
-        ("{pupil_flag: fsm}", "{pupil_flag: sen}",
-         "screening.yaml:5: areas.economic_disadvantage.pupil_flag: one of fsm, eal (sen)"),
-        ("{attendance_rate_below: 0.90}", "{attendance_rate_above: 0.90}",
-         "screening.yaml:6: areas.attendance: exactly one rule kind of pupil_flag,"
-         " attendance_rate_below, score, attainment (attendance_rate_above)"),
-        ("{attendance_rate_below: 0.90}", "{attendance_rate_below: 90}",
-         "screening.yaml:6: areas.attendance.attendance_rate_below: out of range (from 0 to 1)"
-         " (90)"),
-        ("at_risk_from: 5}", "at_risk_above: 5}",
-         "screening.yaml:7: areas.emotional_wellbeing.at_risk_above: unknown key for a score"
-         " rule"),
-        ("{score: SDQ/peer, at_risk_from: 4}", "{score: SDQ/peer, at_risk_from: 4,"
-         " respondent: carer}",
-         "screening.yaml:8: areas.relationships.respondent: one of self, parent, teacher (carer)"),
-        ("{score: SDQ/peer, at_risk_from: 4}", "{score: SDQ-peer, at_risk_from: 4}",
-         "screening.yaml:8: areas.relationships.score: INSTRUMENT/scale (SDQ-peer)"),
-        ("{attainment: reading, below_expected_by: 1}", "{attainment: reading}",
-         "screening.yaml:9: areas.english.below_expected_by: required"),
-        ("{attainment: maths,", "{attainment: science,",
-         "screening.yaml:10: areas.maths.attainment: one of reading, writing, maths, english"
-         " (science)"),
-        ("{attainment: maths, below_expected_by: 1}",
-         "{attainment: maths, below_expected_by: x}",
-         "screening.yaml:10: areas.maths.below_expected_by: a number (x)"),
+        ("min_risk_areas: 2", "min_risk_area: 2", "screening.yaml:1: min_risk_area: unknown key"),
+        (
+            "min_risk_areas: 2",
+            "min_risk_areas: 0",
+            "screening.yaml:1: min_risk_areas: a whole number, at least 1 (0)",
+        ),
+        (
+            "[economic_disadvantage]",
+            "[poverty]",
+            "screening.yaml:2: priority_areas: not an area of these rules (poverty)",
+        ),
+        (
+            "[CIN, CP, LAC]",
+            "[CIN, EHC]",
+            "screening.yaml:3: exclude_statutory: not one of CIN, CP, LAC (EHC)",
+        ),
+        (
+            "{pupil_flag: fsm}",
+            "{pupil_flag: sen}",
+            "screening.yaml:5: areas.economic_disadvantage.pupil_flag: one of fsm, eal (sen)",
+        ),
+        (
+            "{attendance_rate_below: 0.90}",
+            "{attendance_rate_above: 0.90}",
+            "screening.yaml:6: areas.attendance: exactly one rule kind of pupil_flag,"
+            " attendance_rate_below, score, attainment (attendance_rate_above)",
+        ),
+        (
+            "{attendance_rate_below: 0.90}",
+            "{attendance_rate_below: 90}",
+            "screening.yaml:6: areas.attendance.attendance_rate_below: out of range (from 0 to 1)"
+            " (90)",
+        ),
+        (
+            "at_risk_from: 5}",
+            "at_risk_above: 5}",
+            "screening.yaml:7: areas.emotional_wellbeing.at_risk_above: unknown key for a score"
+            " rule",
+        ),
+        (
+            "{score: SDQ/peer, at_risk_from: 4}",
+            "{score: SDQ/peer, at_risk_from: 4, respondent: carer}",
+            "screening.yaml:8: areas.relationships.respondent: one of self, parent, teacher"
+            " (carer)",
+        ),
+        (
+            "{score: SDQ/peer, at_risk_from: 4}",
+            "{score: SDQ-peer, at_risk_from: 4}",
+            "screening.yaml:8: areas.relationships.score: INSTRUMENT/scale (SDQ-peer)",
+        ),
+        (
+            "{attainment: reading, below_expected_by: 1}",
+            "{attainment: reading}",
+            "screening.yaml:9: areas.english.below_expected_by: required",
+        ),
+        (
+            "{attainment: maths,",
+            "{attainment: science,",
+            "screening.yaml:10: areas.maths.attainment: one of reading, writing, maths, english"
+            " (science)",
+        ),
+        (
+            "{attainment: maths, below_expected_by: 1}",
+            "{attainment: maths, below_expected_by: x}",
+            "screening.yaml:10: areas.maths.below_expected_by: a number (x)",
+        ),
     ],
 )
 def test_bad_rules_are_located(old, new, error):

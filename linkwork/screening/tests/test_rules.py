@@ -7,8 +7,8 @@ import pytest
 
 from linkwork.screening.documents import parse_screening_rules
 from linkwork.screening.rules import (
-    Attendance,
     AttainmentResult,
+    Attendance,
     PupilData,
     Rules,
     ScaleScore,
@@ -57,7 +57,9 @@ def test_worked_example_exclusions_and_json():
     assert [row["upn"] for row in doc["shortlist"]] == [upn for upn, _, _ in SHORTLIST]
     no_data = result.profiles[-1].explanation()  # G has no data at all
     assert no_data["emotional_wellbeing"] == {
-        "value": "no data", "threshold": ">= 5", "at_risk": False,
+        "value": "no data",
+        "threshold": ">= 5",
+        "at_risk": False,
     }
     assert result.data_date == date(2026, 9, 20)
 
@@ -102,32 +104,66 @@ SEP, OCT, NOV = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)
     ("rule", "scores", "value", "at_risk"),
     [
         ({"score": "SDQ/emotional", "at_risk_from": "5"}, [score("emotional", 5, SEP)], "5", True),
-        ({"score": "SDQ/emotional", "at_risk_from": "5"}, [score("emotional", 4, SEP)], "4",
-         False),
+        ({"score": "SDQ/emotional", "at_risk_from": "5"}, [score("emotional", 4, SEP)], "4", False),
         # latest on or before the date; a later one is ignored
-        ({"score": "SDQ/emotional", "at_risk_from": "5"},
-         [score("emotional", 7, SEP), score("emotional", 2, OCT), score("emotional", 9, NOV)],
-         "2", False),
+        (
+            {"score": "SDQ/emotional", "at_risk_from": "5"},
+            [score("emotional", 7, SEP), score("emotional", 2, OCT), score("emotional", 9, NOV)],
+            "2",
+            False,
+        ),
         # same date: self before parent before teacher
-        ({"score": "SDQ/emotional", "at_risk_from": "5"},
-         [score("emotional", 8, OCT, "teacher"), score("emotional", 6, OCT, "parent")], "6", True),
-        ({"score": "SDQ/emotional", "at_risk_from": "5"},
-         [score("emotional", 8, OCT, "parent"), score("emotional", 1, OCT, "self")], "1", False),
+        (
+            {"score": "SDQ/emotional", "at_risk_from": "5"},
+            [score("emotional", 8, OCT, "teacher"), score("emotional", 6, OCT, "parent")],
+            "6",
+            True,
+        ),
+        (
+            {"score": "SDQ/emotional", "at_risk_from": "5"},
+            [score("emotional", 8, OCT, "parent"), score("emotional", 1, OCT, "self")],
+            "1",
+            False,
+        ),
         # a respondent named in the rule: only that respondent's scores count
-        ({"score": "SDQ/emotional", "at_risk_from": "5", "respondent": "parent"},
-         [score("emotional", 1, OCT, "self"), score("emotional", 6, SEP, "parent")], "6", True),
-        ({"score": "SDQ/emotional", "at_risk_from": "5", "respondent": "teacher"},
-         [score("emotional", 9, OCT, "self")], "no data", False),
+        (
+            {"score": "SDQ/emotional", "at_risk_from": "5", "respondent": "parent"},
+            [score("emotional", 1, OCT, "self"), score("emotional", 6, SEP, "parent")],
+            "6",
+            True,
+        ),
+        (
+            {"score": "SDQ/emotional", "at_risk_from": "5", "respondent": "teacher"},
+            [score("emotional", 9, OCT, "self")],
+            "no data",
+            False,
+        ),
         # more is better: at risk below the threshold
-        ({"score": "SCWBS/total", "at_risk_below": "40"},
-         [score("total", 39, SEP, instrument="SCWBS")], "39", True),
-        ({"score": "SCWBS/total", "at_risk_below": "40"},
-         [score("total", 40, SEP, instrument="SCWBS")], "40", False),
+        (
+            {"score": "SCWBS/total", "at_risk_below": "40"},
+            [score("total", 39, SEP, instrument="SCWBS")],
+            "39",
+            True,
+        ),
+        (
+            {"score": "SCWBS/total", "at_risk_below": "40"},
+            [score("total", 40, SEP, instrument="SCWBS")],
+            "40",
+            False,
+        ),
         # another instrument or scale does not count
-        ({"score": "SDQ/emotional", "at_risk_from": "5"},
-         [score("peer", 9, SEP), score("emotional", 9, SEP, instrument="X")], "no data", False),
-        ({"score": "SDQ/emotional", "at_risk_from": "5"}, [score("emotional", "5.5", SEP)],
-         "5.5", True),
+        (
+            {"score": "SDQ/emotional", "at_risk_from": "5"},
+            [score("peer", 9, SEP), score("emotional", 9, SEP, instrument="X")],
+            "no data",
+            False,
+        ),
+        (
+            {"score": "SDQ/emotional", "at_risk_from": "5"},
+            [score("emotional", "5.5", SEP)],
+            "5.5",
+            True,
+        ),
     ],
 )
 def test_score_rule(rule, scores, value, at_risk):
@@ -144,15 +180,21 @@ def result_on(subject, value, expected, on):
     [
         ([result_on("reading", 99, 100, SEP)], "99", "<= 99", True),  # value <= expected - 1
         ([result_on("reading", "99.5", 100, SEP)], "99.5", "<= 99", False),
-        ([result_on("reading", 95, 100, SEP), result_on("reading", 104, 104, OCT)], "104",
-         "<= 103", False),
+        (
+            [result_on("reading", 95, 100, SEP), result_on("reading", 104, 104, OCT)],
+            "104",
+            "<= 103",
+            False,
+        ),
         ([result_on("reading", 95, 100, NOV)], "no data", "<= expected - 1", False),
         ([result_on("maths", 50, 100, SEP)], "no data", "<= expected - 1", False),
     ],
 )
 def test_attainment_rule(results, value, threshold, at_risk):
-    seen = verdict({"attainment": "reading", "below_expected_by": "1"},
-                   PupilData("U", attainment=tuple(results)))
+    seen = verdict(
+        {"attainment": "reading", "below_expected_by": "1"},
+        PupilData("U", attainment=tuple(results)),
+    )
     assert seen == {"value": value, "threshold": threshold, "at_risk": at_risk}
 
 
@@ -195,8 +237,11 @@ def test_order_risk_then_priority_then_upn():
 
 @pytest.mark.parametrize("status", ["CIN", "CP", "LAC"])
 def test_each_statutory_status_excluded(status):
-    result = screen(DOC, [PupilData("U", fsm=True, statutory_status=status,
-                                    attendance=(att(date(2026, 7, 1), 1),))], ON)
+    result = screen(
+        DOC,
+        [PupilData("U", fsm=True, statutory_status=status, attendance=(att(date(2026, 7, 1), 1),))],
+        ON,
+    )
     assert result.shortlist == ()
     assert [(p.upn, p.excluded_reason) for p in result.excluded] == [
         ("U", f"statutory status {status}")

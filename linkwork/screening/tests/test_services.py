@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 def shortlist_of(screening_round):
     return [
         (p.pupil.upn, p.risk_areas, p.priority_areas)
-        for p in screening_round.profiles.exclude(rank=None).select_related("pupil")
+        for p in screening_round.profiles.exclude(rank=None)
+        .select_related("pupil")
         .order_by("rank")
     ]
 
@@ -29,33 +30,42 @@ def test_store_rules_versions_and_no_op(manager, rules):
     assert store_screening_rules(actor=manager, document=document, source=RULES_YAML) == rules
     changed = RULES_YAML.replace("min_risk_areas: 2", "min_risk_areas: 3")
     newer = store_screening_rules(
-        actor=manager, document=parse_screening_rules(changed, filename="s.yaml"),
+        actor=manager,
+        document=parse_screening_rules(changed, filename="s.yaml"),
         source=changed,
     )
     assert (rules.version, newer.version) == (1, 2)
     assert AuditEntry.objects.filter(action="screening_rules.stored").count() == 2
 
 
-def test_round_stores_the_worked_example(manager, school, rules, example_pupils,
-                                         django_assert_max_num_queries):
+def test_round_stores_the_worked_example(
+    manager, school, rules, example_pupils, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(12):
         screening_round = run_screening(actor=manager, school=school, on=ON)
     assert shortlist_of(screening_round) == SHORTLIST
     assert screening_round.rules == rules and screening_round.data_date == date(2026, 9, 20)
-    assert (screening_round.pupils_screened, screening_round.shortlisted,
-            screening_round.excluded) == (7, 4, 1)
+    assert (
+        screening_round.pupils_screened,
+        screening_round.shortlisted,
+        screening_round.excluded,
+    ) == (7, 4, 1)
     excluded = RiskProfile.objects.get(round=screening_round, status=ProfileStatus.EXCLUDED)
     assert (excluded.pupil.upn, excluded.excluded_reason) == (UPN["D"], "statutory status CP")
     first = RiskProfile.objects.get(round=screening_round, rank=1)
     assert first.explanation["emotional_wellbeing"] == {
-        "value": "6", "threshold": ">= 5", "at_risk": True, "seen_on": "2026-09-20",
+        "value": "6",
+        "threshold": ">= 5",
+        "at_risk": True,
+        "seen_on": "2026-09-20",
         "source": "self",
     }
     assert AuditEntry.objects.filter(action="screening.run").count() == 1
 
 
-def test_query_count_does_not_grow_with_pupils(manager, school, rules, example_pupils,
-                                               make_pupil, django_assert_max_num_queries):
+def test_query_count_does_not_grow_with_pupils(
+    manager, school, rules, example_pupils, make_pupil, django_assert_max_num_queries
+):
     for _ in range(20):
         make_pupil(fsm=True)
     with django_assert_max_num_queries(12):
@@ -67,9 +77,17 @@ def test_rerun_gives_the_same_result(manager, school, rules, example_pupils):
     second = run_screening(actor=manager, school=school, on=ON)
 
     def rows(r):
-        return list(r.profiles.order_by("pupil__upn").values_list(
-            "pupil__upn", "risk_areas", "priority_areas", "rank", "excluded_reason",
-            "explanation", "status"))
+        return list(
+            r.profiles.order_by("pupil__upn").values_list(
+                "pupil__upn",
+                "risk_areas",
+                "priority_areas",
+                "rank",
+                "excluded_reason",
+                "explanation",
+                "status",
+            )
+        )
 
     assert rows(first) == rows(second) and first.pk != second.pk
 
@@ -77,8 +95,9 @@ def test_rerun_gives_the_same_result(manager, school, rules, example_pupils):
 def test_round_keeps_its_rules_version(manager, school, rules, example_pupils):
     first = run_screening(actor=manager, school=school, on=ON)
     changed = RULES_YAML.replace("min_risk_areas: 2", "min_risk_areas: 4")
-    store_screening_rules(actor=manager, document=parse_screening_rules(changed, filename="s"),
-                          source=changed)
+    store_screening_rules(
+        actor=manager, document=parse_screening_rules(changed, filename="s"), source=changed
+    )
     second = run_screening(actor=manager, school=school, on=ON)
     assert (first.rules.version, second.rules.version) == (1, 2)
     assert len(shortlist_of(first)) == 4 and len(shortlist_of(second)) == 1
@@ -101,7 +120,9 @@ def test_screen_command_prints_the_json_document(manager, school, rules, example
     rows = [(r["upn"], r["risk_areas"], r["priority_areas"]) for r in doc["shortlist"]]
     assert rows == SHORTLIST
     assert doc["shortlist"][0]["explanation"]["attendance"] == {
-        "value": "0.9", "threshold": "< 0.90", "at_risk": False,
+        "value": "0.9",
+        "threshold": "< 0.90",
+        "at_risk": False,
     }
     assert doc["excluded"] == [{"upn": UPN["D"], "reason": "statutory status CP"}]
 
@@ -126,25 +147,46 @@ def screened(manager, school, rules, example_pupils):
 
 
 def test_school_staff_accept_and_decline_with_reasons(screened, school_staff, example_pupils):
-    review_shortlist(actor=school_staff, screening_round=screened, pupil=example_pupils["A"],
-                     decision="accept", reason="Known to the pastoral team")
-    review_shortlist(actor=school_staff, screening_round=screened, pupil=example_pupils["B"],
-                     decision="decline", reason="Moving school next term")
+    review_shortlist(
+        actor=school_staff,
+        screening_round=screened,
+        pupil=example_pupils["A"],
+        decision="accept",
+        reason="Known to the pastoral team",
+    )
+    review_shortlist(
+        actor=school_staff,
+        screening_round=screened,
+        pupil=example_pupils["B"],
+        decision="decline",
+        reason="Moving school next term",
+    )
     statuses = dict(screened.profiles.values_list("pupil__upn", "status"))
     assert statuses[UPN["A"]] == "accepted" and statuses[UPN["B"]] == "declined"
     entries = AuditEntry.objects.filter(action__startswith="shortlist.", actor=school_staff)
-    assert sorted(entries.values_list("action", flat=True)) == ["shortlist.accept",
-                                                                "shortlist.decline"]
+    assert sorted(entries.values_list("action", flat=True)) == [
+        "shortlist.accept",
+        "shortlist.decline",
+    ]
 
 
-def test_link_worker_adds_a_pupil_on_professional_advice(screened, link_worker,
-                                                         example_pupils):
-    review_shortlist(actor=link_worker, screening_round=screened, pupil=example_pupils["E"],
-                     decision="add", reason="Recent bereavement, known to the Link Worker")
+def test_link_worker_adds_a_pupil_on_professional_advice(screened, link_worker, example_pupils):
+    review_shortlist(
+        actor=link_worker,
+        screening_round=screened,
+        pupil=example_pupils["E"],
+        decision="add",
+        reason="Recent bereavement, known to the Link Worker",
+    )
     profile = screened.profiles.get(pupil=example_pupils["E"])
     assert profile.status == "added"
-    review_shortlist(actor=link_worker, screening_round=screened, pupil=example_pupils["E"],
-                     decision="accept", reason="Family keen")
+    review_shortlist(
+        actor=link_worker,
+        screening_round=screened,
+        pupil=example_pupils["E"],
+        decision="accept",
+        reason="Family keen",
+    )
 
 
 @pytest.mark.parametrize(
@@ -156,17 +198,27 @@ def test_link_worker_adds_a_pupil_on_professional_advice(screened, link_worker,
         ("D", "add", "x", "excluded: statutory status CP"),
     ],
 )
-def test_review_refusals(screened, school_staff, example_pupils, letter, decision, reason,
-                         error):
+def test_review_refusals(screened, school_staff, example_pupils, letter, decision, reason, error):
     with pytest.raises(ValidationError, match=error):
-        review_shortlist(actor=school_staff, screening_round=screened,
-                         pupil=example_pupils[letter], decision=decision, reason=reason)
+        review_shortlist(
+            actor=school_staff,
+            screening_round=screened,
+            pupil=example_pupils[letter],
+            decision=decision,
+            reason=reason,
+        )
     assert not AuditEntry.objects.filter(action__startswith="shortlist.").exists()
 
 
-def test_other_schools_staff_cannot_review(screened, other_link_worker, partner_user, funder,
-                                           example_pupils):
+def test_other_schools_staff_cannot_review(
+    screened, other_link_worker, partner_user, funder, example_pupils
+):
     for user in (other_link_worker, partner_user, funder):
         with pytest.raises(PermissionDenied):
-            review_shortlist(actor=user, screening_round=screened, pupil=example_pupils["A"],
-                             decision="accept", reason="x")
+            review_shortlist(
+                actor=user,
+                screening_round=screened,
+                pupil=example_pupils["A"],
+                decision="accept",
+                reason="x",
+            )

@@ -17,8 +17,9 @@ def screened(manager, school, rules, example_pupils):
     return run_screening(actor=manager, school=school, on=ON)
 
 
-def test_shortlist_page_shows_order_and_explanation(client, school_staff, screened,
-                                                    django_assert_max_num_queries):
+def test_shortlist_page_shows_order_and_explanation(
+    client, school_staff, screened, django_assert_max_num_queries
+):
     client.force_login(school_staff)
     with django_assert_max_num_queries(12):
         response = client.get(reverse("screening:round_detail", args=[screened.pk]))
@@ -36,12 +37,19 @@ def test_other_schools_link_worker_gets_404(client, other_link_worker, screened)
 def test_review_through_the_page(client, school_staff, screened, example_pupils):
     client.force_login(school_staff)
     url = reverse("screening:review", args=[screened.pk])
-    response = client.post(url, {"pupil": example_pupils["A"].pk, "decision": "accept",
-                                 "reason": "Agreed at the pastoral meeting"})
+    response = client.post(
+        url,
+        {
+            "pupil": example_pupils["A"].pk,
+            "decision": "accept",
+            "reason": "Agreed at the pastoral meeting",
+        },
+    )
     assert response.status_code == 302
     assert screened.profiles.get(pupil=example_pupils["A"]).status == "accepted"
-    refused = client.post(url, {"pupil": example_pupils["E"].pk, "decision": "accept",
-                                "reason": "x"})
+    refused = client.post(
+        url, {"pupil": example_pupils["E"].pk, "decision": "accept", "reason": "x"}
+    )
     assert refused.status_code == 400 and b"not on the shortlist" in refused.content
 
 
@@ -54,8 +62,9 @@ def test_round_list_runs_for_a_manager(client, manager, school, rules, example_p
 
 def test_rules_page_reports_located_errors(client, manager, rules):
     client.force_login(manager)
-    response = client.post(reverse("screening:rules"),
-                           {"text": "min_risk_areas: 2\nareas:\n  a: {pupil_flag: sen}\n"})
+    response = client.post(
+        reverse("screening:rules"), {"text": "min_risk_areas: 2\nareas:\n  a: {pupil_flag: sen}\n"}
+    )
     assert b"screening.yaml:3: areas.a.pupil_flag: one of fsm, eal (sen)" in response.content
 
 
@@ -68,8 +77,15 @@ def test_consent_then_enrolment_through_the_pages(client, link_worker, make_pupi
     refused = client.post(enrol, form)
     assert refused.status_code == 400 and b"cannot be enrolled" in refused.content
     consent = reverse("screening:consent", args=[child.pk])
-    response = client.post(consent, {"purposes": ["support", "evidence"], "given_by": "parent",
-                                     "given_on": "2026-10-01", "child_assent": "yes"})
+    response = client.post(
+        consent,
+        {
+            "purposes": ["support", "evidence"],
+            "given_by": "parent",
+            "given_on": "2026-10-01",
+            "child_assent": "yes",
+        },
+    )
     assert response.status_code == 302
     assert Consent.objects.filter(pupil=child, child_assent=True).count() == 2
     assert client.post(enrol, form).status_code == 302
@@ -78,14 +94,19 @@ def test_consent_then_enrolment_through_the_pages(client, link_worker, make_pupi
     client.post(reverse("screening:withdraw", args=[support.pk]), {"withdrawn_on": "2026-12-01"})
     support.refresh_from_db()
     assert support.withdrawn_on == date(2026, 12, 1)
-    assert list(AuditEntry.objects.filter(pupil=child).order_by("pk")
-                .values_list("action", flat=True)) == [
-        "consent.given", "consent.given", "child.enrolled", "consent.withdrawn",
+    assert list(
+        AuditEntry.objects.filter(pupil=child).order_by("pk").values_list("action", flat=True)
+    ) == [
+        "consent.given",
+        "consent.given",
+        "child.enrolled",
+        "consent.withdrawn",
     ]
 
 
-def test_link_worker_cannot_open_another_schools_child(client, link_worker, make_pupil,
-                                                       other_school):
+def test_link_worker_cannot_open_another_schools_child(
+    client, link_worker, make_pupil, other_school
+):
     child = make_pupil(school=other_school)
     client.force_login(link_worker)
     assert client.get(reverse("screening:consent", args=[child.pk])).status_code == 404

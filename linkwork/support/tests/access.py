@@ -13,12 +13,15 @@ REGISTER = {Role.PARTNER, Role.MANAGER, Role.ADMIN}
 
 def build(world):
     world.plan = SupportPlan.objects.create(
-        pupil=world.pupil, started_on=world.today - dt.timedelta(days=30),
+        pupil=world.pupil,
+        started_on=world.today - dt.timedelta(days=30),
         next_review_due=world.today + dt.timedelta(days=30),
     )
     world.goal = Goal.objects.create(plan=world.plan, area="wellbeing", text="Make a friend")
     world.follow_up = FollowUp.objects.create(
-        pupil=world.pupil, reason="Check in", opened_at=timezone.now(),
+        pupil=world.pupil,
+        reason="Check in",
+        opened_at=timezone.now(),
         assigned_to=world.users[Role.LINK_WORKER],
     )
 
@@ -44,8 +47,7 @@ ACCESS = {
     "support:goal_update": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.goal.pk}},
     "support:allocation_end": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.allocation.pk}},
     "support:follow_ups": {"allowed": STAFF, "kwargs": None},
-    "support:follow_up_complete": {"allowed": STAFF,
-                                   "kwargs": lambda w: {"pk": w.follow_up.pk}},
+    "support:follow_up_complete": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.follow_up.pk}},
     "support:follow_up_assign": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.follow_up.pk}},
     "support:catalogue": {"allowed": STAFF | {Role.PARTNER}, "kwargs": None},
     "support:sessions": {"allowed": REGISTER, "kwargs": None},

@@ -11,8 +11,9 @@ from linkwork.support.services import RegisterMark, allocate_child, record_regis
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_submissions_at_once_leave_one_mark_per_child(make_pupil, enrol, service,
-                                                          partner_user, link_worker):
+def test_two_submissions_at_once_leave_one_mark_per_child(
+    make_pupil, enrol, service, partner_user, link_worker
+):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises write transactions, so no race")
     today = dt.date.today()
@@ -27,7 +28,9 @@ def test_two_submissions_at_once_leave_one_mark_per_child(make_pupil, enrol, ser
         try:
             barrier.wait()
             record_register(
-                actor=partner_user, service=service, session_date=today,
+                actor=partner_user,
+                service=service,
+                session_date=today,
                 marks=[RegisterMark(c.pk, state, seen="") for c in children],
             )
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below

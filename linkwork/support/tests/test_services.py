@@ -57,39 +57,63 @@ def test_over_capacity_needs_a_reason_and_is_audited(make_pupil, enrol, service,
     allocate_child(actor=link_worker, pupil=first, service=service, start_date=START)
     with pytest.raises(Refused, match=r"full \(1 of 1 places used\)"):
         allocate_child(actor=link_worker, pupil=second, service=service, start_date=START)
-    allocate_child(actor=link_worker, pupil=second, service=service, start_date=START,
-                   over_capacity_reason="Sibling already attends")
+    allocate_child(
+        actor=link_worker,
+        pupil=second,
+        service=service,
+        start_date=START,
+        over_capacity_reason="Sibling already attends",
+    )
     entry = AuditEntry.objects.filter(action="support.child_allocated").latest("at")
     assert entry.changes["over_capacity"] == "2 of 1: Sibling already attends"
 
 
-def test_register_lists_only_children_allocated_that_day(child, make_pupil, enrol, service,
-                                                          partner_user):
-    allocation = allocate_child(actor=partner_user, pupil=child, service=service,
-                                start_date=START)
+def test_register_lists_only_children_allocated_that_day(
+    child, make_pupil, enrol, service, partner_user
+):
+    allocation = allocate_child(actor=partner_user, pupil=child, service=service, start_date=START)
     later = make_pupil()
     enrol(later)
-    allocate_child(actor=partner_user, pupil=later, service=service,
-                   start_date=START + dt.timedelta(days=7))
+    allocate_child(
+        actor=partner_user, pupil=later, service=service, start_date=START + dt.timedelta(days=7)
+    )
     with pytest.raises(Refused, match="not allocated"):
-        record_register(actor=partner_user, service=service, session_date=START,
-                        marks=[RegisterMark(later.pk, "attended")], today=START)
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=START,
+            marks=[RegisterMark(later.pk, "attended")],
+            today=START,
+        )
     end_allocation(actor=partner_user, allocation=allocation, end_date=START)
     with pytest.raises(Refused, match="not allocated"):
-        record_register(actor=partner_user, service=service,
-                        session_date=START + dt.timedelta(days=7),
-                        marks=[RegisterMark(child.pk, "attended")], today=START + dt.timedelta(7))
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=START + dt.timedelta(days=7),
+            marks=[RegisterMark(child.pk, "attended")],
+            today=START + dt.timedelta(7),
+        )
 
 
 def test_register_is_idempotent_and_corrections_are_audited(child, service, partner_user):
     allocate_child(actor=partner_user, pupil=child, service=service, start_date=START)
     for _ in range(2):
-        record_register(actor=partner_user, service=service, session_date=START,
-                        marks=[RegisterMark(child.pk, "attended")], today=START)
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=START,
+            marks=[RegisterMark(child.pk, "attended")],
+            today=START,
+        )
     assert RegisterEntry.objects.count() == 1
-    result = record_register(actor=partner_user, service=service, session_date=START,
-                             marks=[RegisterMark(child.pk, "engaged")],
-                             today=START + dt.timedelta(days=3))
+    result = record_register(
+        actor=partner_user,
+        service=service,
+        session_date=START,
+        marks=[RegisterMark(child.pk, "engaged")],
+        today=START + dt.timedelta(days=3),
+    )
     assert result.corrected == 1
     entry = RegisterEntry.objects.get()
     assert (entry.attended, entry.engaged) == (True, True)
@@ -104,31 +128,51 @@ def test_a_colleagues_mark_is_not_lost(child, make_pupil, enrol, service, partne
     for pupil in (child, other):
         allocate_child(actor=partner_user, pupil=pupil, service=service, start_date=START)
     # Both colleagues opened an unmarked register; A marks the child engaged first.
-    record_register(actor=partner_user, service=service, session_date=START, today=START,
-                    marks=[RegisterMark(child.pk, "engaged", seen="")])
+    record_register(
+        actor=partner_user,
+        service=service,
+        session_date=START,
+        today=START,
+        marks=[RegisterMark(child.pk, "engaged", seen="")],
+    )
     # B never touched that child, so submits it as absent-by-default with what B saw.
     result = record_register(
-        actor=partner_user, service=service, session_date=START, today=START,
-        marks=[RegisterMark(child.pk, "absent", seen=""),
-               RegisterMark(other.pk, "attended", seen="")],
+        actor=partner_user,
+        service=service,
+        session_date=START,
+        today=START,
+        marks=[
+            RegisterMark(child.pk, "absent", seen=""),
+            RegisterMark(other.pk, "attended", seen=""),
+        ],
     )
     assert result.kept == 1
     assert RegisterEntry.objects.get(pupil=child).engaged is True
     assert RegisterEntry.objects.get(pupil=other).attended is True
 
 
-def test_missed_sessions_raise_a_flag_and_attending_clears_it(child, service, partner_user,
-                                                              link_worker, on):
+def test_missed_sessions_raise_a_flag_and_attending_clears_it(
+    child, service, partner_user, link_worker, on
+):
     allocate_child(actor=link_worker, pupil=child, service=service, start_date=START)
     week = WEEK
-    record_interaction(actor=link_worker, pupil=child, occurred_on=START, kind="one_to_one",
-                       minutes=10)
-    record_register(actor=partner_user, service=service, session_date=START,
-                    marks=[RegisterMark(child.pk, "absent")])
+    record_interaction(
+        actor=link_worker, pupil=child, occurred_on=START, kind="one_to_one", minutes=10
+    )
+    record_register(
+        actor=partner_user,
+        service=service,
+        session_date=START,
+        marks=[RegisterMark(child.pk, "absent")],
+    )
     assert not Flag.objects.exists()
     on(START + week)
-    record_register(actor=partner_user, service=service, session_date=START + week,
-                    marks=[RegisterMark(child.pk, "absent")])
+    record_register(
+        actor=partner_user,
+        service=service,
+        session_date=START + week,
+        marks=[RegisterMark(child.pk, "absent")],
+    )
     flag = Flag.objects.get()
     assert (flag.rule_code, flag.level, flag.cleared_at) == ("missed_in_a_row", "amber", None)
     assert flag.reason == "missed the last 2 allocated sessions in a row"
@@ -138,8 +182,12 @@ def test_missed_sessions_raise_a_flag_and_attending_clears_it(child, service, pa
     assert flag.follow_up == follow_up
 
     on(START + 2 * week)
-    record_register(actor=partner_user, service=service, session_date=START + 2 * week,
-                    marks=[RegisterMark(child.pk, "attended")])
+    record_register(
+        actor=partner_user,
+        service=service,
+        session_date=START + 2 * week,
+        marks=[RegisterMark(child.pk, "attended")],
+    )
     flag.refresh_from_db()
     assert flag.cleared_at is not None
     assert Flag.objects.filter(rule_code="missed_in_a_row").count() == 1  # history kept
@@ -149,19 +197,29 @@ def test_cancelled_session_counts_for_nobody(child, service, partner_user, link_
     allocate_child(actor=link_worker, pupil=child, service=service, start_date=START)
     week = WEEK
     on(START + week)
-    record_interaction(actor=link_worker, pupil=child, occurred_on=START + week,
-                       kind="one_to_one")
+    record_interaction(actor=link_worker, pupil=child, occurred_on=START + week, kind="one_to_one")
     for n in range(2):
-        record_register(actor=partner_user, service=service, session_date=START + n * week,
-                        today=START + week, marks=[RegisterMark(child.pk, "absent")])
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=START + n * week,
+            today=START + week,
+            marks=[RegisterMark(child.pk, "absent")],
+        )
     assert Flag.objects.filter(cleared_at__isnull=True).count() == 1
-    cancel_session(actor=partner_user, service=service, session_date=START + week,
-                   reason="Hall flooded")
+    cancel_session(
+        actor=partner_user, service=service, session_date=START + week, reason="Hall flooded"
+    )
     assert Session.objects.get(date=START + week).cancelled
     assert not Flag.objects.filter(cleared_at__isnull=True).exists()
     with pytest.raises(Refused, match="cancelled"):
-        record_register(actor=partner_user, service=service, session_date=START + week,
-                        today=START + week, marks=[RegisterMark(child.pk, "attended")])
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=START + week,
+            today=START + week,
+            marks=[RegisterMark(child.pk, "attended")],
+        )
 
 
 def test_logging_an_interaction_clears_no_contact_flag(child, link_worker, on):
@@ -171,12 +229,25 @@ def test_logging_an_interaction_clears_no_contact_flag(child, link_worker, on):
 
     refresh_flags(actor=None, pupils=[child], today=today)
     flag = Flag.objects.get(rule_code="no_contact")
-    record_interaction(actor=link_worker, pupil=child, occurred_on=today, kind="one_to_one",
-                       minutes=5, topics=["friendships"], note="Checked in at break.")
+    record_interaction(
+        actor=link_worker,
+        pupil=child,
+        occurred_on=today,
+        kind="one_to_one",
+        minutes=5,
+        topics=["friendships"],
+        note="Checked in at break.",
+    )
     flag.refresh_from_db()
     assert flag.cleared_at is not None
-    record_interaction(actor=link_worker, pupil=child, occurred_on=today, kind="one_to_one",
-                       minutes=10, topics=["maths"])
+    record_interaction(
+        actor=link_worker,
+        pupil=child,
+        occurred_on=today,
+        kind="one_to_one",
+        minutes=10,
+        topics=["maths"],
+    )
     interaction = Interaction.objects.get()
     assert interaction.minutes == 15
     assert interaction.topics == ["friendships", "maths"]
@@ -190,3 +261,60 @@ def test_completing_a_follow_up(child, link_worker):
     follow_up.refresh_from_db()
     assert follow_up.completed_at is not None
     assert follow_up.assigned_to == link_worker
+
+
+def test_plan_needs_prefilled_from_the_screening_profile(child, school):
+    from django.utils import timezone
+
+    from linkwork.screening.models import RiskProfile, ScreeningRound, ScreeningRules
+    from linkwork.support.queries import prefill_needs
+
+    rules = ScreeningRules.objects.create(version=1, document={}, source="")
+    screening = ScreeningRound.objects.create(
+        school=school, on=dt.date(2025, 7, 1), rules=rules, run_at=timezone.now()
+    )
+    RiskProfile.objects.create(
+        round=screening,
+        pupil=child,
+        risk_areas=2,
+        status="accepted",
+        explanation={
+            "emotional_wellbeing": {"value": "6", "threshold": "5", "at_risk": True},
+            "maths": {"value": "104", "threshold": "99", "at_risk": False},
+            "attendance": {"value": "0.86", "threshold": "0.90", "at_risk": True},
+        },
+    )
+    needs = prefill_needs(child)
+    assert needs["wellbeing"]["needs"] == "Emotional wellbeing: 6 (threshold 5)"
+    assert needs["school"]["needs"] == "Attendance: 0.86 (threshold 0.90)"
+    assert needs["school"]["strengths"] == "Maths: 104 (threshold 99)"
+
+
+def test_plan_history_keeps_every_version(child, link_worker):
+    from linkwork.support.services import add_goal, record_review, save_support_plan
+
+    plan = save_support_plan(
+        actor=link_worker,
+        pupil=child,
+        informal_engagement="Lunch club",
+        next_review_due=dt.date(2026, 4, 1),
+    )
+    add_goal(
+        actor=link_worker, plan=plan, area="relationships", text="I want to sit with Zara at lunch"
+    )
+    record_review(
+        actor=link_worker,
+        plan=plan,
+        held_on=dt.date(2026, 3, 30),
+        outcome="Settled at lunch",
+        next_review_due=dt.date(2026, 7, 10),
+    )
+    versions = list(plan.versions.order_by("number"))
+    assert [v.summary for v in versions] == [
+        "Support plan written",
+        "Goal added: I want to sit with Zara at lunch",
+        "Review held 2026-03-30",
+    ]
+    assert versions[0].snapshot["goals"] == []
+    assert versions[2].snapshot["next_review_due"] == "2026-07-10"
+    assert plan.reviews.get().due_on == dt.date(2026, 4, 1)

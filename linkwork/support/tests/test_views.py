@@ -32,8 +32,9 @@ def register_url(service, on=TODAY):
     return reverse("support:register", kwargs={"service_pk": service.pk, "date": on.isoformat()})
 
 
-def test_partner_sees_only_allocated_children_on_the_register(client, partner_user, allocated,
-                                                              make_pupil, enrol, service):
+def test_partner_sees_only_allocated_children_on_the_register(
+    client, partner_user, allocated, make_pupil, enrol, service
+):
     unallocated = make_pupil(given_name="Bea", family_name="Sample")
     enrol(unallocated)
     client.force_login(partner_user)
@@ -45,18 +46,24 @@ def test_partner_sees_only_allocated_children_on_the_register(client, partner_us
 
 def test_partner_cannot_reach_any_child_support_page_or_score(client, partner_user, allocated):
     client.force_login(partner_user)
-    for name in ("support:child", "support:plan_edit", "support:interaction_new",
-                 "support:plan_history"):
+    for name in (
+        "support:child",
+        "support:plan_edit",
+        "support:interaction_new",
+        "support:plan_history",
+    ):
         assert client.get(reverse(name, kwargs={"pk": allocated.pk})).status_code == 404
 
 
-def test_partner_cannot_mark_an_unallocated_child(client, partner_user, allocated, make_pupil,
-                                                  enrol, service):
+def test_partner_cannot_mark_an_unallocated_child(
+    client, partner_user, allocated, make_pupil, enrol, service
+):
     other = make_pupil()
     enrol(other)
     client.force_login(partner_user)
-    response = client.post(register_url(service), {"tap": other.pk, f"seen-{other.pk}": ""},
-                           follow=True)
+    response = client.post(
+        register_url(service), {"tap": other.pk, f"seen-{other.pk}": ""}, follow=True
+    )
     assert "not allocated" in response.content.decode()
     assert not RegisterEntry.objects.exists()
 
@@ -72,23 +79,33 @@ def test_partner_cannot_open_another_partners_register(client, make_user, alloca
 def test_tap_marks_attended_then_engaged_with_htmx(client, partner_user, allocated, service):
     client.force_login(partner_user)
     url = register_url(service)
-    response = client.post(url, {"tap": allocated.pk, f"seen-{allocated.pk}": ""},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        url, {"tap": allocated.pk, f"seen-{allocated.pk}": ""}, headers={"HX-Request": "true"}
+    )
     assert response.status_code == 200
     assert 'class="register-row mark-attended"' in response.content.decode()
     assert "<html" not in response.content.decode()
-    client.post(url, {"tap": allocated.pk, f"seen-{allocated.pk}": "attended"},
-                headers={"HX-Request": "true"})
+    client.post(
+        url,
+        {"tap": allocated.pk, f"seen-{allocated.pk}": "attended"},
+        headers={"HX-Request": "true"},
+    )
     entry = RegisterEntry.objects.get()
     assert (entry.attended, entry.engaged) == (True, True)
 
 
-def test_plain_form_submit_saves_unmarked_children_as_absent(client, partner_user, allocated,
-                                                             service):
+def test_plain_form_submit_saves_unmarked_children_as_absent(
+    client, partner_user, allocated, service
+):
     client.force_login(partner_user)
-    response = client.post(register_url(service), {
-        "save": "1", f"seen-{allocated.pk}": "", f"mark-{allocated.pk}": "absent",
-    })
+    response = client.post(
+        register_url(service),
+        {
+            "save": "1",
+            f"seen-{allocated.pk}": "",
+            f"mark-{allocated.pk}": "absent",
+        },
+    )
     assert response.status_code == 302
     assert RegisterEntry.objects.get().attended is False
 
@@ -102,26 +119,33 @@ def test_sessions_page_lists_this_weeks_sessions(client, partner_user, allocated
 
 def test_cancelled_session(client, partner_user, allocated, service):
     client.force_login(partner_user)
-    client.post(reverse("support:register_cancel",
-                        kwargs={"service_pk": service.pk, "date": TODAY.isoformat()}),
-                {"reason": "Trip"})
+    client.post(
+        reverse(
+            "support:register_cancel", kwargs={"service_pk": service.pk, "date": TODAY.isoformat()}
+        ),
+        {"reason": "Trip"},
+    )
     page = client.get(register_url(service)).content.decode()
     assert "This session was cancelled: Trip" in page
 
 
 def test_register_upload_checks_then_saves(client, partner_user, allocated, service):
     client.force_login(partner_user)
-    bad = f"service_code,session_date,upn,attended,engaged\nARTS-MON,2026-03-16,{allocated.upn},X,\n"
+    bad = (
+        f"service_code,session_date,upn,attended,engaged\nARTS-MON,2026-03-16,{allocated.upn},X,\n"
+    )
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = client.post(reverse("support:register_upload"),
-                           {"file": SimpleUploadedFile("week.csv", bad.encode())})
+    response = client.post(
+        reverse("support:register_upload"), {"file": SimpleUploadedFile("week.csv", bad.encode())}
+    )
     page = response.content.decode()
     assert "week.csv:2: attended" in page
     assert not RegisterEntry.objects.exists()
     good = bad.replace(",X,", ",Y,Y")
-    response = client.post(reverse("support:register_upload"),
-                           {"file": SimpleUploadedFile("week.csv", good.encode())})
+    response = client.post(
+        reverse("support:register_upload"), {"file": SimpleUploadedFile("week.csv", good.encode())}
+    )
     assert response.status_code == 302
     entry = RegisterEntry.objects.get()
     assert (entry.attended, entry.engaged) == (True, True)
@@ -131,8 +155,16 @@ def test_log_interaction_defaults_to_today(client, link_worker, allocated):
     client.force_login(link_worker)
     url = reverse("support:interaction_new", kwargs={"pk": allocated.pk})
     assert f'value="{TODAY.isoformat()}"' in client.get(url).content.decode()
-    response = client.post(url, {"occurred_on": TODAY.isoformat(), "minutes": "10",
-                                 "kind": "one_to_one", "topics": ["friendships"], "note": "Fine"})
+    response = client.post(
+        url,
+        {
+            "occurred_on": TODAY.isoformat(),
+            "minutes": "10",
+            "kind": "one_to_one",
+            "topics": ["friendships"],
+            "note": "Fine",
+        },
+    )
     assert response.status_code == 302
     assert Interaction.objects.get().topics == ["friendships"]
 
@@ -142,26 +174,37 @@ def test_link_worker_cannot_open_a_child_of_another_school(client, other_link_wo
     assert client.get(reverse("support:child", kwargs={"pk": allocated.pk})).status_code == 404
 
 
-def test_allocation_refused_without_consent_shows_why(client, link_worker, make_pupil, enrol,
-                                                      service):
+def test_allocation_refused_without_consent_shows_why(
+    client, link_worker, make_pupil, enrol, service
+):
     pupil = make_pupil()
     enrol(pupil, sharing=False)
     client.force_login(link_worker)
-    response = client.post(reverse("support:allocate", kwargs={"pk": pupil.pk}),
-                           {"service": service.pk, "start_date": TODAY.isoformat()}, follow=True)
+    response = client.post(
+        reverse("support:allocate", kwargs={"pk": pupil.pk}),
+        {"service": service.pk, "start_date": TODAY.isoformat()},
+        follow=True,
+    )
     assert "no partner-sharing consent" in response.content.decode()
 
 
 @pytest.mark.parametrize("size", [2, 30])
-def test_caseload_query_count_does_not_grow(size, client, link_worker, make_pupil, enrol,
-                                            service, django_assert_num_queries):
-    for n in range(size):
+def test_caseload_query_count_does_not_grow(
+    size, client, link_worker, make_pupil, enrol, service, django_assert_num_queries
+):
+    for _ in range(size):
         pupil = make_pupil()
         enrol(pupil)
-        allocate_child(actor=link_worker, pupil=pupil, service=service,
-                       start_date=dt.date(2026, 3, 2))
-        Flag.objects.create(pupil=pupil, rule_code="no_contact", level="amber",
-                            reason="no contact", raised_at=timezone.now())
+        allocate_child(
+            actor=link_worker, pupil=pupil, service=service, start_date=dt.date(2026, 3, 2)
+        )
+        Flag.objects.create(
+            pupil=pupil,
+            rule_code="no_contact",
+            level="amber",
+            reason="no contact",
+            raised_at=timezone.now(),
+        )
     client.force_login(link_worker)
     url = reverse("support:caseload")
     client.get(url)
@@ -174,9 +217,13 @@ def test_caseload_sorts_who_needs_attention_first(client, link_worker, make_pupi
     calm, worrying = make_pupil(given_name="Calm"), make_pupil(given_name="Worry")
     enrol(calm)
     enrol(worrying)
-    Flag.objects.create(pupil=worrying, rule_code="low_attendance", level="red",
-                        reason="attended 2 of the last 6 allocated sessions",
-                        raised_at=timezone.now())
+    Flag.objects.create(
+        pupil=worrying,
+        rule_code="low_attendance",
+        level="red",
+        reason="attended 2 of the last 6 allocated sessions",
+        raised_at=timezone.now(),
+    )
     client.force_login(link_worker)
     page = client.get(reverse("support:caseload")).content.decode()
     assert page.index("Worry") < page.index("Calm")
@@ -186,14 +233,21 @@ def test_caseload_sorts_who_needs_attention_first(client, link_worker, make_pupi
 def test_plan_prefilled_then_saved_with_history(client, link_worker, allocated):
     from linkwork.people.models import SchoolAttendance
 
-    SchoolAttendance.objects.create(pupil=allocated, period_start=dt.date(2025, 9, 1),
-                                    period_end=dt.date(2025, 12, 19), possible_sessions=100,
-                                    present_sessions=85)
+    SchoolAttendance.objects.create(
+        pupil=allocated,
+        period_start=dt.date(2025, 9, 1),
+        period_end=dt.date(2025, 12, 19),
+        possible_sessions=100,
+        present_sessions=85,
+    )
     client.force_login(link_worker)
     url = reverse("support:plan_edit", kwargs={"pk": allocated.pk})
     assert "School attendance 85%" in client.get(url).content.decode()
-    data = {"informal_engagement": "Lunch club", "next_review_due": "2026-04-01",
-            "needs_school": "Attendance"}
+    data = {
+        "informal_engagement": "Lunch club",
+        "next_review_due": "2026-04-01",
+        "needs_school": "Attendance",
+    }
     assert client.post(url, data).status_code == 302
     data["informal_engagement"] = "Lunch club and football"
     client.post(url, data)

@@ -10,8 +10,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--date", help="the digest's date, YYYY-MM-DD (default today)")
-        parser.add_argument("--no-refresh", action="store_true",
-                            help="send without re-evaluating flags first")
+        parser.add_argument(
+            "--no-refresh", action="store_true", help="send without re-evaluating flags first"
+        )
 
     def handle(self, *args, date=None, no_refresh=False, **options):
         today = None

@@ -55,13 +55,16 @@ class Command(BaseCommand):
             raise CommandError("--children: must be at least 1")
         data_dir = settings.DATA_DIR
         self.stdout.write(f"Data folder: {data_dir}")
-        self.stdout.write("Creating the database…")
+        self.stdout.write("Creating or updating the database…")
         call_command("migrate", interactive=False, verbosity=0)
         if Pupil.objects.exists():
             self.stdout.write("The zone is already loaded.")
         else:
             self._load_zone(data_dir / "demo-zone", children)
-        logins = reset_demo_logins(actor=None)
+        try:
+            logins = reset_demo_logins(actor=None)
+        except ValueError as exc:
+            raise CommandError(f"{exc}; delete the data folder to start afresh") from exc
         self.stdout.write("Collecting static files…")
         call_command("collectstatic", interactive=False, verbosity=0)
 

@@ -36,9 +36,12 @@ class Command(BaseCommand):
         if children < 1:
             raise CommandError("--children: must be at least 1")
         started = time.perf_counter()
-        counts = generate_package(
-            dir, children=children, seed=seed, start=_date(start) if start else None
-        )
+        try:
+            counts = generate_package(
+                dir, children=children, seed=seed, start=_date(start) if start else None
+            )
+        except OSError as exc:
+            raise CommandError(f"{exc.filename or dir}: {exc.strerror}") from exc
         elapsed = time.perf_counter() - started
         for name, count in counts.items():
             self.stdout.write(f"{name + '.csv':<24} {count:>10}")
