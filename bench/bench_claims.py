@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -303,10 +304,29 @@ def main():
         if os.environ.get("BENCH_PROFILE"):
             print(out[out.find("function calls") :][:7000])
         print(out.splitlines()[0] if out else "")
+        started = time.perf_counter()
+        subprocess.run(
+            linkwork("claims", "run", "BENCH", "NO-SUCH-PERIOD"),
+            env={**os.environ, **env},
+            capture_output=True,
+            check=False,
+        )
+        startup = time.perf_counter() - started
+        from linkwork.contracts.queries import contract_terms, latest_contract, load_children
+
+        started = time.perf_counter()
+        loaded = sum(
+            len(chunk) for chunk in load_children(contract_terms(latest_contract("BENCH")))
+        )
+        inputs = time.perf_counter() - started
         aggregate, groups = aggregate_seconds()
         aggregate_again, _ = aggregate_seconds()
         best = min(aggregate, aggregate_again)
         print(f"claim run (P6, everything so far): {seconds:.1f} s, peak {peak} MiB")
+        print(
+            f"  of which: command start-up {startup:.1f} s; loading the inputs of "
+            f"{loaded} children (tallies with evidence rows, scores, attainment) {inputs:.1f} s"
+        )
         print(f"engagement counts as one SQL aggregate: {best:.2f} s ({groups} child-periods)")
         print(f"ratio: {seconds / best:.1f}x")
         connection.close()

@@ -206,17 +206,20 @@ def round_all(limit: int | None) -> None:
 
     django.setup()
     from linkwork.schools.models import School
+    from linkwork.screening.queries import latest_rules
     from linkwork.screening.services import run_screening
 
-    school_ids = list(School.objects.order_by("id").values_list("id", flat=True))[:limit]
+    schools = 0
+
+    rules = latest_rules()
     started = time.perf_counter()
     cpu_started = time.process_time()
     pupils = shortlisted = 0
-    for school_id in school_ids:
-        school = School.objects.get(pk=school_id)
-        screening_round = run_screening(actor=None, school=school, on=ON)
+    for school in School.objects.order_by("id")[:limit]:
+        screening_round = run_screening(actor=None, school=school, on=ON, rules=rules)
         pupils += screening_round.pupils_screened
         shortlisted += screening_round.shortlisted
+        schools += 1
         del screening_round
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
@@ -225,7 +228,7 @@ def round_all(limit: int | None) -> None:
             {
                 "seconds": elapsed,
                 "cpu": cpu,
-                "schools": len(school_ids),
+                "schools": schools,
                 "pupils": pupils,
                 "shortlisted": shortlisted,
             }

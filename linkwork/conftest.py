@@ -91,7 +91,10 @@ def partner(db):
 @pytest.fixture
 def service(partner, school):
     return Service.objects.create(
-        code="ARTS-MON", partner=partner, name="Monday art club", school=school,
+        code="ARTS-MON",
+        partner=partner,
+        name="Monday art club",
+        school=school,
         outcome_areas=["wellbeing"],
     )
 
@@ -100,7 +103,10 @@ def service(partner, school):
 def make_user(db):
     def make(role, email=None, schools=(), **fields):
         user = User.objects.create_user(
-            email or f"{role}{next(_counter)}@example.org", "demo-password-only", role=role, **fields
+            email or f"{role}{next(_counter)}@example.org",
+            "demo-password-only",
+            role=role,
+            **fields,
         )
         if schools:
             user.schools.set(schools)
@@ -116,8 +122,9 @@ def manager(make_user):
 
 @pytest.fixture
 def admin_user(make_user):
-    return make_user(Role.ADMIN, "admin@example.org", name="Ada Admin", is_staff=True,
-                     is_superuser=True)
+    return make_user(
+        Role.ADMIN, "admin@example.org", name="Ada Admin", is_staff=True, is_superuser=True
+    )
 
 
 @pytest.fixture
@@ -152,8 +159,9 @@ def allocate(service):
     def allocate(pupil, *, on=None, consent=True):
         on = on or dt.date.today()
         if consent:
-            Consent.objects.create(pupil=pupil, purpose="partner_sharing", given_by="parent",
-                                   given_on=on)
+            Consent.objects.create(
+                pupil=pupil, purpose="partner_sharing", given_by="parent", given_on=on
+            )
         return Allocation.objects.create(pupil=pupil, service=service, start_date=on)
 
     return allocate

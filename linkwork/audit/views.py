@@ -25,7 +25,8 @@ def entry_list(request):
     if request.user.role != Role.ADMIN:
         raise PermissionDenied("Only administrators read the whole audit trail.")
     form = AuditSearchForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # an invalid filter is dropped (and shown); the others still apply
+    filters = form.cleaned_data
     entries = search_entries(
         q=filters.get("q", ""), action=filters.get("action", ""), pupil_id=filters.get("pupil")
     )

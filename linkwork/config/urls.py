@@ -10,6 +10,7 @@ urlpatterns = [
     path("support/", include("linkwork.support.urls")),
     path("engagement/", include("linkwork.engagement.urls")),
     path("screening/", include("linkwork.screening.urls")),
+    path("instruments/", include("linkwork.measures.urls")),
     path("contracts/", include("linkwork.contracts.urls")),
     path("audit/", include("linkwork.audit.urls")),
     path("admin/", admin.site.urls),

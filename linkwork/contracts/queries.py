@@ -147,6 +147,12 @@ GROUP BY r.pupil_id, p.code
 """
 
 
+def _array(values) -> str:
+    """A PostgreSQL array literal of ids, dates or codes (codes are validated: no quotes,
+    commas or braces), passed as one parameter rather than adapted value by value."""
+    return "{" + ",".join(str(v) for v in values) + "}"
+
+
 def _tallies_in_database(terms: ContractTerms, ids, enrolments) -> dict[int, list]:
     windows = []
     for pupil_id in ids:
@@ -161,12 +167,12 @@ def _tallies_in_database(terms: ContractTerms, ids, enrolments) -> dict[int, lis
         cursor.execute(
             TALLY_SQL,
             [
-                [w[0] for w in windows],
-                [w[1] for w in windows],
-                [w[2] for w in windows],
-                [p.code for p in periods],
-                [p.starts_on for p in periods],
-                [p.ends_on for p in periods],
+                _array(w[0] for w in windows),
+                _array(w[1] for w in windows),
+                _array(w[2] for w in windows),
+                _array(p.code for p in periods),
+                _array(p.starts_on for p in periods),
+                _array(p.ends_on for p in periods),
             ],
         )
         for pupil_id, code, sessions, attended, engaged, rows in cursor.fetchall():

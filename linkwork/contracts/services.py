@@ -1,6 +1,8 @@
 """Writes for contracts and claims. Each is one transaction with one audit entry."""
 
-from django.db import transaction
+import json
+
+from django.db import connection, transaction
 from django.utils import timezone
 
 from linkwork.audit.services import record
@@ -92,26 +94,57 @@ def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> 
         for name, value in fields.items():
             setattr(claim, name, value)
         claim.save()
-        claim.lines.all().delete()
+        # A draft's lines are referenced by nothing (only submitted lines are claimed), so
+        # they go in one statement rather than through Django's collector.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM contracts_claimline WHERE claim_id = %s", [claim.pk])
+    _insert_lines(claim, result.lines)
+    return claim
+
+
+LINE_COLUMNS = (
+    "claim_id",
+    "position",
+    "kind",
+    "upn",
+    "trigger",
+    "instance",
+    "achieved_on",
+    "amount",
+    "portions",
+    "evidence",
+)
+
+
+def _insert_lines(claim: Claim, lines) -> None:
+    """Write the claim's lines: COPY on PostgreSQL (tens of thousands of lines with their
+    evidence), bulk INSERT elsewhere."""
+    rows = [
+        (
+            claim.pk,
+            position,
+            line.kind,
+            line.upn,
+            line.trigger,
+            line.instance,
+            line.achieved_on,
+            line.amount,
+            {payer: f"{value:.2f}" for payer, value in line.portions},
+            list(line.evidence),
+        )
+        for position, line in enumerate(lines, start=1)
+    ]
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f'"{name}"' for name in LINE_COLUMNS)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY contracts_claimline ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row[:8], json.dumps(row[8]), json.dumps(row[9])))
+        return
     ClaimLine.objects.bulk_create(
-        [
-            ClaimLine(
-                claim=claim,
-                position=position,
-                kind=line.kind,
-                upn=line.upn,
-                trigger=line.trigger,
-                instance=line.instance,
-                achieved_on=line.achieved_on,
-                amount=line.amount,
-                portions={payer: f"{value:.2f}" for payer, value in line.portions},
-                evidence=list(line.evidence),
-            )
-            for position, line in enumerate(result.lines, start=1)
-        ],
+        [ClaimLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows],
         batch_size=2000,
     )
-    return claim
 
 
 @transaction.atomic

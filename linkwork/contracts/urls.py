@@ -11,6 +11,7 @@ urlpatterns = [
     path("<str:code>/claims/<str:period>/", views.claim_detail, name="claim_detail"),
     path("<str:code>/claims/<str:period>/run/", views.claim_run, name="claim_run"),
     path("<str:code>/claims/<str:period>/submit/", views.claim_submit, name="claim_submit"),
+    path("<str:code>/claims/<str:period>/paid/", views.claim_paid, name="claim_paid"),
     path(
         "<str:code>/claims/<str:period>/evidence.csv", views.claim_evidence, name="claim_evidence"
     ),

@@ -18,7 +18,7 @@ from .documents import parse_contract
 from .forecast import forecast_claims
 from .forms import ContractUploadForm, PriceChangeForm
 from .models import ClaimStatus
-from .services import ClaimError, run_claim, store_contract, submit_claim
+from .services import ClaimError, mark_claim_paid, run_claim, store_contract, submit_claim
 
 READERS = {Role.MANAGER, Role.ADMIN, Role.FUNDER}
 STAFF = {Role.MANAGER, Role.ADMIN}
@@ -118,6 +118,9 @@ def claim_detail(request, code, period):
         "claim": claim,
         "is_funder": is_funder,
         "can_submit": request.user.role == Role.MANAGER and claim.status == ClaimStatus.DRAFT,
+        "can_mark_paid": (
+            request.user.role == Role.MANAGER and claim.status == ClaimStatus.SUBMITTED
+        ),
         "payer_codes": payer_codes,
     }
     if is_funder:
@@ -154,6 +157,20 @@ def claim_submit(request, code, period):
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Claim for {period} submitted.")
+    return redirect("contracts:claim_detail", code=code, period=period)
+
+
+@login_required
+@role_required({Role.MANAGER})
+@require_POST
+def claim_paid(request, code, period):
+    _contract_for(request.user, code)
+    try:
+        mark_claim_paid(actor=request.user, contract_code=code, period_code=period)
+    except ClaimError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Claim for {period} marked paid.")
     return redirect("contracts:claim_detail", code=code, period=period)
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.db.models import Exists, F, Max, OuterRef, Q, Window
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from linkwork.people.models import Enrolment
@@ -45,17 +45,27 @@ class EnrolledChild:
 def engagement_inputs(pupil_ids, *, today: dt.date, sessions: int) -> dict[int, EnrolledChild]:
     """The rules' inputs for each of these pupils who is enrolled today (others left out).
 
-    Four queries whatever the number of pupils: enrolments, the latest `sessions` marks
-    per child on sessions not cancelled, the last interaction, the plan review due.
+    Two queries whatever the number of pupils: enrolments (with the last interaction
+    and the plan's review date), and the latest `sessions` marks per child on sessions
+    not cancelled.
     """
     ids = list(pupil_ids)
+    last_contact = (
+        Interaction.objects.filter(pupil_id=OuterRef("pupil_id"), occurred_on__lte=today)
+        .order_by("-occurred_on")
+        .values("occurred_on")[:1]
+    )
+    review_due = SupportPlan.objects.filter(pupil_id=OuterRef("pupil_id")).values(
+        "next_review_due"
+    )[:1]
     enrolments = (
         Enrolment.objects.filter(pupil_id__in=ids, enrolled_on__lte=today)
         .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=today))
+        .annotate(last_contact=Subquery(last_contact), review_due=Subquery(review_due))
         .order_by("enrolled_on")
-        .values_list("pupil_id", "enrolled_on", "link_worker_id")
+        .values_list("pupil_id", "enrolled_on", "link_worker_id", "last_contact", "review_due")
     )
-    enrolled = {pid: (on, lw) for pid, on, lw in enrolments}
+    enrolled = {pid: rest for pid, *rest in enrolments}
     if not enrolled:
         return {}
     ids = list(enrolled)
@@ -79,28 +89,16 @@ def engagement_inputs(pupil_ids, *, today: dt.date, sessions: int) -> dict[int, 
     marks: dict[int, list] = {}
     for pid, on, service_id, attended in marks_rows:
         marks.setdefault(pid, []).append((on, service_id, attended))
-    last_contact = dict(
-        Interaction.objects.filter(pupil_id__in=ids, occurred_on__lte=today)
-        .order_by()
-        .values("pupil_id")
-        .annotate(last=Max("occurred_on"))
-        .values_list("pupil_id", "last")
-    )
-    reviews = dict(
-        SupportPlan.objects.filter(pupil_id__in=ids)
-        .order_by()
-        .values_list("pupil_id", "next_review_due")
-    )
     out = {}
-    for pid, (enrolled_on, link_worker_id) in enrolled.items():
+    for pid, (enrolled_on, link_worker_id, last_contact_on, review_due_on) in enrolled.items():
         ordered = sorted(marks.get(pid, ()))
         out[pid] = EnrolledChild(
             pupil_id=pid,
             link_worker_id=link_worker_id,
             engagement=ChildEngagement(
                 marks=tuple(Mark(date=on, attended=att) for on, _, att in ordered),
-                last_interaction_on=last_contact.get(pid),
-                review_due_on=reviews.get(pid),
+                last_interaction_on=last_contact_on,
+                review_due_on=review_due_on,
                 enrolled_on=enrolled_on,
             ),
         )

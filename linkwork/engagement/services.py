@@ -65,7 +65,8 @@ def refresh_flags(*, actor, pupils, today: dt.date | None = None) -> FlagChanges
     if not ids:
         return changes
     version, rules, _ = current_rules()
-    with transaction.atomic():
+    # No savepoint of its own: it runs inside the register's or interaction's transaction.
+    with transaction.atomic(savepoint=False):
         for start in range(0, len(ids), CHUNK):
             _refresh_chunk(ids[start : start + CHUNK], rules, version, today, changes)
         if changes.raised or changes.cleared or changes.updated:

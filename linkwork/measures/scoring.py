@@ -19,6 +19,13 @@ class ScoringError(ValueError):
         self.problems = problems
 
 
+def respondent_problem(definition: Mapping, respondent: str) -> str | None:
+    """Why this respondent cannot answer the instrument, or None."""
+    if respondent not in definition["respondents"]:
+        return f"{definition['code']} is answered by {', '.join(definition['respondents'])}"
+    return None
+
+
 def response_problem(definition: Mapping, item: str, value) -> str | None:
     """Why one item answer cannot be accepted, or None."""
     if item not in definition["items"]:

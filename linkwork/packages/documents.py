@@ -69,7 +69,7 @@ def document_files(root: Path) -> list[tuple[Kind, str]]:
                 found.append((kind, kind.filename))
         elif (root / kind.folder).is_dir():
             for path in sorted((root / kind.folder).iterdir()):
-                if path.is_file() and path.suffix == ".yaml":
+                if path.is_file() and path.suffix == ".yaml" and not path.name.startswith("."):
                     found.append((kind, f"{kind.folder}/{path.name}"))
     return found
 

@@ -188,11 +188,6 @@ class SchoolYear:
     def last_day(self) -> date:
         return self.half_terms[-1][1]
 
-    @property
-    def screening_on(self) -> date:
-        """Screening follows the first half-term, once its attendance is on record."""
-        return self.half_terms[0][1]
-
     def school_days(self) -> list[date]:
         days = []
         for first, last in self.half_terms:
@@ -270,17 +265,17 @@ def _plan_schools(rng: random.Random, children: int) -> list[SchoolPlan]:
         name = f"{place} Primary School" if phase == "primary" else f"{place} Academy"
         plans.append(
             SchoolPlan(
-                index,
-                str(urn),
-                name,
-                phase,
-                borough,
-                la_code,
-                f"{dfe:04d}",
-                roll,
-                enrolled[index],
-                [],
-                [],
+                index=index,
+                urn=str(urn),
+                name=name,
+                phase=phase,
+                borough=borough,
+                la_code=la_code,
+                dfe_number=f"{dfe:04d}",
+                roll=roll,
+                enrolled=enrolled[index],
+                services=[],
+                link_workers=[],
             )
         )
     return plans
@@ -330,28 +325,9 @@ def _plan_link_workers(rng: random.Random, schools: list[SchoolPlan]) -> list[tu
 class Pupil:
     """One pupil's generated facts; kept only while their school is being written."""
 
-    __slots__ = (
-        "upn",
-        "given",
-        "family",
-        "born",
-        "year_group",
-        "grade",
-        "sex",
-        "fsm",
-        "sen",
-        "eal",
-        "statutory",
-        "absence",
-        "reading",
-        "maths",
-        "emotional",
-        "peer",
-        "years",
-        "attendance",
-        "attainment",
-        "surveys",
-        "cohort",
+    __slots__ = tuple(
+        "upn given family born year_group grade sex fsm sen eal statutory absence reading "
+        "maths emotional peer years attendance attainment surveys cohort".split()
     )
 
 
@@ -418,7 +394,10 @@ def _make_pupils(rng: random.Random, school: SchoolPlan, years: list[SchoolYear]
 
 
 def _risk_areas(p: Pupil, year: SchoolYear) -> int:
-    """Risk areas on screening day, by the rules written to screening.yaml."""
+    """Risk areas by the rules written to screening.yaml, on the data of the year's autumn.
+
+    Screening follows the first half-term, once its attendance is on record.
+    """
     areas = int(p.fsm)
     for first, _, possible, absence in p.attendance:
         if first == year.first_day:
@@ -505,12 +484,12 @@ class _Child:
     """An enrolled child's programme: dates, Link Worker, and how it goes for them."""
 
     enrolled_on: date
-    ended_on: date | None
+    ended_on: date  # the planned end, perhaps after the data ends
     end_reason: str
     link_worker: str
     withdrawn_on: date | None
     consents: list
-    allocations: list  # (service code, weekday, start, end or None)
+    allocations: list  # [service code, weekday, start, end]
     disengages_on: date | None
     attendance: float
     engagement: float

@@ -2,103 +2,23 @@
 
 import random
 
-_GIVEN_START = (
-    "A",
-    "Be",
-    "Ca",
-    "Da",
-    "E",
-    "Fa",
-    "Ga",
-    "Ha",
-    "I",
-    "Jo",
-    "Ka",
-    "La",
-    "Mi",
-    "No",
-    "O",
-    "Pa",
-    "Ri",
-    "Sa",
-    "To",
-    "U",
-    "Va",
-    "Ya",
-    "Ze",
-    "Ro",
-)
-_GIVEN_MIDDLE = ("", "", "", "mi", "lo", "ri", "ve", "na", "di")
-_GIVEN_END = ("n", "ra", "la", "bin", "mo", "sa", "ric", "ta", "lin", "ko", "ya", "der", "ne")
+_GIVEN_START = "A Be Ca Da E Fa Ga Ha I Jo Ka La Mi Ni O Pa Ri Sa To U Va Ya Ze Ro".split()
+_GIVEN_MIDDLE = ["", "", "", *"mi lo ri ve na di".split()]
+_GIVEN_END = "n ra la bin mo sa ric ta lin ko ya der ne".split()
 
 _FAMILY_START = (
-    "Example",
-    "Sample",
-    "Demo",
-    "Trial",
-    "Pretend",
-    "Fable",
-    "Story",
-    "Fiction",
-    "Madeup",
-    "Notreal",
-    "Mockup",
-    "Testing",
+    "Example Sample Demo Trial Pretend Fable Story Fiction Madeup Notreal Mockup Testing".split()
 )
-_FAMILY_END = (
-    "wood",
-    "field",
-    "brook",
-    "ford",
-    "ley",
-    "ton",
-    "worth",
-    "shaw",
-    "more",
-    "dale",
-    "by",
-    "well",
-)
+_FAMILY_END = "wood field brook ford ley ton worth shaw more dale by well".split()
 
 _PLACE_START = (
-    "North",
-    "South",
-    "East",
-    "West",
-    "Oak",
-    "Elm",
-    "Ash",
-    "River",
-    "Mill",
-    "Green",
-    "Hill",
-    "Lark",
-    "Fern",
-    "Holly",
-    "Wren",
-    "Maple",
-    "Willow",
-    "Heron",
-    "Kestrel",
-    "Alder",
-)
-_PLACE_END = (
-    "brook",
-    "field",
-    "gate",
-    "side",
-    "wood",
-    "bridge",
-    "vale",
-    "mead",
-    "croft",
-    "lands",
-    "hurst",
-    "combe",
-)
+    "North South East West Oak Elm Ash River Mill Green Hill Lark Fern Holly Wren Maple "
+    "Willow Heron Kestrel Alder"
+).split()
+_PLACE_END = "brook field gate side wood bridge vale mead croft lands hurst combe".split()
 
 
-def _pick(rng: random.Random, choices: tuple[str, ...]) -> str:
+def _pick(rng: random.Random, choices: list[str]) -> str:
     return choices[int(rng.random() * len(choices))]
 
 

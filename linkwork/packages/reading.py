@@ -92,7 +92,8 @@ def _rows(reader, columns, report):
         if not cells:
             continue  # a blank line
         if len(cells) != width:
-            report(line, None, f"{len(cells)} values but the header has {width} columns", None)
+            values = "1 value" if len(cells) == 1 else f"{len(cells)} values"
+            report(line, None, f"{values} but the header has {width} columns", None)
             continue
         row = dict(zip(header, cells, strict=True))
         if control("".join(cells)):

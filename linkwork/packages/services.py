@@ -63,7 +63,7 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
         with transaction.atomic():
             staging = writers.Staging(connection)
             staging.create()
-            present = _check_files(root, staging, problems, report)
+            indexes = database_indexes()
             documents = []
             for kind, filename in document_files(root):
                 document, errors = read_document(root, kind, filename)
@@ -71,6 +71,9 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
                     problems.add_text(filename, error)
                 if document is not None:
                     documents.append(document)
+                    if kind.name == "instruments":
+                        indexes.instruments[document.document["code"]] = document.document
+            present = _check_files(root, indexes, staging, problems, report)
             if problems:
                 raise PackageInvalid(problems.lines(), len(problems))
             _write(staging, present, documents, actor, report)
@@ -96,14 +99,14 @@ def _check_file_names(root: Path, problems: Problems) -> None:
                 problems.add(entry.name, 1, None, "not a file of a zone data package")
         elif entry.is_dir() and entry.name in ("instruments", "contracts"):
             for inner in sorted(entry.iterdir()):
-                if inner.suffix != ".yaml":
+                if inner.suffix != ".yaml" and not inner.name.startswith("."):
                     problems.add(
                         f"{entry.name}/{inner.name}", 1, None, "only .yaml files belong here"
                     )
 
 
-def _check_files(root: Path, staging, problems: Problems, report: LoadReport) -> set[str]:
-    checker = Checker(database_indexes(), problems)
+def _check_files(root: Path, indexes, staging, problems: Problems, report) -> set[str]:
+    checker = Checker(indexes, problems)
     present = set()
     for resource in RESOURCES:
         path = root / resource.filename
@@ -144,14 +147,44 @@ def _write(staging, present: set[str], documents, actor, report: LoadReport) -> 
             staged = None if spec.distinct else report.rows[resource.filename]
             counts[spec.name] = writers.upsert(connection, spec, staged).as_dict()
     if "responses" in present:
-        report.notes.append(
-            "responses.csv: item responses are stored; scale scores are not computed from "
-            "them on load"
-        )
+        counts["scores_from_responses"] = _score_responses(staging, report)
     for document in documents:
         stored = store_document(actor=actor, document=document)
         tally = counts.setdefault(document.kind.name, {"inserted": 0, "updated": 0, "unchanged": 0})
         tally["inserted" if stored else "unchanged"] += 1
+
+
+def _score_responses(staging, report: LoadReport) -> dict:
+    """Score each administration the package gave responses for, from all its responses,
+    by its instrument's latest definition; scales given in scores.csv keep that score."""
+    from itertools import groupby
+
+    from linkwork.measures import scoring
+    from linkwork.measures.models import Instrument
+
+    definitions = {}
+    for code, definition in Instrument.objects.order_by("code", "version").values_list(
+        "code", "definition"
+    ):
+        definitions[code] = definition
+    unknown = set()
+    rows = writers.responses_to_score(connection)
+    with staging.computed_scores_writer() as stage:
+        for (administration, code), answers in groupby(rows, key=lambda row: row[:2]):
+            definition = definitions.get(code)
+            if definition is None:
+                unknown.add(code)
+                continue
+            responses = {item: value for _, _, item, value in answers}
+            for scale, score in scoring.score_response(definition, responses).items():
+                if score is not None:
+                    stage((administration, scale, str(score)))
+    if unknown:
+        report.notes.append(
+            "responses.csv: not scored, no instrument definition for " + ", ".join(sorted(unknown))
+        )
+    writers.drop_given_scores(connection)
+    return writers.upsert(connection, writers.SCORES_FROM_RESPONSES).as_dict()
 
 
 def _write_link_workers(rows) -> dict:

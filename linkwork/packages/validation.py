@@ -7,7 +7,13 @@ child and service) grow with the number of children, not with register rows.
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+
+try:  # scores and responses are checked against their instrument's definition
+    from linkwork.measures import scoring
+except ImportError:  # pragma: no cover - the measures app without its scoring rules
+    scoring = None
 
 from .reading import read_rows, shown
 from .resources import Invalid, Resource
@@ -74,11 +80,13 @@ class Indexes:
     user_roles: dict = field(default_factory=dict)  # email -> role, for existing users
     # (upn, service code) -> {start date: end date or None}, ISO text
     allocations: dict = field(default_factory=dict)
+    instruments: dict = field(default_factory=dict)  # code -> latest definition
 
 
 def database_indexes() -> Indexes:
     """The keys already in the database that a package may refer to."""
     from linkwork.accounts.models import Role, User
+    from linkwork.measures.models import Instrument
     from linkwork.people.models import Pupil
     from linkwork.schools.models import School
     from linkwork.support.models import Allocation, Partner, Service
@@ -95,6 +103,10 @@ def database_indexes() -> Indexes:
     indexes.link_workers = {
         email for email, role in indexes.user_roles.items() if role == Role.LINK_WORKER
     }
+    for code, definition in Instrument.objects.order_by("code", "version").values_list(
+        "code", "definition"
+    ):
+        indexes.instruments[code] = definition  # the latest version is the last one
     rows = Allocation.objects.values_list(
         "pupil__upn", "service__code", "start_date", "end_date"
     ).iterator()
@@ -265,7 +277,27 @@ class Checker:
         return self._pupil_exists(line, values, report)
 
     def _scores(self, line, values, report) -> bool:
-        return self._pupil_exists(line, values, report)
+        ok = self._pupil_exists(line, values, report)
+        definition = self.known.instruments.get(values.get("instrument"))
+        if scoring is None or definition is None or "scale" not in values:
+            return ok
+        if "score" in values:
+            problem = scoring.score_problem(definition, values["scale"], Decimal(values["score"]))
+            if problem is not None:
+                column = "scale" if problem.startswith("not a scale") else "score"
+                report(line, column, problem, values[column])
+                return False
+        return ok
 
     def _responses(self, line, values, report) -> bool:
-        return self._pupil_exists(line, values, report)
+        ok = self._pupil_exists(line, values, report)
+        definition = self.known.instruments.get(values.get("instrument"))
+        if scoring is None or definition is None or "item" not in values:
+            return ok
+        if "value" in values:
+            problem = scoring.response_problem(definition, values["item"], values["value"])
+            if problem is not None:
+                column = "item" if problem.startswith("not an item") else "value"
+                report(line, column, problem, str(values[column]))
+                return False
+        return ok

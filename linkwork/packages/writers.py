@@ -51,6 +51,9 @@ def _copy_text(value) -> str:
     return str(value)
 
 
+COMPUTED_SCORES = "lw_stage_computed_scores"
+
+
 def stage_table(resource: Resource) -> str:
     return f"lw_stage_{resource.name}"
 
@@ -76,17 +79,34 @@ class Staging:
                 columns = ", ".join(
                     f"{column.name} {types[column.kind]}" for column in resource.columns
                 )
-                suffix = " ON COMMIT DROP" if self.vendor == "postgresql" else ""
-                cursor.execute(f"DROP TABLE IF EXISTS {table}")
-                cursor.execute(f"CREATE TEMP TABLE {table} (line integer, {columns}){suffix}")
+                self._create(cursor, table, f"line integer, {columns}")
+            self._create(
+                cursor,
+                COMPUTED_SCORES,
+                f"administration_id {types['int']}, scale text, score {types['decimal']}",
+            )
 
-    @contextmanager
+    def _create(self, cursor, table: str, columns: str) -> None:
+        suffix = " ON COMMIT DROP" if self.vendor == "postgresql" else ""
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TEMP TABLE {table} ({columns}){suffix}")
+
     def writer(self, resource: Resource):
         """A function taking (line, *values) tuples, stored in the resource's table."""
-        table = stage_table(resource)
-        names = "line, " + ", ".join(resource.column_names)
+        names = ("line", *resource.column_names)
+        return self._writer(stage_table(resource), names)
+
+    def computed_scores_writer(self):
+        """A function taking (administration id, scale, score) of scores from responses."""
+        # Not COPY: these rows are written while a server-side cursor is still being read.
+        columns = ("administration_id", "scale", "score")
+        return self._writer(COMPUTED_SCORES, columns, use_copy=False)
+
+    @contextmanager
+    def _writer(self, table: str, columns: tuple[str, ...], use_copy: bool = True):
+        names = ", ".join(columns)
         with self.connection.cursor() as cursor:
-            if self.vendor == "postgresql":
+            if use_copy and self.vendor == "postgresql":
                 with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     lines: list[str] = []
 
@@ -100,7 +120,7 @@ class Staging:
                     if lines:
                         copy.write("\n".join(lines) + "\n")
             else:
-                marks = ", ".join(["%s"] * (len(resource.columns) + 1))
+                marks = ", ".join(["%s"] * len(columns))
                 sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
                 batch: list[tuple] = []
 
@@ -346,6 +366,48 @@ UPSERTS: dict[str, tuple[Upsert, ...]] = {
         ),
     ),
 }
+
+
+# Scale scores computed from item responses: a scale the package's scores.csv gives for
+# the same administration keeps the given score.
+SCORES_FROM_RESPONSES = Upsert(
+    "scores_from_responses",
+    "measures_score",
+    f"{COMPUTED_SCORES} s",
+    key={"administration_id": "s.administration_id", "scale": "s.scale"},
+    data={"score": "s.score"},
+)
+
+
+def responses_to_score(connection, chunk_size: int = 5000) -> Iterator[tuple[int, str, str, int]]:
+    """(administration id, instrument, item, value) of every stored response of each
+    administration the package gave responses for, grouped by administration."""
+    sql = (
+        "SELECT a.id, a.instrument_code, r.item, r.value FROM measures_response r "
+        "JOIN measures_administration a ON a.id = r.administration_id "
+        "WHERE a.id IN (SELECT a2.id FROM lw_stage_responses s "
+        "JOIN people_pupil p ON p.upn = s.upn JOIN measures_administration a2 "
+        "ON a2.pupil_id = p.id AND a2.instrument_code = s.instrument "
+        "AND a2.administered_on = s.administered_on AND a2.respondent = s.respondent) "
+        "ORDER BY a.id, r.item"
+    )
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(chunk_size):
+            yield from rows
+
+
+def drop_given_scores(connection) -> None:
+    """Forget computed scores for scales the package's scores.csv gives itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {COMPUTED_SCORES} WHERE EXISTS ("  # noqa: S608
+            "SELECT 1 FROM measures_administration a JOIN people_pupil p ON p.id = a.pupil_id "
+            "JOIN lw_stage_scores s ON s.upn = p.upn AND s.instrument = a.instrument_code "
+            "AND s.administered_on = a.administered_on AND s.respondent = a.respondent "
+            f"WHERE a.id = {COMPUTED_SCORES}.administration_id "
+            f"AND s.scale = {COMPUTED_SCORES}.scale)"
+        )
 
 
 @dataclass

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from linkwork.accounts.navigation import child_links_for
 from linkwork.audit.services import record_view
 
 from .queries import (
@@ -62,7 +63,8 @@ def child_list(request):
     details = sees_details(request.user)
     schools, cohorts = filter_choices(request.user)
     form = ChildSearchForm(request.GET, schools=schools, cohorts=cohorts, details=details)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # an invalid filter is dropped (and shown); the others still apply
+    filters = form.cleaned_data
     pupils = search_children(
         request.user,
         today=today,
@@ -99,5 +101,10 @@ def child_detail(request, pk):
     return render(
         request,
         "people/child_detail.html",
-        {"pupil": pupil, "details": sees_details(request.user), **profile},
+        {
+            "pupil": pupil,
+            "details": sees_details(request.user),
+            "child_links": child_links_for(request.user, pupil.pk),
+            **profile,
+        },
     )

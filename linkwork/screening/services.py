@@ -88,15 +88,15 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
         else:
             status = ProfileStatus.SCREENED
         rows.append(
-            RiskProfile(
-                round=screening_round,
-                pupil_id=ids[profile.upn],
-                risk_areas=profile.risk_areas,
-                priority_areas=profile.priority_areas,
-                rank=rank.get(profile.upn),
-                excluded_reason=profile.excluded_reason,
-                explanation=profile.detailed_explanation(),
-                status=status,
+            (
+                screening_round.pk,
+                ids[profile.upn],
+                profile.risk_areas,
+                profile.priority_areas,
+                rank.get(profile.upn),
+                profile.excluded_reason,
+                profile.detailed_explanation(),
+                status.value,
             )
         )
     _store_profiles(rows)
@@ -117,37 +117,32 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
     return screening_round
 
 
-def _store_profiles(rows: list[RiskProfile]) -> None:
-    """Insert a round's profiles: COPY on PostgreSQL (a borough is tens of thousands)."""
+PROFILE_COLUMNS = (
+    "round_id",
+    "pupil_id",
+    "risk_areas",
+    "priority_areas",
+    "rank",
+    "excluded_reason",
+    "explanation",
+    "status",
+)
+
+
+def _store_profiles(rows: list[tuple]) -> None:
+    """Insert a round's profiles (tuples in PROFILE_COLUMNS order): COPY on PostgreSQL,
+    where a borough is tens of thousands of rows."""
     if connection.vendor != "postgresql":
-        RiskProfile.objects.bulk_create(rows, batch_size=2000)
+        RiskProfile.objects.bulk_create(
+            [RiskProfile(**dict(zip(PROFILE_COLUMNS, row, strict=True))) for row in rows],
+            batch_size=2000,
+        )
         return
-    columns = (
-        "round_id",
-        "pupil_id",
-        "risk_areas",
-        "priority_areas",
-        "rank",
-        "excluded_reason",
-        "explanation",
-        "status",
-    )
     table = RiskProfile._meta.db_table
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(PROFILE_COLUMNS)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    (
-                        row.round_id,
-                        row.pupil_id,
-                        row.risk_areas,
-                        row.priority_areas,
-                        row.rank,
-                        row.excluded_reason,
-                        json.dumps(row.explanation),
-                        row.status,
-                    )
-                )
+                copy.write_row((*row[:6], json.dumps(row[6]), row[7]))
 
 
 @transaction.atomic

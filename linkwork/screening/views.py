@@ -32,6 +32,8 @@ SCREENING_ROLES = {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER, Role.SCHOOL_STAFF
 REVIEW_ROLES = {Role.MANAGER, Role.LINK_WORKER, Role.SCHOOL_STAFF}
 CONSENT_ROLES = {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER}
 ENROL_ROLES = {Role.MANAGER, Role.LINK_WORKER}
+# added on professional advice, or reviewed since: on the list whatever the rules said
+REVIEWED = {ProfileStatus.ADDED, ProfileStatus.ACCEPTED, ProfileStatus.DECLINED}
 
 
 def role_required(roles):
@@ -126,9 +128,14 @@ def _round_page(request, screening_round, review_form=None, status=200):
         .select_related("pupil")
         .order_by("rank", "pupil__upn")
     )
-    shortlist = [p for p in profiles if p.rank is not None or p.status == ProfileStatus.ADDED]
-    excluded = [p for p in profiles if p.status == ProfileStatus.EXCLUDED]
-    others = [p for p in profiles if p not in shortlist and p not in excluded]
+    shortlist, excluded, others = [], [], []
+    for profile in profiles:
+        if profile.rank is not None or profile.status in REVIEWED:
+            shortlist.append(profile)
+        elif profile.status == ProfileStatus.EXCLUDED:
+            excluded.append(profile)
+        else:
+            others.append(profile)
     return render(
         request,
         "screening/round_detail.html",

@@ -2,6 +2,8 @@ from django import forms
 from django.utils import timezone
 
 from .models import GoalStatus, InteractionKind, OutcomeArea
+from .queries import ABSENT, ATTENDED, NEXT_STATE
+from .services import RegisterMark
 
 TOPICS = [
     ("friendships", "Friendships"),
@@ -197,3 +199,22 @@ class CancelSessionForm(forms.Form):
 
 class RegisterUploadForm(forms.Form):
     file = forms.FileField(label="Register file (CSV or XLSX)")
+
+
+def register_marks(data) -> tuple[list[RegisterMark], int | None]:
+    """The marks a register page posted, and the child tapped (None for "Save register").
+
+    A tap moves one child to the mark after the one their row showed; saving sends every
+    child's mark (unmarked children as absent) with the mark the page showed.
+    Malformed input raises ValueError.
+    """
+    if "tap" in data:
+        pupil_id = int(data["tap"])
+        seen = data.get(f"seen-{pupil_id}", "")
+        return [RegisterMark(pupil_id, NEXT_STATE.get(seen, ATTENDED), seen)], pupil_id
+    marks = []
+    for key, seen in data.items():
+        if key.startswith("seen-"):
+            pupil_id = key.removeprefix("seen-")
+            marks.append(RegisterMark(int(pupil_id), data.get(f"mark-{pupil_id}") or ABSENT, seen))
+    return marks, None

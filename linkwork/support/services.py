@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from linkwork.audit.services import changes_between, record
@@ -52,10 +52,8 @@ def allocate_child(
         raise Refused(
             f"{pupil.name} has no partner-sharing consent in force on {start_date:%d %b %Y}."
         )
-    if (
-        Allocation.objects.filter(pupil=pupil, service=service, end_date__isnull=True).exists()
-        or Allocation.objects.filter(active_on(start_date), pupil=pupil, service=service).exists()
-    ):
+    overlapping = Q(end_date__isnull=True) | Q(end_date__gte=start_date)
+    if Allocation.objects.filter(overlapping, pupil=pupil, service=service).exists():
         raise Refused(f"{pupil.name} is already allocated to {service.name}.")
     # Lock the service so two allocations cannot both take the last place.
     type(service).objects.select_for_update().filter(pk=service.pk).first()
@@ -126,12 +124,20 @@ class RegisterResult:
 
 
 def _lock_session(service, session_date: dt.date) -> Session:
-    # INSERT ... ON CONFLICT DO NOTHING, then lock the row: concurrent submissions of
-    # one register queue behind each other instead of racing.
-    Session.objects.bulk_create(
-        [Session(service=service, date=session_date)], ignore_conflicts=True
+    # Lock the session row (INSERT ... ON CONFLICT DO NOTHING first when it is new):
+    # concurrent submissions of one register queue behind each other instead of racing.
+    locked = (
+        Session.objects.select_for_update()
+        .filter(service=service, date=session_date)
+        .order_by("pk")
     )
-    return Session.objects.select_for_update().get(service=service, date=session_date)
+    session = locked.first()
+    if session is None:
+        Session.objects.bulk_create(
+            [Session(service=service, date=session_date)], ignore_conflicts=True
+        )
+        session = locked.get()
+    return session
 
 
 def record_register(

@@ -3,7 +3,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,7 +15,6 @@ from linkwork.people.queries import child_for
 from . import forms, services
 from .models import Allocation, FollowUp, Goal, SupportPlan
 from .queries import (
-    NEXT_STATE,
     caseload_enrolments,
     caseload_rows,
     child_support_context,
@@ -80,6 +79,7 @@ def child_support(request, pk):
     pupil = child_for(request.user, pk)
     today = timezone.localdate()
     context = child_support_context(request.user, pupil, today)
+    context["staff"] = list(_staff_for(request.user).order_by("name", "email"))
     context["allocate_form"] = forms.AllocateForm(
         services=services_for(request.user).filter(school=pupil.school)
     )
@@ -351,30 +351,22 @@ def register(request, service_pk, date):
     today = timezone.localdate()
     if request.method == "POST":
         try:
-            if "tap" in request.POST:
-                pupil_id = int(request.POST["tap"])
-                seen = request.POST.get(f"seen-{pupil_id}", "")
-                marks = [services.RegisterMark(pupil_id, NEXT_STATE.get(seen, "attended"), seen)]
-            else:
-                marks = [
-                    services.RegisterMark(
-                        int(key[5:]), request.POST.get(f"mark-{key[5:]}") or "absent", value
-                    )
-                    for key, value in request.POST.items()
-                    if key.startswith("seen-")
-                ]
+            marks, pupil_id = forms.register_marks(request.POST)
             result = services.record_register(
                 actor=request.user, service=service, session_date=on, marks=marks
             )
         except (services.Refused, ValueError) as refused:
             messages.error(request, str(refused))
+            if request.htmx:
+                # The register changed under the page (e.g. an allocation ended): reload it.
+                return HttpResponse(status=204, headers={"HX-Refresh": "true"})
             return redirect("support:register", service_pk=service.pk, date=on.isoformat())
-        if request.htmx and "tap" in request.POST:
+        if request.htmx and pupil_id is not None:
             row = next(r for r in register_rows(service, on) if r.pupil.pk == pupil_id)
             return render(
                 request, "support/register.html#row", {"row": row, "service": service, "date": on}
             )
-        if "tap" not in request.POST:
+        if pupil_id is None:
             note = f" {result.kept} marks a colleague made were kept." if result.kept else ""
             messages.success(request, f"Register saved.{note}")
         return redirect("support:register", service_pk=service.pk, date=on.isoformat())

@@ -72,3 +72,13 @@ def test_pages_have_no_serious_accessibility_violations(
     axe_check(page)
     visit(page, "people:child_detail", pk=children.pk)
     axe_check(page)
+
+
+def test_account_and_admin_pages_have_no_serious_accessibility_violations(
+    desktop_page, login, axe_check, visit, admin_user
+):
+    page = desktop_page
+    login(page, admin_user)
+    for name in ("home", "account_change_password", "mfa_index", "audit:entry_list"):
+        visit(page, name)
+        axe_check(page)

@@ -91,3 +91,30 @@ def test_navigation_follows_the_role(client, request, persona, shows_children):
     assert (f'href="{reverse("people:child_list")}"' in html) is shows_children
     assert 'aria-current="page"' in html
     assert (reverse("admin:index") in html) is (user.role == Role.ADMIN)
+
+
+@pytest.mark.django_db
+def test_sign_in_asks_for_the_authenticator_code_once_totp_is_on(client, link_worker):
+    import time
+
+    from allauth.mfa.totp.internal.auth import (
+        TOTP,
+        format_hotp_value,
+        generate_totp_secret,
+        hotp_value,
+    )
+
+    secret = generate_totp_secret()
+    TOTP.activate(link_worker, secret)
+    response = client.post(
+        reverse("account_login"), {"login": "lw@example.org", "password": "demo-password-only"}
+    )
+    assert response["Location"] == reverse("mfa_authenticate")
+    page = client.get(reverse("mfa_authenticate")).content.decode()
+    assert 'class="site-header"' in page and "authenticator code" in page.lower()
+    assert client.get(reverse("home")).status_code == 302  # not signed in yet
+
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    response = client.post(reverse("mfa_authenticate"), {"code": code})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200

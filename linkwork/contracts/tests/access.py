@@ -48,6 +48,7 @@ ACCESS = {
     "contracts:claim_detail": {"allowed": READERS, "kwargs": _claim},
     "contracts:claim_run": {"allowed": {Role.MANAGER}, "kwargs": _claim},  # POST only
     "contracts:claim_submit": {"allowed": {Role.MANAGER}, "kwargs": _claim},  # POST only
+    "contracts:claim_paid": {"allowed": {Role.MANAGER}, "kwargs": _claim},  # POST only
     "contracts:claim_evidence": {"allowed": STAFF, "kwargs": _claim},
     "contracts:claim_statement": {
         "allowed": READERS,

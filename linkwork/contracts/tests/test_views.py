@@ -63,6 +63,8 @@ def test_manager_runs_and_submits_from_the_page(claimed, client, manager):
     assert claim.status == "submitted" and claim.submitted_by == manager
     page = client.get(_url("claim_detail", code="EX-1", period="T3")).content.decode()
     assert "Submitted" in page and str(manager) in page
+    client.post(_url("claim_paid", code="EX-1", period="T3"))
+    assert Claim.objects.get(period_code="T3").status == "paid"
 
 
 def test_funder_sees_only_submitted_claims_with_their_portion(claimed, client, make_user):
@@ -171,3 +173,14 @@ def test_child_achievements_page(claimed, client, manager):
     client.force_login(manager)
     page = client.get(_url("child_achievements", pk=pupil.pk)).content.decode()
     assert "wellbeing" in page and "2025-06-20" in page and "T1" in page
+
+
+def test_forecast_and_a_changed_price(claimed, client, manager):
+    client.force_login(manager)
+    page = client.get(_url("contract_detail", code="EX-1")).content.decode()
+    # after T1 and T2: 3 signups and 3 engagements in 2 periods; T3 remains
+    assert "1.5" in page
+    changed = client.get(
+        _url("contract_detail", code="EX-1"), {"trigger": "signup", "price": "400.00"}
+    ).content.decode()
+    assert "With that price" in changed

@@ -8,6 +8,7 @@ from linkwork.measures.scoring import (
     ScoringError,
     at_risk,
     band_for,
+    respondent_problem,
     score_administration,
     score_problem,
     score_response,
@@ -193,3 +194,8 @@ def test_sdq_bands(scale, respondent, score, band):
 )
 def test_instrument_thresholds(scale, phase, score, expected):
     assert at_risk(SDQ, scale, phase, d(score)) is expected
+
+
+def test_respondent_problem():
+    assert respondent_problem(SDQ, "teacher") is None
+    assert respondent_problem(SCWBS, "parent") == "SCWBS is answered by self"

@@ -18,6 +18,12 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from django.contrib.auth import authenticate
+
+from linkwork.accounts.models import Role, User
+from linkwork.packages.demo import reset_demo_logins
+from linkwork.packages.generator import generate_package
+from linkwork.packages.services import load_package
 
 LOGIN = re.compile(r"^  (.+?)\s{2,}(\S+@example\.org)\s+([A-Za-z0-9]{16})$", re.MULTILINE)
 
@@ -112,6 +118,28 @@ def test_serve_help_names_its_options(tmp_path):
     result = linkwork("serve", "--help", data_dir=tmp_path)
     assert result.returncode == 0
     assert "--bind" in result.stdout and "--workers" in result.stdout
+
+
+@pytest.mark.django_db
+def test_demo_logins_sign_in_with_their_scopes(tmp_path):
+    generate_package(tmp_path, children=30, seed=4)
+    load_package(actor=None, path=tmp_path)
+    first = {login.role: login for login in reset_demo_logins(actor=None)}
+    assert set(first) == set(Role)
+    for login in first.values():
+        user = authenticate(email=login.email, password=login.password)
+        assert user is not None and user.role == login.role
+    staff = User.objects.get(email="school.staff@example.org")
+    worker = User.objects.get(email=first[Role.LINK_WORKER].email)
+    assert list(staff.schools.all()) == [worker.schools.order_by("urn").first()]
+    assert User.objects.get(email="partner.staff@example.org").partner is not None
+    assert User.objects.get(email="funder@example.org").payer_code == "LA"
+    assert User.objects.get(email="admin@example.org").is_superuser
+
+    again = {login.role: login for login in reset_demo_logins(actor=None)}
+    assert User.objects.filter(email__in=[x.email for x in again.values()]).count() == 6
+    stale = first[Role.MANAGER]
+    assert authenticate(email=stale.email, password=stale.password) is None
 
 
 def free_port() -> int:

@@ -90,9 +90,9 @@ SMALL_ZONE = {
     ),
     "responses.csv": (
         "upn,administered_on,instrument,respondent,item,value\n"
-        f"{A},2025-09-12,SCWBS,self,scwbs_1,4\n"
-        f"{A},2025-09-12,SCWBS,self,scwbs_2,3\n"
-        f"{C},2024-09-12,SCWBS,self,scwbs_1,5\n"
+        f"{A},2025-09-12,SCWBS,self,scwbs01,4\n"
+        f"{A},2025-09-12,SCWBS,self,scwbs02,3\n"
+        f"{C},2024-09-12,SCWBS,self,scwbs01,5\n"
     ),
 }
 

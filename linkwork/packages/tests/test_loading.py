@@ -6,6 +6,7 @@ from django.contrib.auth.hashers import is_password_usable
 from linkwork.accounts.models import User
 from linkwork.audit.models import AuditEntry
 from linkwork.core.upn import make_upn
+from linkwork.measures.models import Score
 from linkwork.packages.services import PackageInvalid, load_package
 from linkwork.support.models import RegisterEntry
 
@@ -238,6 +239,30 @@ BAD_INPUT = {
         ),
         "school_attendance.csv:2: present_sessions: more than possible_sessions 140 (141)",
     ),
+    "score outside its scale's range": (
+        replace("scores.csv", "SDQ,emotional,self,7", "SDQ,emotional,self,11"),
+        "scores.csv:2: score: out of range 0–10 (11)",
+    ),
+    "scale the instrument does not have": (
+        replace("scores.csv", "SDQ,emotional,self,7", "SDQ,anxiety,self,7"),
+        "scores.csv:2: scale: not a scale of SDQ (anxiety)",
+    ),
+    "item the instrument does not have": (
+        add_file(
+            "responses.csv",
+            "upn,administered_on,instrument,respondent,item,value\n"
+            "C201300024001,2024-09-05,SDQ,self,sdq99,1\n",
+        ),
+        "responses.csv:2: item: not an item of SDQ (sdq99)",
+    ),
+    "item answer out of range": (
+        add_file(
+            "responses.csv",
+            "upn,administered_on,instrument,respondent,item,value\n"
+            "C201300024001,2024-09-05,SDQ,self,sdq03,7\n",
+        ),
+        "responses.csv:2: value: out of range 0–2 (7)",
+    ),
     "too many decimal places": (
         replace("attainment.csv", "95,100", "95.0001,100"),
         "attainment.csv:2: value: more than 3 decimal places (95.0001)",
@@ -324,3 +349,25 @@ def test_a_path_that_is_not_a_folder_is_refused(tmp_path):
     with pytest.raises(PackageInvalid) as refused:
         load_package(actor=None, path=tmp_path / "missing")
     assert refused.value.errors == [f"{tmp_path / 'missing'}: not a folder"]
+
+
+def test_responses_are_scored_by_their_instrument_and_given_scores_kept(example_package):
+    lines = ["upn,administered_on,instrument,respondent,item,value"]
+    lines += [f"C201300024001,2024-10-01,SCWBS,self,scwbs{n:02d},4" for n in range(1, 13)]
+    lines += [
+        f"C201300024001,2024-09-05,SDQ,self,{item},2"
+        for item in ("sdq03", "sdq08", "sdq13", "sdq16", "sdq24")
+    ]
+    (example_package / "responses.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    report = load_package(actor=None, path=example_package)
+
+    assert report.counts["responses"]["inserted"] == 17
+    assert report.counts["scores_from_responses"] == {"inserted": 1, "updated": 0, "unchanged": 0}
+    scores = Score.objects.filter(administration__pupil__upn="C201300024001")
+    assert scores.get(administration__instrument_code="SCWBS", scale="total").score == 48
+    # scores.csv gives the emotional score of that SDQ administration: it is kept as given
+    given = scores.get(administration__administered_on="2024-09-05", scale="emotional")
+    assert given.score == 7
+    again = load_package(actor=None, path=example_package)
+    assert not again.changed

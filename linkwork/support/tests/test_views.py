@@ -255,3 +255,77 @@ def test_plan_prefilled_then_saved_with_history(client, link_worker, allocated):
     page = history.content.decode()
     assert "Support plan written" in page
     assert "Changed: informal_engagement" in page
+
+
+def test_a_refused_tap_reloads_the_register(
+    client, partner_user, allocated, make_pupil, enrol, service
+):
+    other = make_pupil()
+    enrol(other)
+    client.force_login(partner_user)
+    response = client.post(
+        register_url(service),
+        {"tap": other.pk, f"seen-{other.pk}": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 204
+    assert response["HX-Refresh"] == "true"
+
+
+def test_register_upload_reads_xlsx(client, partner_user, allocated, service):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["service_code", "session_date", "upn", "attended", "engaged"])
+    sheet.append(["ARTS-MON", "2026-03-16", allocated.upn, "N", ""])
+    sheet.append(["ARTS-MON", "2026-03-09", allocated.upn, "Y", "N"])
+    content = io.BytesIO()
+    book.save(content)
+    client.force_login(partner_user)
+    response = client.post(
+        reverse("support:register_upload"),
+        {"file": SimpleUploadedFile("registers.xlsx", content.getvalue())},
+    )
+    assert response.status_code == 302
+    assert RegisterEntry.objects.count() == 2
+
+
+def test_follow_up_assigned_then_completed(client, link_worker, make_user, school, allocated):
+    from linkwork.support.models import FollowUp
+    from linkwork.support.services import open_follow_up
+
+    colleague = make_user("link_worker", schools=[school], name="Ash Colleague")
+    follow_up = open_follow_up(actor=link_worker, pupil=allocated, reason="Call home")
+    client.force_login(link_worker)
+    client.post(
+        reverse("support:follow_up_assign", kwargs={"pk": follow_up.pk}),
+        {"assigned_to": colleague.pk},
+    )
+    follow_up.refresh_from_db()
+    assert follow_up.assigned_to == colleague
+    client.post(
+        reverse("support:follow_up_complete", kwargs={"pk": follow_up.pk}),
+        {"outcome": "Spoke to carer"},
+    )
+    assert FollowUp.objects.get().outcome == "Spoke to carer"
+
+
+def test_goal_status_and_progress_note(client, link_worker, allocated):
+    from linkwork.support.services import add_goal, save_support_plan
+
+    plan = save_support_plan(actor=link_worker, pupil=allocated)
+    goal = add_goal(actor=link_worker, plan=plan, area="confidence", text="Read in assembly")
+    client.force_login(link_worker)
+    client.post(
+        reverse("support:goal_update", kwargs={"pk": goal.pk}),
+        {"status": "achieved", "note": "Read a poem to Year 4"},
+    )
+    goal.refresh_from_db()
+    assert goal.status == "achieved"
+    assert goal.notes.get().text == "Read a poem to Year 4"
+    page = client.get(reverse("support:child", kwargs={"pk": allocated.pk})).content.decode()
+    assert "Read a poem to Year 4" in page

@@ -24,18 +24,14 @@ class Command(BaseCommand):
             claim = service(actor=None, contract_code=contract, period_code=period)
         except ClaimError as exc:
             raise CommandError(str(exc)) from None
-        data = claim_as_json(claim_result(claim), status=claim.status)
         if options["json"]:
+            data = claim_as_json(claim_result(claim), status=claim.status)
             self.stdout.write(json.dumps(data, indent=1))
             return
         self.stdout.write(
-            f"{data['contract']} {data['period']} ({data['status']}): "
-            f"{len(data['lines'])} lines, total {data['total']}"
+            f"{claim.contract_code} {claim.period_code} ({claim.status}): "
+            f"{claim.lines.count()} lines, total {claim.total:.2f}"
         )
-        for payer, value in data["payers"].items():
+        for payer, value in claim.payer_totals.items():
             self.stdout.write(f"  {payer:<12} {value:>14}")
-        for line in data["lines"]:
-            self.stdout.write(
-                f"  {line['kind']:<10} {line['upn']} {line['trigger']:<12} {line['instance']:<8} "
-                f"{line['achieved_on'] or '':<10} {line['amount']:>12}"
-            )
+        self.stdout.write("The lines: --json, or the claim page.")
