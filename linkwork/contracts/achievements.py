@@ -88,6 +88,7 @@ class ChildFacts:
     registers: tuple[RegisterFact, ...] = ()
     # Counted in bulk by the database instead of `registers` (same rule, see tally_registers)
     tallies: tuple[PeriodTally, ...] | None = None
+    pupil_id: int | None = None
     scores: tuple[ScoreFact, ...] = ()
     attainment: tuple[AttainmentFact, ...] = ()
 

@@ -1,6 +1,7 @@
 """Reads for contracts and claims: the engine's inputs in bounded queries, claims as JSON."""
 
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db import connection
@@ -18,6 +19,7 @@ from .achievements import (
     RegisterFact,
     ScoreFact,
     child_window,
+    find_achievements,
 )
 from .claims import ClaimResult, Line
 from .models import Claim, ClaimLine, ClaimStatus, Contract
@@ -120,30 +122,42 @@ def load_children(terms: ContractTerms, *, chunk: int = CHUNK, pupil_id: int | N
                 scores=tuple(scores[pupil_id]),
                 attainment=tuple(attainment[pupil_id]),
                 tallies=tuple(tallies.get(pupil_id, ())) if tallies is not None else None,
+                pupil_id=pupil_id,
             )
             for pupil_id in ids
         ]
 
 
 # The same counts as achievements.tally_registers, done by PostgreSQL in one statement per
-# chunk of children: rows inside each child's window, per claim period.
+# chunk of children: rows inside each child's window, per claim period. The rows
+# themselves are listed afterwards (ROWS_SQL) only for the child-periods achieved.
 TALLY_SQL = """
 SELECT r.pupil_id, p.code,
        count(*),
        count(*) FILTER (WHERE r.attended),
-       count(*) FILTER (WHERE r.attended AND r.engaged),
-       string_agg(
-           '#' || r.id || ' ' || s.code || ' ' || to_char(r.session_date, 'YYYY-MM-DD') || ' '
-           || CASE WHEN r.attended THEN 'Y' ELSE 'N' END
-           || CASE WHEN NOT r.attended THEN '-' WHEN r.engaged THEN 'Y' ELSE 'N' END,
-           '; ' ORDER BY r.session_date, s.code, r.id)
+       count(*) FILTER (WHERE r.attended AND r.engaged)
 FROM unnest(%s::bigint[], %s::date[], %s::date[]) AS w(pupil_id, first_day, last_day)
 JOIN support_registerentry r
   ON r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
 JOIN unnest(%s::text[], %s::date[], %s::date[]) AS p(code, first_day, last_day)
   ON r.session_date BETWEEN p.first_day AND p.last_day
-JOIN support_service s ON s.id = r.service_id
 GROUP BY r.pupil_id, p.code
+"""
+
+# The rows of each (child, first day, last day, period), as achievements.register_text.
+ROWS_SQL = """
+SELECT w.pupil_id, w.code,
+       string_agg(
+           '#' || r.id || ' ' || s.code || ' ' || to_char(r.session_date, 'YYYY-MM-DD') || ' '
+           || CASE WHEN r.attended THEN 'Y' ELSE 'N' END
+           || CASE WHEN NOT r.attended THEN '-' WHEN r.engaged THEN 'Y' ELSE 'N' END,
+           '; ' ORDER BY r.session_date, s.code, r.id)
+FROM unnest(%s::bigint[], %s::date[], %s::date[], %s::text[])
+     AS w(pupil_id, first_day, last_day, code)
+JOIN support_registerentry r
+  ON r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
+JOIN support_service s ON s.id = r.service_id
+GROUP BY w.pupil_id, w.code
 """
 
 
@@ -175,9 +189,44 @@ def _tallies_in_database(terms: ContractTerms, ids, enrolments) -> dict[int, lis
                 _array(p.ends_on for p in periods),
             ],
         )
-        for pupil_id, code, sessions, attended, engaged, rows in cursor.fetchall():
-            tallies[pupil_id].append(PeriodTally(code, sessions, attended, engaged, rows))
+        for pupil_id, code, sessions, attended, engaged in cursor.fetchall():
+            tallies[pupil_id].append(PeriodTally(code, sessions, attended, engaged))
     return tallies
+
+
+def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
+    """find_achievements, with the register rows listed in the evidence of engagement
+    achievements whose counts came from the database (one query per chunk)."""
+    found = find_achievements(terms, children)
+    counted = {c.upn: c for c in children if c.tallies is not None and c.pupil_id is not None}
+    engagement = {t.code for t in terms.triggers if t.kind == "engagement"}
+    wanted = [a for a in found if a.trigger in engagement and a.upn in counted]
+    if not wanted:
+        return found
+    keys = []
+    for achievement in wanted:
+        child = counted[achievement.upn]
+        window = child_window(terms, child)
+        period = terms.period(achievement.instance)
+        first = max(period.starts_on, window.starts_on)
+        last = min(period.ends_on, window.ends_on)
+        keys.append((child.pupil_id, first, last, period.code))
+    with connection.cursor() as cursor:
+        cursor.execute(ROWS_SQL, [_array(k[i] for k in keys) for i in range(4)])
+        rows = {(pupil_id, code): text for pupil_id, code, text in cursor.fetchall()}
+    upns = {c.pupil_id: c.upn for c in counted.values()}
+    upn_rows = {(upns[pupil_id], code): text for (pupil_id, code), text in rows.items()}
+    out = []
+    for achievement in found:
+        text = upn_rows.get((achievement.upn, achievement.instance))
+        if text is not None and achievement.trigger in engagement:
+            evidence = tuple(
+                f"registers: {text}" if item == "registers: " else item
+                for item in achievement.evidence
+            )
+            achievement = replace(achievement, evidence=evidence)
+        out.append(achievement)
+    return out
 
 
 def line_from_row(row: ClaimLine) -> Line:

@@ -7,10 +7,9 @@ from django.utils import timezone
 
 from linkwork.audit.services import record
 
-from .achievements import find_achievements
 from .claims import ClaimResult, compute_claim
 from .models import Claim, ClaimedAchievement, ClaimLine, ClaimLineKind, ClaimStatus, Contract
-from .queries import contract_terms, load_children, submitted_lines
+from .queries import achievements_for, contract_terms, load_children, submitted_lines
 from .terms import ContractTerms
 
 
@@ -68,7 +67,7 @@ def compute_for(terms: ContractTerms, period_code: str) -> ClaimResult:
     """The claim the current data supports for a period (reads only)."""
     achievements = []
     for children in load_children(terms):
-        achievements.extend(find_achievements(terms, children))
+        achievements.extend(achievements_for(terms, children))
     return compute_claim(terms, period_code, achievements, submitted_lines(terms.code))
 
 

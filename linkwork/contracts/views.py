@@ -13,7 +13,6 @@ from linkwork.core.documents import DocumentError
 from linkwork.people.queries import child_for
 
 from . import queries, statements
-from .achievements import find_achievements
 from .documents import parse_contract
 from .forecast import forecast_claims
 from .forms import ContractUploadForm, PriceChangeForm
@@ -236,7 +235,7 @@ def child_achievements(request, pk):
         terms = queries.contract_terms(contract)
         found = []
         for children in queries.load_children(terms, pupil_id=pupil.pk):
-            found.extend(find_achievements(terms, children))
+            found.extend(queries.achievements_for(terms, children))
         lines = queries.claim_lines_for_child(contract.code, pupil.upn)
         if found or lines:
             sections.append({"contract": contract, "achievements": found, "lines": lines})

@@ -23,7 +23,8 @@ from .models import (
     Upload,
     UploadStatus,
 )
-from .queries import latest_rules, may_review, screening_data
+from .queries import latest_rules, may_review, screening_data_by_school
+from .rules import RiskProfile as EngineProfile
 from .rules import Rules, screen
 from .uploads import UPLOADABLE, write_package
 
@@ -59,13 +60,46 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
 
     Uses the latest rules unless given. Stores a risk profile per pupil (with the
     explanation), the shortlist order, the rules version and the newest data date.
+    The round comes back with its `result` (the engine's `ScreeningResult`).
     """
+    rules = _rules_or_latest(rules)
+    engine_rules = Rules.from_document(rules.document)
+    with _ProfileWriter() as writer:
+        for _, upns, pupils in screening_data_by_school([school], on, engine_rules):
+            result = screen(engine_rules, pupils, on)
+            screening_round = _store_round(actor, school, on, rules, upns, result, writer)
+    screening_round.result = result
+    return screening_round
+
+
+@transaction.atomic
+def run_screening_rounds(*, actor, schools, on: date, rules: ScreeningRules | None = None):
+    """Screen every pupil on roll at each of `schools` on `on`: one round per school.
+
+    The same rounds as `run_screening` school by school, in one transaction: the data of
+    all the schools is read in four streamed queries and the profiles are written in
+    large batches, so time grows with the number of pupils, not of schools, and memory
+    stays that of one school. Each round is audited. Returns the rounds, by school id.
+    """
+    rules = _rules_or_latest(rules)
+    engine_rules = Rules.from_document(rules.document)
+    rounds = []
+    with _ProfileWriter() as writer:
+        for school, upns, pupils in screening_data_by_school(schools, on, engine_rules):
+            result = screen(engine_rules, pupils, on)
+            rounds.append(_store_round(actor, school, on, rules, upns, result, writer))
+    return rounds
+
+
+def _rules_or_latest(rules: ScreeningRules | None) -> ScreeningRules:
     rules = rules or latest_rules()
     if rules is None:
         raise ValidationError("No screening rules are loaded yet: load a screening.yaml first.")
-    engine_rules = Rules.from_document(rules.document)
-    upns, pupils = screening_data(school, on, engine_rules)
-    result = screen(engine_rules, pupils, on)
+    return rules
+
+
+def _store_round(actor, school, on, rules, upns, result, writer) -> ScreeningRound:
+    """Store one school's round, its profiles (through `writer`) and its audit entry."""
     screening_round = ScreeningRound.objects.create(
         school=school,
         on=on,
@@ -79,7 +113,6 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
     )
     ids = {upn: pupil_id for pupil_id, upn in upns.items()}
     rank = {p.upn: n for n, p in enumerate(result.shortlist, start=1)}
-    rows = []
     for profile in result.profiles:
         if profile.excluded_reason:
             status = ProfileStatus.EXCLUDED
@@ -87,19 +120,7 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
             status = ProfileStatus.SHORTLISTED
         else:
             status = ProfileStatus.SCREENED
-        rows.append(
-            (
-                screening_round.pk,
-                ids[profile.upn],
-                profile.risk_areas,
-                profile.priority_areas,
-                rank.get(profile.upn),
-                profile.excluded_reason,
-                profile.detailed_explanation(),
-                status.value,
-            )
-        )
-    _store_profiles(rows)
+        writer.add(screening_round.pk, ids[profile.upn], profile, rank.get(profile.upn), status)
     record(
         actor=actor,
         action="screening.run",
@@ -113,7 +134,6 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
             "data_date": result.data_date,
         },
     )
-    screening_round.result = result
     return screening_round
 
 
@@ -129,20 +149,72 @@ PROFILE_COLUMNS = (
 )
 
 
-def _store_profiles(rows: list[tuple]) -> None:
-    """Insert a round's profiles (tuples in PROFILE_COLUMNS order): COPY on PostgreSQL,
-    where a borough is tens of thousands of rows."""
-    if connection.vendor != "postgresql":
-        RiskProfile.objects.bulk_create(
-            [RiskProfile(**dict(zip(PROFILE_COLUMNS, row, strict=True))) for row in rows],
-            batch_size=2000,
+class _ProfileWriter:
+    """Stores risk profiles in large batches: COPY on PostgreSQL, where a borough is tens
+    of thousands of rows, else bulk_create. Used as a context manager, which writes the
+    last batch."""
+
+    BATCH = 5000
+    SHARED = 50_000
+
+    def __init__(self):
+        self.rows = []
+        self.copy = connection.vendor == "postgresql"
+        self.verdicts = {}  # AreaVerdict: its JSON text, shared by the many equal ones
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if kind is None:
+            self.flush()
+
+    def add(self, round_id: int, pupil_id: int, profile, rank: int | None, status) -> None:
+        if self.copy:
+            explanation = "{" + ", ".join(map(self._verdict_json, profile.areas)) + "}"
+        else:
+            explanation = profile.detailed_explanation()
+        self.rows.append(
+            (
+                round_id,
+                pupil_id,
+                profile.risk_areas,
+                profile.priority_areas,
+                rank,
+                profile.excluded_reason,
+                explanation,
+                status.value,
+            )
         )
-        return
-    table = RiskProfile._meta.db_table
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(PROFILE_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*row[:6], json.dumps(row[6]), row[7]))
+        if len(self.rows) >= self.BATCH:
+            self.flush()
+
+    def _verdict_json(self, verdict) -> str:
+        """One area of `RiskProfile.detailed_explanation()` as JSON text ("area": {...})."""
+        text = self.verdicts.get(verdict)
+        if text is None:
+            if len(self.verdicts) >= self.SHARED:
+                self.verdicts.clear()
+            one = EngineProfile(upn="", areas=(verdict,), risk_areas=0, priority_areas=0)
+            text = self.verdicts[verdict] = json.dumps(one.detailed_explanation())[1:-1]
+        return text
+
+    def flush(self) -> None:
+        rows, self.rows = self.rows, []
+        if not rows:
+            return
+        if not self.copy:
+            RiskProfile.objects.bulk_create(
+                [RiskProfile(**dict(zip(PROFILE_COLUMNS, row, strict=True))) for row in rows],
+                batch_size=1000,
+            )
+            return
+        table = RiskProfile._meta.db_table
+        with connection.cursor() as cursor:
+            copy_sql = f"COPY {table} ({', '.join(PROFILE_COLUMNS)}) FROM STDIN"
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
 
 
 @transaction.atomic
