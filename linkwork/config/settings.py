@@ -131,7 +131,10 @@ def _database() -> dict:
         config = dj_database_url.parse(url, conn_max_age=60)
     else:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        config = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "linkwork.sqlite3")}
+        config = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "linkwork.sqlite3"),
+        }
     if config["ENGINE"].endswith("sqlite3"):
         # WAL lets the task worker and the web server share the file; IMMEDIATE
         # transactions avoid "database is locked" on upgrade from read to write.
@@ -156,8 +159,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "account_login"

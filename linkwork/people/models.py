@@ -66,9 +66,7 @@ class PupilQuerySet(models.QuerySet):
                 allocations__start_date__lte=today,
             ) & (Q(allocations__end_date__isnull=True) | Q(allocations__end_date__gte=today))
             sharing = Consent.objects.in_force(today).filter(purpose=Purpose.PARTNER_SHARING)
-            return self.filter(
-                allocated, pk__in=sharing.values("pupil_id")
-            ).distinct()
+            return self.filter(allocated, pk__in=sharing.values("pupil_id")).distinct()
         return self.none()
 
 
@@ -136,9 +134,7 @@ class SchoolAttendance(models.Model):
     class Meta:
         ordering = ["pupil", "period_start"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["pupil", "period_start"], name="school_attendance_key"
-            ),
+            models.UniqueConstraint(fields=["pupil", "period_start"], name="school_attendance_key"),
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")),
                 name="school_attendance_dates_in_order",
@@ -211,7 +207,9 @@ class Consent(models.Model):
     given_on = models.DateField()
     withdrawn_on = models.DateField(null=True, blank=True)
     child_assent = models.BooleanField(
-        "the child's own assent", null=True, blank=True,
+        "the child's own assent",
+        null=True,
+        blank=True,
         help_text="Whether the child agreed too; blank when not asked or not recorded.",
     )
 
@@ -220,9 +218,7 @@ class Consent(models.Model):
     class Meta:
         ordering = ["pupil", "purpose", "given_on"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["pupil", "purpose", "given_on"], name="consent_key"
-            ),
+            models.UniqueConstraint(fields=["pupil", "purpose", "given_on"], name="consent_key"),
             models.CheckConstraint(
                 condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=F("given_on")),
                 name="consent_withdrawn_after_given",

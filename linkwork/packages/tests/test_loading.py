@@ -371,3 +371,20 @@ def test_responses_are_scored_by_their_instrument_and_given_scores_kept(example_
     assert given.score == 7
     again = load_package(actor=None, path=example_package)
     assert not again.changed
+
+
+def test_a_reload_rewrites_no_row(example_package):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row versions (xmin) are a PostgreSQL notion")
+
+    def versions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, xmin::text FROM support_registerentry ORDER BY id")
+            return cursor.fetchall()
+
+    load_package(actor=None, path=example_package)
+    before = versions()
+    load_package(actor=None, path=example_package)
+    assert versions() == before
