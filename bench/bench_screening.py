@@ -241,7 +241,8 @@ def round_all(limit: int | None) -> None:
 
 
 def one_query(url: str) -> tuple[float, float, list]:
-    """The query's best wall time of three, and that run's CPU time in PostgreSQL."""
+    """The query's best wall time of three, and that run's CPU time in its PostgreSQL
+    backend (parallel workers, if the plan uses them, are not counted)."""
     import psycopg
 
     best, best_cpu, rows = None, None, []
@@ -375,7 +376,8 @@ def main() -> None:
             f"{full['shortlisted']:,} shortlisted"
         )
         print(
-            f"one SQL query: {sql_seconds:.2f} s (PostgreSQL CPU {sql_cpu:.2f} s), "
+            f"one SQL query: {sql_seconds:.2f} s (PostgreSQL CPU {sql_cpu:.2f} s, "
+            "not counting parallel workers), "
             f"{len(sql_rows):,} shortlisted"
         )
         print(

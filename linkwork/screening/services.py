@@ -24,7 +24,6 @@ from .models import (
     UploadStatus,
 )
 from .queries import latest_rules, may_review, screening_data_by_school
-from .rules import RiskProfile as EngineProfile
 from .rules import Rules, screen
 from .uploads import UPLOADABLE, write_package
 
@@ -155,12 +154,10 @@ class _ProfileWriter:
     last batch."""
 
     BATCH = 5000
-    SHARED = 50_000
 
     def __init__(self):
         self.rows = []
         self.copy = connection.vendor == "postgresql"
-        self.verdicts = {}  # AreaVerdict: its JSON text, shared by the many equal ones
 
     def __enter__(self):
         return self
@@ -170,10 +167,7 @@ class _ProfileWriter:
             self.flush()
 
     def add(self, round_id: int, pupil_id: int, profile, rank: int | None, status) -> None:
-        if self.copy:
-            explanation = "{" + ", ".join(map(self._verdict_json, profile.areas)) + "}"
-        else:
-            explanation = profile.detailed_explanation()
+        explanation = profile.detailed_explanation()
         self.rows.append(
             (
                 round_id,
@@ -182,22 +176,12 @@ class _ProfileWriter:
                 profile.priority_areas,
                 rank,
                 profile.excluded_reason,
-                explanation,
+                json.dumps(explanation) if self.copy else explanation,
                 status.value,
             )
         )
         if len(self.rows) >= self.BATCH:
             self.flush()
-
-    def _verdict_json(self, verdict) -> str:
-        """One area of `RiskProfile.detailed_explanation()` as JSON text ("area": {...})."""
-        text = self.verdicts.get(verdict)
-        if text is None:
-            if len(self.verdicts) >= self.SHARED:
-                self.verdicts.clear()
-            one = EngineProfile(upn="", areas=(verdict,), risk_areas=0, priority_areas=0)
-            text = self.verdicts[verdict] = json.dumps(one.detailed_explanation())[1:-1]
-        return text
 
     def flush(self) -> None:
         rows, self.rows = self.rows, []

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from linkwork.core.upn import make_upn
 from linkwork.schools.models import School
 from linkwork.screening.documents import parse_screening_rules
+from linkwork.screening import queries, services
 from linkwork.screening.queries import screening_data
 from linkwork.screening.rules import (
     AttainmentResult,
@@ -217,7 +218,14 @@ def stored(screening_round):
     )
 
 
-def test_rounds_over_many_schools_store_what_one_school_rounds_store(manager, borough):
+@pytest.mark.parametrize("small", [False, True])
+def test_rounds_over_many_schools_store_what_one_school_rounds_store(
+    manager, borough, monkeypatch, small
+):
+    if small:
+        # many fetches from each stream and many profile batches, interleaved
+        monkeypatch.setattr(queries, "CHUNK", 2)
+        monkeypatch.setattr(services._ProfileWriter, "BATCH", 3)
     rules = stored_rules(manager, TIES_YAML)
     together = run_screening_rounds(actor=manager, schools=borough, on=ON, rules=rules)
     assert [r.school for r in together] == sorted(borough, key=lambda s: s.pk)
