@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_claims.py                      # 10,000 children, ~3M rows
     .venv/bin/python bench/bench_claims.py --children 1000      # quicker
+    .venv/bin/python bench/bench_claims.py --keep lw_bench_10k  # fill once, then reuse
 
 Makes a scratch database, migrates it, writes a synthetic contract cohort with COPY
 (children, evidence consents, register rows, two waves of SDQ scores and maths
@@ -18,11 +19,12 @@ import random
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import linkwork, run_measured, scratch_postgres  # noqa: E402
+from bench.common import PG_SERVER, linkwork, run_measured, scratch_postgres  # noqa: E402
 
 START = dt.date(2024, 9, 1)
 PERIODS = [
@@ -262,14 +264,36 @@ def aggregate_seconds() -> tuple[float, int]:
         return time.perf_counter() - started, len(rows)
 
 
+@contextmanager
+def kept_postgres(name: str):
+    """A named database kept after the run; yields (url, whether it was just created)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"{PG_SERVER}/{name}", not exists
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=10_000)
     parser.add_argument("--sessions", type=int, default=300, help="register rows per child")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep",
+        metavar="DATABASE",
+        help="fill this database the first time and keep it; later runs reuse its data "
+        "(the other size options are then ignored)",
+    )
     args = parser.parse_args()
 
-    with scratch_postgres("linkwork_bench_claims") as url:
+    if args.keep:
+        database = kept_postgres(args.keep)
+    else:
+        database = _fresh(scratch_postgres("linkwork_bench_claims"))
+    with database as (url, fresh):
         os.environ["DATABASE_URL"] = url
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkwork.config.settings")
         import django
@@ -278,9 +302,12 @@ def main():
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        started = time.perf_counter()
-        counts = populate(args.children, args.seed, args.sessions)
-        print(f"data: {counts} in {time.perf_counter() - started:.1f} s")
+        if fresh:
+            started = time.perf_counter()
+            counts = populate(args.children, args.seed, args.sessions)
+            print(f"data: {counts} in {time.perf_counter() - started:.1f} s")
+        else:
+            print(f"data: reusing {args.keep}")
 
         from linkwork.contracts.documents import parse_contract
         from linkwork.contracts.services import store_contract
@@ -293,6 +320,13 @@ def main():
             actor=None, document=parse_contract(source, filename="bench.yaml"), source=source
         )
         from django.db import connection
+
+        if not fresh:
+            # the stored draft's lines would otherwise be deleted inside the timed run
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM contracts_claimline")
+                cursor.execute("DELETE FROM contracts_claim")
+                cursor.execute("VACUUM ANALYZE contracts_claimline")
 
         connection.close()
 
@@ -330,6 +364,12 @@ def main():
         print(f"engagement counts as one SQL aggregate: {best:.2f} s ({groups} child-periods)")
         print(f"ratio: {seconds / best:.1f}x")
         connection.close()
+
+
+@contextmanager
+def _fresh(database):
+    with database as url:
+        yield url, True
 
 
 if __name__ == "__main__":

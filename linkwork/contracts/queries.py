@@ -1,5 +1,6 @@
 """Reads for contracts and claims: the engine's inputs in bounded queries, claims as JSON."""
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import replace
 from decimal import Decimal
@@ -129,35 +130,40 @@ def load_children(terms: ContractTerms, *, chunk: int = CHUNK, pupil_id: int | N
 
 
 # The same counts as achievements.tally_registers, done by PostgreSQL in one statement per
-# chunk of children: rows inside each child's window, per claim period. The rows
-# themselves are listed afterwards (ROWS_SQL) only for the child-periods achieved.
+# chunk of children: rows inside each child's window, per claim period. Periods are
+# contiguous, so a row's period is found by width_bucket over their first days (plus the
+# day after the last period): 1 is the first period. Joining the periods as a table
+# instead makes PostgreSQL compare every row with every period. The rows themselves are
+# listed afterwards (ROWS_SQL) only for the child-periods achieved.
 TALLY_SQL = """
-SELECT r.pupil_id, p.code,
+SELECT r.pupil_id, width_bucket(r.session_date, %s::date[]),
        count(*),
        count(*) FILTER (WHERE r.attended),
        count(*) FILTER (WHERE r.attended AND r.engaged)
 FROM unnest(%s::bigint[], %s::date[], %s::date[]) AS w(pupil_id, first_day, last_day)
 JOIN support_registerentry r
   ON r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
-JOIN unnest(%s::text[], %s::date[], %s::date[]) AS p(code, first_day, last_day)
-  ON r.session_date BETWEEN p.first_day AND p.last_day
-GROUP BY r.pupil_id, p.code
+WHERE r.session_date BETWEEN %s AND %s
+GROUP BY 1, 2
 """
 
-# The rows of each (child, first day, last day, period), as achievements.register_text.
+# The rows of each (child, first day, last day, period), as achievements.register_text:
+# one index range scan per child-period, aggregated on the spot (no sort of the lot).
 ROWS_SQL = """
-SELECT w.pupil_id, w.code,
-       string_agg(
+SELECT w.pupil_id, w.code, x.text
+FROM unnest(%s::bigint[], %s::date[], %s::date[], %s::text[])
+     AS w(pupil_id, first_day, last_day, code)
+CROSS JOIN LATERAL (
+    SELECT string_agg(
            '#' || r.id || ' ' || s.code || ' ' || to_char(r.session_date, 'YYYY-MM-DD') || ' '
            || CASE WHEN r.attended THEN 'Y' ELSE 'N' END
            || CASE WHEN NOT r.attended THEN '-' WHEN r.engaged THEN 'Y' ELSE 'N' END,
-           '; ' ORDER BY r.session_date, s.code, r.id)
-FROM unnest(%s::bigint[], %s::date[], %s::date[], %s::text[])
-     AS w(pupil_id, first_day, last_day, code)
-JOIN support_registerentry r
-  ON r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
-JOIN support_service s ON s.id = r.service_id
-GROUP BY w.pupil_id, w.code
+           '; ' ORDER BY r.session_date, s.code, r.id) AS text
+    FROM support_registerentry r
+    JOIN support_service s ON s.id = r.service_id
+    WHERE r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
+) AS x
+WHERE x.text IS NOT NULL
 """
 
 
@@ -174,23 +180,25 @@ def _tallies_in_database(terms: ContractTerms, ids, enrolments) -> dict[int, lis
         if window is not None:
             windows.append((pupil_id, window.starts_on, window.ends_on))
     tallies = defaultdict(list)
-    if not windows:
-        return tallies
     periods = terms.periods
+    if not windows or not periods:
+        return tallies
+    bounds = [p.starts_on for p in periods] + [periods[-1].ends_on + dt.timedelta(days=1)]
     with connection.cursor() as cursor:
         cursor.execute(
             TALLY_SQL,
             [
+                _array(bounds),
                 _array(w[0] for w in windows),
                 _array(w[1] for w in windows),
                 _array(w[2] for w in windows),
-                _array(p.code for p in periods),
-                _array(p.starts_on for p in periods),
-                _array(p.ends_on for p in periods),
+                periods[0].starts_on,
+                periods[-1].ends_on,
             ],
         )
-        for pupil_id, code, sessions, attended, engaged in cursor.fetchall():
-            tallies[pupil_id].append(PeriodTally(code, sessions, attended, engaged))
+        counted = sorted(cursor.fetchall())
+    for pupil_id, bucket, sessions, attended, engaged in counted:
+        tallies[pupil_id].append(PeriodTally(periods[bucket - 1].code, sessions, attended, engaged))
     return tallies
 
 

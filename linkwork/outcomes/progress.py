@@ -29,6 +29,23 @@ class AreaRule:
     below_expected_by: Decimal = Decimal(1)  # attainment: gap <= -this is at risk
     sd: Decimal | None = None
     reliability: Decimal | None = None
+    higher_is_better: bool = True  # the direction when no threshold names it
+
+    @property
+    def has_threshold(self) -> bool:
+        return self.kind == "attainment" or (
+            self.at_risk_from is not None or self.at_risk_below is not None
+        )
+
+    @property
+    def more_is_worse(self) -> bool:
+        if self.kind == "attainment":
+            return False
+        if self.at_risk_from is not None:
+            return True
+        if self.at_risk_below is not None:
+            return False
+        return not self.higher_is_better
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,7 @@ class AreaOutcome:
     baseline: Observation | None
     mid_point: Observation | None
     end_point: Observation | None
-    at_risk_at_baseline: bool
+    at_risk_at_baseline: bool | None  # None without a baseline or a threshold
     at_risk_now: bool | None
     change: Decimal | None  # in the better direction (positive is better)
     improved: bool
@@ -57,18 +74,47 @@ class AreaOutcome:
     reliable_change: bool | None  # None when the rule has no SD and reliability
     gap_closed: bool | None  # attainment only: the gap to expected reached zero
 
+    @property
+    def latest(self) -> Observation | None:
+        return self.end_point or self.mid_point
 
-def at_risk(rule: AreaRule, observation: Observation) -> bool:
+    @property
+    def improved_not_across(self) -> bool:
+        """At risk at baseline, better since, but still at risk."""
+        return bool(self.at_risk_at_baseline) and self.improved and self.at_risk_now is True
+
+    @property
+    def verdict(self) -> str:
+        """The one-line reading of the outcome, in the charity's words."""
+        if self.baseline is None:
+            return "No baseline"
+        if self.latest is None:
+            return "No follow-up yet"
+        if self.crossed_threshold:
+            return "Crossed the threshold"
+        if self.improved_not_across:
+            return "Improved, not across the threshold"
+        if self.improved:
+            return "Improved"
+        if self.change == 0:
+            return "No change"
+        return "Worse"
+
+
+def at_risk(rule: AreaRule, observation: Observation) -> bool | None:
+    """Whether the observation is at risk under the rule; None when the rule has no threshold."""
     value = observation.measure
     if rule.kind == "attainment":
         return value <= -rule.below_expected_by
     if rule.at_risk_from is not None:
         return value >= rule.at_risk_from
-    return value < rule.at_risk_below
+    if rule.at_risk_below is not None:
+        return value < rule.at_risk_below
+    return None
 
 
 def _better_by(rule: AreaRule, before: Observation, after: Observation) -> Decimal:
-    if rule.kind == "score" and rule.at_risk_from is not None:
+    if rule.more_is_worse:
         return before.measure - after.measure
     return after.measure - before.measure
 
@@ -85,7 +131,7 @@ def area_outcome(rule: AreaRule, observations, enrolled_on: dt.date) -> AreaOutc
     mid_point = _latest(observations, start, enrolled_on + YEAR_ONE)
     end_point = _latest(observations, max(start, enrolled_on + YEAR_ONE), enrolled_on + YEAR_TWO)
     latest = end_point or mid_point
-    risk_at_baseline = baseline is not None and at_risk(rule, baseline)
+    risk_at_baseline = at_risk(rule, baseline) if baseline is not None else None
     change = None
     reliable = None
     if baseline is not None and latest is not None:
@@ -105,7 +151,7 @@ def area_outcome(rule: AreaRule, observations, enrolled_on: dt.date) -> AreaOutc
         at_risk_now=at_risk_now,
         change=change,
         improved=change is not None and change > 0,
-        crossed_threshold=risk_at_baseline and at_risk_now is False,
+        crossed_threshold=risk_at_baseline is True and at_risk_now is False,
         reliable_change=reliable,
         gap_closed=gap_closed,
     )

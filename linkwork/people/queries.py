@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from linkwork.accounts.models import Role
 from linkwork.audit.queries import history_for_pupil
@@ -53,6 +54,11 @@ def sees_history(user) -> bool:
 def sees_interactions(user) -> bool:
     """Interaction notes are the Link Worker's: not for school or partner staff."""
     return user.role in (Role.MANAGER, Role.ADMIN, Role.LINK_WORKER)
+
+
+def sees_achievements(user) -> bool:
+    """A child's achievements and payments under the contracts: managers and administrators."""
+    return user.role in (Role.MANAGER, Role.ADMIN)
 
 
 def _active_enrolments(today):
@@ -154,6 +160,7 @@ def child_profile(user, pupil: Pupil, *, today) -> dict:
     Partner staff get only their own service's allocations and registers.
     """
     from linkwork.measures.models import Administration, Score
+    from linkwork.outcomes.queries import outcomes_for_child
     from linkwork.support.models import Allocation, Interaction, RegisterEntry
 
     allocations = Allocation.objects.filter(pupil=pupil).select_related(
@@ -171,6 +178,8 @@ def child_profile(user, pupil: Pupil, *, today) -> dict:
         "family_contacts": None,
         "interactions": None,
         "administrations": None,
+        "outcomes": None,
+        "achievements_url": None,
         "history": None,
     }
     if not sees_details(user):
@@ -179,12 +188,12 @@ def child_profile(user, pupil: Pupil, *, today) -> dict:
         {"consent": c, "in_force": c.in_force_on(today)}
         for c in Consent.objects.filter(pupil=pupil).order_by("purpose", "-given_on")
     ]
-    profile["enrolments"] = [
-        {"enrolment": e, "active": e.active_on(today)}
-        for e in Enrolment.objects.filter(pupil=pupil)
+    enrolments = list(
+        Enrolment.objects.filter(pupil=pupil)
         .select_related("cohort", "link_worker")
         .order_by("-enrolled_on")
-    ]
+    )
+    profile["enrolments"] = [{"enrolment": e, "active": e.active_on(today)} for e in enrolments]
     profile["family_contacts"] = list(pupil.family_contacts.all())
     profile["administrations"] = list(
         Administration.objects.filter(pupil=pupil)
@@ -193,6 +202,12 @@ def child_profile(user, pupil: Pupil, *, today) -> dict:
             :RECENT_ADMINISTRATIONS
         ]
     )
+    # Outcomes are made of scores: shown to whoever may see the scores.
+    profile["outcomes"] = outcomes_for_child(pupil, enrolments, today=today)
+    if sees_achievements(user):
+        profile["achievements_url"] = reverse(
+            "contracts:child_achievements", kwargs={"pk": pupil.pk}
+        )
     if sees_interactions(user):
         profile["interactions"] = list(
             Interaction.objects.filter(pupil=pupil)

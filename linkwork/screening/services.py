@@ -78,7 +78,7 @@ def run_screening_rounds(*, actor, schools, on: date, rules: ScreeningRules | No
     The same rounds as `run_screening` school by school, in one transaction: the data of
     all the schools is read in four streamed queries and the profiles are written in
     large batches, so time grows with the number of pupils, not of schools, and memory
-    stays that of one school. Each round is audited. Returns the rounds, by school id.
+    stays that of one school. Each round is audited. Returns the rounds, in school order.
     """
     rules = _rules_or_latest(rules)
     engine_rules = Rules.from_document(rules.document)

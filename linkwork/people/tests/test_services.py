@@ -12,12 +12,6 @@ pytestmark = pytest.mark.django_db
 SEPT = date(2026, 9, 10)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # personas are created with a password; a slow hasher only slows the tests
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def cohort():
     return Cohort.objects.create(code="2026-27", name="Cohort 2026–27")

@@ -8,12 +8,6 @@ from linkwork.screening.services import store_screening_rules
 from .example import PUPILS, RULES_YAML
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # personas are created with a password; a slow hasher only slows the tests
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def rules(manager):
     document = parse_screening_rules(RULES_YAML, filename="screening.yaml")

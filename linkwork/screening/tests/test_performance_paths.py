@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from linkwork.core.upn import make_upn
 from linkwork.schools.models import School
-from linkwork.screening.documents import parse_screening_rules
 from linkwork.screening import queries, services
+from linkwork.screening.documents import parse_screening_rules
 from linkwork.screening.queries import screening_data
 from linkwork.screening.rules import (
     AttainmentResult,

@@ -127,6 +127,27 @@ def test_screen_command_prints_the_json_document(manager, school, rules, example
     assert doc["excluded"] == [{"upn": UPN["D"], "reason": "statutory status CP"}]
 
 
+def test_screen_command_for_all_schools_prints_a_summary_per_school(
+    manager, school, other_school, rules, example_pupils
+):
+    one = StringIO()
+    call_command("screen", "--school", school.urn, "--on", "2026-10-01", "--json", stdout=one)
+    every = StringIO()
+    call_command("screen", "--all", "--on", "2026-10-01", "--json", stdout=every)
+    summaries = json.loads(every.getvalue())
+    assert [s["school"] for s in summaries] == [school.urn, other_school.urn]
+    single = json.loads(one.getvalue())
+    assert summaries[0]["shortlisted"] == len(single["shortlist"])
+    assert summaries[0]["excluded"] == len(single["excluded"])
+    assert summaries[1] == {
+        "school": other_school.urn,
+        "on": "2026-10-01",
+        "pupils_screened": 0,
+        "shortlisted": 0,
+        "excluded": 0,
+    }
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -1,0 +1,108 @@
+"""Reads for one child's outcomes: load the rows the pure modules need, in six queries."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from linkwork.measures.models import Score
+from linkwork.measures.queries import current_definitions
+from linkwork.people.models import Attainment, SchoolAttendance
+from linkwork.screening.queries import latest_rules
+from linkwork.support.models import RegisterEntry
+
+from .areas import (
+    AreaSummary,
+    AttainmentRow,
+    AttendanceRow,
+    ScoreRow,
+    child_outcomes,
+    measure_rules,
+)
+from .progress import YEAR_TWO
+from .sessions import SessionAttendance, session_attendance
+
+
+@dataclass(frozen=True)
+class ChildOutcomes:
+    enrolment: object | None  # None: not enrolled, so nothing to count from
+    areas: tuple[AreaSummary, ...] = ()
+    sessions: SessionAttendance | None = None
+    rules_version: int | None = None
+
+
+def outcome_enrolment(enrolments, today: dt.date):
+    """The enrolment outcomes are counted from: the active one, else the latest."""
+    for enrolment in enrolments:
+        if enrolment.active_on(today):
+            return enrolment
+    return max(enrolments, key=lambda e: e.enrolled_on, default=None)
+
+
+def outcomes_for_child(pupil, enrolments, *, today: dt.date) -> ChildOutcomes:
+    """The four outcome areas and session attendance of one child over an enrolment.
+
+    `enrolments` are the child's, already loaded (no queries without one). Six queries
+    whatever the child's history: the latest screening rules, the instrument
+    definitions, and the child's scores, attainment, school attendance and register marks.
+    """
+    enrolment = outcome_enrolment(enrolments, today)
+    if enrolment is None:
+        return ChildOutcomes(enrolment=None)
+    screening = latest_rules()
+    rules = measure_rules(
+        screening.document if screening else None,
+        screening.version if screening else None,
+        current_definitions(),
+        pupil.school.phase,
+    )
+    last_day = enrolment.enrolled_on + YEAR_TWO
+    wanted = Q()
+    subjects = []
+    for rule in rules:
+        if rule.measure.kind == "score":
+            instrument, scale = rule.measure.subject.split("/", 1)
+            wanted |= Q(administration__instrument_code=instrument, scale=scale)
+        elif rule.measure.kind == "attainment":
+            subjects.append(rule.measure.subject)
+    scores = [
+        ScoreRow(*row)
+        for row in Score.objects.filter(
+            wanted, administration__pupil=pupil, administration__administered_on__lte=last_day
+        ).values_list(
+            "administration__administered_on",
+            "administration__instrument_code",
+            "scale",
+            "administration__respondent",
+            "score",
+        )
+    ]
+    attainment = [
+        AttainmentRow(*row)
+        for row in Attainment.objects.filter(
+            pupil=pupil, subject__in=subjects, assessed_on__lte=last_day
+        ).values_list("assessed_on", "subject", "value", "expected")
+    ]
+    attendance = [
+        AttendanceRow(*row)
+        for row in SchoolAttendance.objects.filter(
+            pupil=pupil, period_end__lte=last_day, possible_sessions__gt=0
+        ).values_list("period_end", "possible_sessions", "present_sessions")
+    ]
+    marks = RegisterEntry.objects.filter(
+        pupil=pupil, session_date__gte=enrolment.enrolled_on, session_date__lte=today
+    ).values_list("session_date", "attended")
+    return ChildOutcomes(
+        enrolment=enrolment,
+        areas=child_outcomes(
+            rules,
+            enrolled_on=enrolment.enrolled_on,
+            scores=scores,
+            attainment=attainment,
+            attendance=attendance,
+        ),
+        sessions=session_attendance(
+            marks, enrolled_on=enrolment.enrolled_on, ended_on=enrolment.ended_on, today=today
+        ),
+        rules_version=screening.version if screening else None,
+    )
