@@ -9,6 +9,7 @@ attendance, else the instrument definition's `at_risk` for the school phase; SD 
 reliability come from the instrument definition. See `docs/outcomes.md`.
 """
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -76,7 +77,7 @@ class MeasureRule:
 
 @dataclass(frozen=True)
 class ScoreRow:
-    date: object
+    date: dt.date
     instrument: str
     scale: str
     respondent: str
@@ -85,7 +86,7 @@ class ScoreRow:
 
 @dataclass(frozen=True)
 class AttainmentRow:
-    date: object
+    date: dt.date
     subject: str
     value: Decimal
     expected: Decimal
@@ -93,7 +94,7 @@ class AttainmentRow:
 
 @dataclass(frozen=True)
 class AttendanceRow:
-    period_end: object
+    period_end: dt.date
     possible: int
     present: int
 
@@ -112,6 +113,10 @@ class MeasureSummary:
     @property
     def verdict(self) -> str:
         return self.outcome.verdict
+
+    @property
+    def has_data(self) -> bool:
+        return any((self.outcome.baseline, self.outcome.mid_point, self.outcome.end_point))
 
     @property
     def gap(self) -> str:
@@ -322,7 +327,7 @@ def _reliable(rule: AreaRule, outcome: AreaOutcome) -> str:
     return f"{'Yes' if outcome.reliable_change else 'No'} (needs more than {text(limit)})"
 
 
-def summarise_measure(mr: MeasureRule, observations, enrolled_on) -> MeasureSummary:
+def summarise_measure(mr: MeasureRule, observations, enrolled_on: dt.date) -> MeasureSummary:
     """One measure's outcome and its cells in words."""
     outcome = area_outcome(mr.rule, observations, enrolled_on)
     return MeasureSummary(
@@ -340,7 +345,7 @@ def summarise_measure(mr: MeasureRule, observations, enrolled_on) -> MeasureSumm
 def child_outcomes(
     rules: Iterable[MeasureRule],
     *,
-    enrolled_on,
+    enrolled_on: dt.date,
     scores: Iterable[ScoreRow] = (),
     attainment: Iterable[AttainmentRow] = (),
     attendance: Iterable[AttendanceRow] = (),

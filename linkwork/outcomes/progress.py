@@ -87,7 +87,7 @@ class AreaOutcome:
     def verdict(self) -> str:
         """The one-line reading of the outcome, in the charity's words."""
         if self.baseline is None:
-            return "No baseline"
+            return "No baseline" if self.latest is not None else "No data yet"
         if self.latest is None:
             return "No follow-up yet"
         if self.crossed_threshold:

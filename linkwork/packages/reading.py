@@ -57,6 +57,17 @@ def read_rows(path: Path, columns: tuple[str, ...], report: Report):
     is not yielded; a cell with control characters, or of a column missing from the
     header, is absent from its row's dict.
     """
+    for line, cells in read_cells(path, columns, report):
+        pairs = zip(columns, cells, strict=True)
+        yield line, {name: cell for name, cell in pairs if cell is not None}
+
+
+def read_cells(path: Path, columns: tuple[str, ...], report: Report):
+    """Yield (line, cells) for each data row: the cells in the order of `columns`.
+
+    The same reading and reports as `read_rows`; a cell with control characters, or of a
+    column missing from the header, is None.
+    """
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.reader(text, strict=True)
@@ -77,6 +88,10 @@ def _rows(reader, columns, report):
         return
     _check_header(header, columns, report)
     width = len(header)
+    # Where each wanted column is in the file; the common case is the same order.
+    position = {name: index for index, name in enumerate(header)}
+    places = [position.get(name) for name in columns]
+    in_order = list(header) == list(columns)
     control = _CONTROL.search
     previous = reader.line_num
     while True:
@@ -95,13 +110,14 @@ def _rows(reader, columns, report):
             values = "1 value" if len(cells) == 1 else f"{len(cells)} values"
             report(line, None, f"{values} but the header has {width} columns", None)
             continue
-        row = dict(zip(header, cells, strict=True))
         if control("".join(cells)):
-            for name, cell in zip(header, cells, strict=True):
+            for index, (name, cell) in enumerate(zip(header, cells, strict=True)):
                 if control(cell):
                     report(line, name, _control_message(cell), cell)
-                    row.pop(name, None)
-        yield line, row
+                    cells[index] = None
+        if not in_order:
+            cells = [None if place is None else cells[place] for place in places]
+        yield line, cells
 
 
 def _control_message(cell: str) -> str:

@@ -42,6 +42,22 @@ class Resource:
         return tuple(column.name for column in self.columns)
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value) -> str:
+    """A staged value in PostgreSQL COPY's text format (None is \\N, booleans t and f)."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)
+
+
 # Cell parsers ---------------------------------------------------------------------------
 
 

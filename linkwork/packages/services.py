@@ -133,6 +133,7 @@ def _check_files(root: Path, indexes, staging, problems: Problems, report) -> se
 
 def _write(staging, present: set[str], documents, actor, report: LoadReport) -> None:
     counts = report.counts
+    writers.begin_writes(connection)
     for resource in RESOURCES:
         if resource.name not in present:
             continue

@@ -8,6 +8,7 @@ child and service) grow with the number of children, not with register rows.
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 try:  # scores and responses are checked against their instrument's definition
@@ -15,8 +16,10 @@ try:  # scores and responses are checked against their instrument's definition
 except ImportError:  # pragma: no cover - the measures app without its scoring rules
     scoring = None
 
-from .reading import read_rows, shown
-from .resources import Invalid, Resource
+from .reading import read_cells, shown
+from .resources import Invalid, Resource, copy_text
+
+_FAILED = (None, None)  # a cell that failed its own rule
 
 
 class Problems:
@@ -117,187 +120,235 @@ def database_indexes() -> Indexes:
     return indexes
 
 
+_CACHED = 200_000  # valid cells remembered per parser (dates, codes, UPNs repeat a lot)
+
+
 class Checker:
     """Checks each file's rows, cell by cell and against the indexes."""
 
     def __init__(self, indexes: Indexes, problems: Problems):
         self.known = indexes
         self.problems = problems
+        # parser -> {cell: (value, staged text)}: every parser is a pure function of the
+        # cell, so a cell seen valid once (a UPN, a date, a code) is not parsed again.
+        self._parsed: dict = {}
 
     def check_file(self, resource: Resource, path: Path, stage) -> int:
-        """Check one file, staging its valid rows; return the number of rows read."""
+        """Check one file, staging its valid rows; return the number of rows read.
+
+        `stage(line, values, texts)` receives each valid row's values and the same
+        values in COPY's text format.
+        """
         report = self.problems.reporter(resource.filename)
-        columns = [(c.name, c.parse, c.required, c.blank) for c in resource.columns]
-        names = resource.column_names
+        columns = resource.columns
+        caches = []
+        for column in columns:
+            cache = self._parsed.setdefault(column.parse, {})
+            if not column.required:
+                cache = dict(cache)  # a blank cell means this column's own blank value
+                cache[""] = (column.blank, copy_text(column.blank))
+            caches.append(cache)
         check = getattr(self, f"_{resource.name}")
-        pupils = self.known.pupils
+        get = dict.get
+        first = itemgetter(0)
+        second = itemgetter(1)
         rows = 0
-        for line, cells in read_rows(path, names, report):
+        for line, cells in read_cells(path, resource.column_names, report):
             rows += 1
-            values = {}
+            pairs = list(map(get, caches, cells))
             ok = True
-            for name, parse, required, blank in columns:
-                cell = cells.get(name)
-                if cell is None:  # missing or unreadable; already reported
-                    ok = False
-                elif cell == "":
-                    if required:
-                        report(line, name, "required", None)
-                        ok = False
-                    else:
-                        values[name] = blank
-                elif name == "upn" and cell in pupils:
-                    values[name] = cell  # already known to be a valid UPN
-                else:
-                    try:
-                        values[name] = parse(cell)
-                    except Invalid as exc:
-                        report(line, name, str(exc), cell)
-                        ok = False
-            if check(line, values, report) and ok:
-                stage((line, *[values[name] for name in names]))
+            if None in pairs:
+                ok = self._parse_cells(line, columns, caches, cells, pairs, report)
+            values = list(map(first, pairs))
+            if check(line, values, report, ok) and ok:
+                stage(line, values, list(map(second, pairs)))
         return rows
 
-    # Rules across cells and files, one method per resource. Each returns whether the
-    # row passed; a cell that failed its own rule is absent from `values`.
+    def _parse_cells(self, line, columns, caches, cells, pairs, report) -> bool:
+        """Parse the cells not already known valid, filling `pairs`; report the bad ones."""
+        ok = True
+        for index, pair in enumerate(pairs):
+            if pair is not None:
+                continue
+            column, cell = columns[index], cells[index]
+            pairs[index] = _FAILED
+            if cell is None:  # missing or unreadable; already reported
+                ok = False
+            elif cell == "":
+                report(line, column.name, "required", None)
+                ok = False
+            else:
+                try:
+                    value = column.parse(cell)
+                except Invalid as exc:
+                    report(line, column.name, str(exc), cell)
+                    ok = False
+                else:
+                    pairs[index] = (value, copy_text(value))
+                    if len(caches[index]) < _CACHED:
+                        caches[index][cell] = pairs[index]
+        return ok
 
-    def _pupil_exists(self, line, values, report) -> bool:
-        upn = values.get("upn")
+    # Rules across cells and files, one method per resource, over the row's values in
+    # column order (None for a blank cell or one that failed its own rule; `ok` says
+    # whether every cell passed). Each returns whether the row passed.
+
+    def _pupil_exists(self, line, upn, report) -> bool:
         if upn is not None and upn not in self.known.pupils:
             report(line, "upn", "no such pupil in pupils.csv or the database", upn)
             return False
         return True
 
-    def _reference(self, line, values, report, column, known, what) -> bool:
-        value = values.get(column)
+    @staticmethod
+    def _reference(line, value, report, column, known, what) -> bool:
         if value is not None and value not in known:
             report(line, column, f"no such {what} in the package or the database", value)
             return False
         return True
 
     @staticmethod
-    def _in_order(line, values, report, first, then) -> bool:
-        start, end = values.get(first), values.get(then)
+    def _in_order(line, start, end, report, first, then) -> bool:
         if start is not None and end is not None and end < start:
             report(line, then, f"before {first} {start}", end)
             return False
         return True
 
-    def _schools(self, line, values, report) -> bool:
-        if "urn" in values:
-            self.known.schools.add(values["urn"])
+    def _schools(self, line, values, report, ok) -> bool:
+        if values[0] is not None:
+            self.known.schools.add(values[0])
         return True
 
-    def _pupils(self, line, values, report) -> bool:
-        ok = self._reference(line, values, report, "school_urn", self.known.schools, "school")
-        if "upn" in values:
-            self.known.pupils.add(values["upn"])
-        return ok
+    def _pupils(self, line, values, report, ok) -> bool:
+        upn, urn = values[0], values[1]
+        passed = self._reference(line, urn, report, "school_urn", self.known.schools, "school")
+        if upn is not None:
+            self.known.pupils.add(upn)
+        return passed
 
-    def _partners(self, line, values, report) -> bool:
-        if "code" in values:
-            self.known.partners.add(values["code"])
+    def _partners(self, line, values, report, ok) -> bool:
+        if values[0] is not None:
+            self.known.partners.add(values[0])
         return True
 
-    def _services(self, line, values, report) -> bool:
-        ok = self._reference(line, values, report, "partner_code", self.known.partners, "partner")
-        ok &= self._reference(line, values, report, "school_urn", self.known.schools, "school")
-        if "code" in values:
-            self.known.services.add(values["code"])
-        return ok
+    def _services(self, line, values, report, ok) -> bool:
+        code, partner, _, urn, _ = values
+        known = self.known
+        passed = self._reference(line, partner, report, "partner_code", known.partners, "partner")
+        passed &= self._reference(line, urn, report, "school_urn", known.schools, "school")
+        if code is not None:
+            known.services.add(code)
+        return passed
 
-    def _link_workers(self, line, values, report) -> bool:
-        ok = True
-        email = values.get("email")
+    def _link_workers(self, line, values, report, ok) -> bool:
+        email, _, school_urns = values
+        passed = True
         role = self.known.user_roles.get(email)
         if role is not None and role != "link_worker":
             report(line, "email", f"belongs to a user whose role is {role}", email)
-            ok = False
-        for urn in json.loads(values.get("school_urns", "[]")):
+            passed = False
+        for urn in json.loads(school_urns or "[]"):
             if urn not in self.known.schools:
                 report(line, "school_urns", "no such school in the package or the database", urn)
-                ok = False
+                passed = False
         if email is not None:
             self.known.link_workers.add(email)
-        return ok
+        return passed
 
-    def _enrolments(self, line, values, report) -> bool:
-        ok = self._pupil_exists(line, values, report)
-        ok &= self._reference(
-            line, values, report, "link_worker_email", self.known.link_workers, "Link Worker"
+    def _enrolments(self, line, values, report, ok) -> bool:
+        upn, _, enrolled_on, email, ended_on, _ = values
+        passed = self._pupil_exists(line, upn, report)
+        passed &= self._reference(
+            line, email, report, "link_worker_email", self.known.link_workers, "Link Worker"
         )
-        return self._in_order(line, values, report, "enrolled_on", "ended_on") and ok
+        return self._in_order(line, enrolled_on, ended_on, report, "enrolled_on", "ended_on") and (
+            passed
+        )
 
-    def _consents(self, line, values, report) -> bool:
-        ok = self._pupil_exists(line, values, report)
-        return self._in_order(line, values, report, "given_on", "withdrawn_on") and ok
+    def _consents(self, line, values, report, ok) -> bool:
+        upn, _, _, given_on, withdrawn_on = values
+        passed = self._pupil_exists(line, upn, report)
+        return self._in_order(
+            line, given_on, withdrawn_on, report, "given_on", "withdrawn_on"
+        ) and (passed)
 
-    def _allocations(self, line, values, report) -> bool:
-        ok = self._pupil_exists(line, values, report)
-        ok &= self._reference(line, values, report, "service_code", self.known.services, "service")
-        ok = self._in_order(line, values, report, "start_date", "end_date") and ok
-        if ok and len(values) == 4:
-            intervals = self.known.allocations.setdefault(
-                (values["upn"], values["service_code"]), {}
-            )
-            intervals[values["start_date"]] = values["end_date"]
-        return ok
+    def _allocations(self, line, values, report, ok) -> bool:
+        upn, code, start, end = values
+        passed = self._pupil_exists(line, upn, report)
+        passed &= self._reference(
+            line, code, report, "service_code", self.known.services, "service"
+        )
+        passed = self._in_order(line, start, end, report, "start_date", "end_date") and passed
+        if passed and ok:
+            self.known.allocations.setdefault((upn, code), {})[start] = end
+        return passed
 
-    def _registers(self, line, values, report) -> bool:
-        ok = self._reference(line, values, report, "service_code", self.known.services, "service")
-        ok = self._pupil_exists(line, values, report) and ok
-        upn, code, on = values.get("upn"), values.get("service_code"), values.get("session_date")
-        if ok and upn is not None and code is not None and on is not None:
-            intervals = self.known.allocations.get((upn, code), {})
+    def _registers(self, line, values, report, ok) -> bool:
+        code, on, upn, attended, engaged = values
+        known = self.known
+        if code in known.services and upn in known.pupils:
+            passed = True
+        else:
+            passed = self._reference(line, code, report, "service_code", known.services, "service")
+            passed = self._pupil_exists(line, upn, report) and passed
+        if passed and upn is not None and code is not None and on is not None:
+            intervals = known.allocations.get((upn, code), {})
             if not any(
                 start <= on and (end is None or on <= end) for start, end in intervals.items()
             ):
                 report(line, "upn", f"not allocated to {code} on {on}", upn)
-                ok = False
-        if values.get("attended") is False and values.get("engaged") is True:
+                passed = False
+        if attended is False and engaged is True:
             report(line, "engaged", "Y when not attended", "Y")
-            ok = False
-        return ok
+            passed = False
+        return passed
 
-    def _interactions(self, line, values, report) -> bool:
-        return self._pupil_exists(line, values, report)
+    def _interactions(self, line, values, report, ok) -> bool:
+        upn = values[0]
+        return upn in self.known.pupils or self._pupil_exists(line, upn, report)
 
-    def _school_attendance(self, line, values, report) -> bool:
-        ok = self._pupil_exists(line, values, report)
-        ok = self._in_order(line, values, report, "period_start", "period_end") and ok
-        possible, present = values.get("possible_sessions"), values.get("present_sessions")
+    def _school_attendance(self, line, values, report, ok) -> bool:
+        upn, start, end, possible, present = values
+        passed = upn in self.known.pupils or self._pupil_exists(line, upn, report)
+        passed = self._in_order(line, start, end, report, "period_start", "period_end") and passed
         if possible is not None and present is not None and present > possible:
             report(
                 line, "present_sessions", f"more than possible_sessions {possible}", str(present)
             )
-            ok = False
-        return ok
+            passed = False
+        return passed
 
-    def _attainment(self, line, values, report) -> bool:
-        return self._pupil_exists(line, values, report)
+    def _attainment(self, line, values, report, ok) -> bool:
+        upn = values[0]
+        return upn in self.known.pupils or self._pupil_exists(line, upn, report)
 
-    def _scores(self, line, values, report) -> bool:
-        ok = self._pupil_exists(line, values, report)
-        definition = self.known.instruments.get(values.get("instrument"))
-        if scoring is None or definition is None or "scale" not in values:
-            return ok
-        if "score" in values:
-            problem = scoring.score_problem(definition, values["scale"], Decimal(values["score"]))
+    def _scores(self, line, values, report, ok) -> bool:
+        upn, _, instrument, scale, _, score = values
+        passed = upn in self.known.pupils or self._pupil_exists(line, upn, report)
+        definition = self.known.instruments.get(instrument)
+        if scoring is None or definition is None or scale is None:
+            return passed
+        if score is not None:
+            problem = scoring.score_problem(definition, scale, Decimal(score))
             if problem is not None:
-                column = "scale" if problem.startswith("not a scale") else "score"
-                report(line, column, problem, values[column])
+                if problem.startswith("not a scale"):
+                    report(line, "scale", problem, scale)
+                else:
+                    report(line, "score", problem, score)
                 return False
-        return ok
+        return passed
 
-    def _responses(self, line, values, report) -> bool:
-        ok = self._pupil_exists(line, values, report)
-        definition = self.known.instruments.get(values.get("instrument"))
-        if scoring is None or definition is None or "item" not in values:
-            return ok
-        if "value" in values:
-            problem = scoring.response_problem(definition, values["item"], values["value"])
+    def _responses(self, line, values, report, ok) -> bool:
+        upn, _, instrument, _, item, value = values
+        passed = upn in self.known.pupils or self._pupil_exists(line, upn, report)
+        definition = self.known.instruments.get(instrument)
+        if scoring is None or definition is None or item is None:
+            return passed
+        if value is not None:
+            problem = scoring.response_problem(definition, item, value)
             if problem is not None:
-                column = "item" if problem.startswith("not an item") else "value"
-                report(line, column, problem, str(values[column]))
+                if problem.startswith("not an item"):
+                    report(line, "item", problem, item)
+                else:
+                    report(line, "value", problem, str(value))
                 return False
-        return ok
+        return passed

@@ -203,7 +203,10 @@ def test_school_attendance_rate_against_the_threshold():
     assert row.change == "0.5 points better" and row.verdict == "Crossed the threshold"
 
 
-def test_no_data_reads_no_baseline():
+def test_no_data_and_no_baseline():
     by, _ = outcomes()
     row = by["SDQ/emotional"]
-    assert (row.verdict, row.baseline, row.change, row.reliable) == ("No baseline", "—", "—", "—")
+    assert not row.has_data
+    assert (row.verdict, row.baseline, row.change, row.reliable) == ("No data yet", "—", "—", "—")
+    late, _ = outcomes(scores=[sdq("emotional", "2025-06-01", 4)])  # nothing by 10 Oct 2024
+    assert late["SDQ/emotional"].has_data and late["SDQ/emotional"].verdict == "No baseline"

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from linkwork.accounts.models import User
+from linkwork.contracts.tests.example import EXAMPLE  # the spec's worked example, copied
 from linkwork.measures.models import Administration, Response, Score
 from linkwork.people.models import (
     Attainment,
@@ -15,10 +16,6 @@ from linkwork.people.models import (
 )
 from linkwork.schools.models import Area, School
 from linkwork.support.models import Allocation, Interaction, Partner, RegisterEntry, Service
-
-EXAMPLE = Path("/work/shared/spec/examples/contract-example")
-if not EXAMPLE.is_dir():  # the tests' own copy, when the shared folder is not mounted
-    EXAMPLE = Path(__file__).resolve().parents[2] / "contracts" / "tests" / "contract-example"
 
 # Every table a package load writes, children first (the order rows can be deleted in).
 LOADED_MODELS = (
