@@ -147,13 +147,9 @@ WHERE r.session_date BETWEEN %s AND %s
 GROUP BY 1, 2
 """
 
-# The rows of each (child, first day, last day, period), as achievements.register_text:
-# one index range scan per child-period, aggregated on the spot (no sort of the lot).
-ROWS_SQL = """
-SELECT w.pupil_id, w.code, x.text
-FROM unnest(%s::bigint[], %s::date[], %s::date[], %s::text[])
-     AS w(pupil_id, first_day, last_day, code)
-CROSS JOIN LATERAL (
+# The text of one child-period's register rows, as achievements.register_text, in date,
+# service, id order; `k` names the child, first day and last day.
+REGISTERS_TEXT = """
     SELECT string_agg(
            '#' || r.id || ' ' || s.code || ' ' || to_char(r.session_date, 'YYYY-MM-DD') || ' '
            || CASE WHEN r.attended THEN 'Y' ELSE 'N' END
@@ -161,10 +157,22 @@ CROSS JOIN LATERAL (
            '; ' ORDER BY r.session_date, s.code, r.id) AS text
     FROM support_registerentry r
     JOIN support_service s ON s.id = r.service_id
-    WHERE r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
-) AS x
-WHERE x.text IS NOT NULL
+    WHERE r.pupil_id = k.pupil_id AND r.session_date BETWEEN k.first_day AND k.last_day
 """
+
+# The rows of each (child, first day, last day, period): one index range scan per
+# child-period, aggregated on the spot (no sort of the lot).
+ROWS_SQL = f"""
+SELECT k.pupil_id, k.code, x.text
+FROM unnest(%s::bigint[], %s::date[], %s::date[], %s::text[])
+     AS k(pupil_id, first_day, last_day, code)
+CROSS JOIN LATERAL ({REGISTERS_TEXT}) AS x
+WHERE x.text IS NOT NULL
+"""  # noqa: S608 - constant text
+
+# The evidence item an engagement achievement carries when its counts came from the
+# database and its rows are not listed yet.
+UNLISTED = "registers: "
 
 
 def _array(values) -> str:
@@ -202,39 +210,62 @@ def _tallies_in_database(terms: ContractTerms, ids, enrolments) -> dict[int, lis
     return tallies
 
 
-def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
-    """find_achievements, with the register rows listed in the evidence of engagement
-    achievements whose counts came from the database (one query per chunk)."""
-    found = find_achievements(terms, children)
+def listing_keys(terms: ContractTerms, children, found) -> dict:
+    """For each engagement achievement whose counts came from the database, what its
+    register rows are: {(UPN, period code): (pupil id, first day, last day)}."""
     counted = {c.upn: c for c in children if c.tallies is not None and c.pupil_id is not None}
     engagement = {t.code for t in terms.triggers if t.kind == "engagement"}
-    wanted = [a for a in found if a.trigger in engagement and a.upn in counted]
-    if not wanted:
-        return found
-    keys = []
-    for achievement in wanted:
-        child = counted[achievement.upn]
+    keys = {}
+    for achievement in found:
+        child = counted.get(achievement.upn)
+        if child is None or achievement.trigger not in engagement:
+            continue
         window = child_window(terms, child)
         period = terms.period(achievement.instance)
         first = max(period.starts_on, window.starts_on)
         last = min(period.ends_on, window.ends_on)
-        keys.append((child.pupil_id, first, last, period.code))
+        keys[(achievement.upn, period.code)] = (child.pupil_id, first, last)
+    return keys
+
+
+def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
+    """find_achievements, with the register rows listed in the evidence of engagement
+    achievements whose counts came from the database (one query per chunk)."""
+    found = find_achievements(terms, children)
+    keys = listing_keys(terms, children, found)
+    if not keys:
+        return found
+    codes = {(pupil_id, code): upn for (upn, code), (pupil_id, _, _) in keys.items()}
+    values = [(pupil_id, first, last, code) for (_, code), (pupil_id, first, last) in keys.items()]
     with connection.cursor() as cursor:
-        cursor.execute(ROWS_SQL, [_array(k[i] for k in keys) for i in range(4)])
-        rows = {(pupil_id, code): text for pupil_id, code, text in cursor.fetchall()}
-    upns = {c.pupil_id: c.upn for c in counted.values()}
-    upn_rows = {(upns[pupil_id], code): text for (pupil_id, code), text in rows.items()}
+        cursor.execute(ROWS_SQL, [_array(v[i] for v in values) for i in range(4)])
+        listed = {(codes[(pupil_id, code)], code): text for pupil_id, code, text in cursor}
     out = []
     for achievement in found:
-        text = upn_rows.get((achievement.upn, achievement.instance))
-        if text is not None and achievement.trigger in engagement:
+        text = listed.get((achievement.upn, achievement.instance))
+        if text is not None and (achievement.upn, achievement.instance) in keys:
             evidence = tuple(
-                f"registers: {text}" if item == "registers: " else item
-                for item in achievement.evidence
+                UNLISTED + text if item == UNLISTED else item for item in achievement.evidence
             )
             achievement = replace(achievement, evidence=evidence)
         out.append(achievement)
     return out
+
+
+def supported_achievements(terms: ContractTerms, *, list_rows: bool = True):
+    """Every achievement the data supports, loaded chunk by chunk. With `list_rows`
+    False, engagement achievements counted by the database keep their rows unlisted
+    (UNLISTED) and the keys to list them come back too (see listing_keys)."""
+    achievements = []
+    keys = {}
+    for children in load_children(terms):
+        if list_rows:
+            achievements.extend(achievements_for(terms, children))
+        else:
+            found = find_achievements(terms, children)
+            keys.update(listing_keys(terms, children, found))
+            achievements.extend(found)
+    return achievements, keys
 
 
 def line_from_row(row: ClaimLine) -> Line:

@@ -9,7 +9,13 @@ from linkwork.audit.services import record
 
 from .claims import ClaimResult, compute_claim
 from .models import Claim, ClaimedAchievement, ClaimLine, ClaimLineKind, ClaimStatus, Contract
-from .queries import achievements_for, contract_terms, load_children, submitted_lines
+from .queries import (
+    REGISTERS_TEXT,
+    UNLISTED,
+    contract_terms,
+    submitted_lines,
+    supported_achievements,
+)
 from .terms import ContractTerms
 
 
@@ -65,9 +71,7 @@ def _period_or_error(terms: ContractTerms, period_code: str):
 
 def compute_for(terms: ContractTerms, period_code: str) -> ClaimResult:
     """The claim the current data supports for a period (reads only)."""
-    achievements = []
-    for children in load_children(terms):
-        achievements.extend(achievements_for(terms, children))
+    achievements, _ = supported_achievements(terms)
     return compute_claim(terms, period_code, achievements, submitted_lines(terms.code))
 
 
@@ -80,7 +84,11 @@ def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> 
     if claim is not None and claim.status != ClaimStatus.DRAFT:
         when = timezone.localtime(claim.submitted_at).strftime("%Y-%m-%d %H:%M")
         raise ClaimError(f"the claim for {terms.code} {period_code} was submitted on {when}")
-    result = compute_for(terms, period_code)
+    # On PostgreSQL the register rows of engagement lines are listed by the database as
+    # the lines are written (_insert_lines), never passing through Python.
+    in_database = connection.vendor == "postgresql"
+    achievements, unlisted = supported_achievements(terms, list_rows=not in_database)
+    result = compute_claim(terms, period_code, achievements, submitted_lines(terms.code))
     fields = {
         "contract": contract,
         "computed_at": timezone.now(),
@@ -97,7 +105,7 @@ def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> 
         # they go in one statement rather than through Django's collector.
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM contracts_claimline WHERE claim_id = %s", [claim.pk])
-    _insert_lines(claim, result.lines)
+    _insert_lines(claim, result.lines, unlisted)
     return claim
 
 
@@ -114,10 +122,46 @@ LINE_COLUMNS = (
     "evidence",
 )
 
+# The lines as copied, plus where an engagement line's register rows are (the child,
+# first and last day) and which evidence item lists them (`slot`, counted from 0).
+STAGED_LINES = """
+CREATE TEMPORARY TABLE contracts_staged_line (
+    claim_id bigint, position integer, kind text, upn text, trigger text, instance text,
+    achieved_on date, amount numeric, portions jsonb, evidence jsonb,
+    pupil_id bigint, first_day date, last_day date, slot integer
+) ON COMMIT DROP
+"""
 
-def _insert_lines(claim: Claim, lines) -> None:
-    """Write the claim's lines: COPY on PostgreSQL (tens of thousands of lines with their
-    evidence), bulk INSERT elsewhere."""
+# The staged lines into the claim, each engagement line's rows listed into its slot.
+INSERT_STAGED = f"""
+INSERT INTO contracts_claimline ({", ".join(LINE_COLUMNS)})
+SELECT k.claim_id, k.position, k.kind, k.upn, k.trigger, k.instance, k.achieved_on, k.amount,
+       k.portions,
+       CASE WHEN k.slot IS NULL THEN k.evidence
+            ELSE jsonb_set(k.evidence, ARRAY[k.slot::text],
+                           to_jsonb(%s || coalesce(x.text, '')))
+       END
+FROM contracts_staged_line k
+LEFT JOIN LATERAL ({REGISTERS_TEXT}) AS x ON k.slot IS NOT NULL
+ORDER BY k.position
+"""  # noqa: S608 - constant text
+
+
+def _unlisted_slot(line, unlisted: dict):
+    """(pupil id, first day, last day, slot) for a claim line whose rows are unlisted."""
+    if line.kind != ClaimLineKind.CLAIM or UNLISTED not in line.evidence:
+        return (None, None, None, None)
+    key = unlisted.get((line.upn, line.instance))
+    if key is None:
+        return (None, None, None, None)
+    return (*key, line.evidence.index(UNLISTED))
+
+
+def _insert_lines(claim: Claim, lines, unlisted: dict | None = None) -> None:
+    """Write the claim's lines: on PostgreSQL COPY into a staging table, then one INSERT
+    that lists the register rows of engagement lines (`unlisted`, from
+    queries.listing_keys) into their evidence; bulk INSERT elsewhere."""
+    unlisted = unlisted or {}
     rows = [
         (
             claim.pk,
@@ -136,9 +180,23 @@ def _insert_lines(claim: Claim, lines) -> None:
     if connection.vendor == "postgresql":
         columns = ", ".join(f'"{name}"' for name in LINE_COLUMNS)
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY contracts_claimline ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row((*row[:8], json.dumps(row[8]), json.dumps(row[9])))
+            cursor.execute(STAGED_LINES)
+            copy_sql = (
+                f"COPY contracts_staged_line ({columns}, pupil_id, first_day, last_day, slot) "
+                "FROM STDIN"
+            )
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row, line in zip(rows, lines, strict=True):
+                    copy.write_row(
+                        (
+                            *row[:8],
+                            json.dumps(row[8]),
+                            json.dumps(row[9]),
+                            *_unlisted_slot(line, unlisted),
+                        )
+                    )
+            cursor.execute(INSERT_STAGED, [UNLISTED])
+            cursor.execute("DROP TABLE contracts_staged_line")
         return
     ClaimLine.objects.bulk_create(
         [ClaimLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows],
