@@ -13,7 +13,7 @@ import pytest
 
 from linkwork.accounts.models import Role, User
 from linkwork.core.upn import make_upn
-from linkwork.people.models import Consent, Pupil
+from linkwork.people.models import Cohort, Consent, Enrolment, Pupil
 from linkwork.schools.models import Area, School
 from linkwork.support.models import Allocation, Partner, Service
 
@@ -173,3 +173,25 @@ def allocate(service):
         return Allocation.objects.create(pupil=pupil, service=service, start_date=on)
 
     return allocate
+
+
+@pytest.fixture
+def cohort(db):
+    return Cohort.objects.create(code="2025", name="Started 2025")
+
+
+@pytest.fixture
+def enrol(cohort, link_worker):
+    """Enrol a pupil with the Link Worker (support and sharing consents given)."""
+
+    def enrol(pupil, *, on=dt.date(2025, 9, 8), worker=None, sharing=True):
+        Consent.objects.create(pupil=pupil, purpose="support", given_by="parent", given_on=on)
+        if sharing:
+            Consent.objects.create(
+                pupil=pupil, purpose="partner_sharing", given_by="parent", given_on=on
+            )
+        return Enrolment.objects.create(
+            pupil=pupil, cohort=cohort, enrolled_on=on, link_worker=worker or link_worker
+        )
+
+    return enrol
