@@ -3,15 +3,17 @@
     .venv/bin/python bench/bench_load.py                   # 1,000 and 10,000 children
     .venv/bin/python bench/bench_load.py --sizes 500 2000  # quicker
 
-For each size: write a package, make a scratch database and migrate it, then time
-`linkwork load` in a subprocess (wall time, peak resident memory), then COPY every CSV
-file's rows into scratch tables of text columns in the same database and time that.
-Prints rows per second, the ratio to COPY and the peak memory per size (flat in N means
-the loader streams).
+For each size: write a package, make a scratch database and migrate it, then time the
+load (`load_package`, what `linkwork load` runs) in a subprocess (wall time including
+start-up, peak resident memory, and the service's own time per phase), load it again
+(every row unchanged), then COPY every CSV file's rows into scratch tables of text
+columns in the same database and time that. Prints rows per second, the ratio to COPY,
+the peak memory per size (flat in N means the loader streams) and the phases.
 """
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -143,6 +145,22 @@ def copy_plain(url: str, path: Path) -> float:
         return time.perf_counter() - started
 
 
+# What `linkwork load DIR` does, printing the service's time per phase as JSON.
+_LOAD = """
+import json, sys
+import django
+django.setup()
+from linkwork.packages.services import load_package
+print(json.dumps(load_package(actor=None, path=sys.argv[1]).seconds))
+"""
+
+
+def timed_load(package: Path, env: dict) -> tuple[float, int, dict]:
+    env = {**env, "DJANGO_SETTINGS_MODULE": "linkwork.config.settings"}
+    seconds, peak, out = run_measured([sys.executable, "-c", _LOAD, str(package)], env=env)
+    return seconds, peak, json.loads(out.strip().splitlines()[-1])
+
+
 def measure(children: int, seed: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="lw-bench-") as tmp:
         package = Path(tmp) / "package"
@@ -151,8 +169,8 @@ def measure(children: int, seed: int) -> dict:
         with scratch_postgres() as url:
             env = {"DATABASE_URL": url}
             subprocess.run(linkwork("migrate", "-v0"), env={**os.environ, **env}, check=True)
-            load_seconds, peak_mib, _ = run_measured(linkwork("load", str(package)), env=env)
-            reload_seconds, _, _ = run_measured(linkwork("load", str(package)), env=env)
+            load_seconds, peak_mib, phases = timed_load(package, env)
+            reload_seconds, _, reload_phases = timed_load(package, env)
             copy_seconds = copy_plain(url, package)
     return {
         "children": children,
@@ -161,6 +179,8 @@ def measure(children: int, seed: int) -> dict:
         "reload": reload_seconds,
         "peak": peak_mib,
         "copy": copy_seconds,
+        "phases": phases,
+        "reload_phases": reload_phases,
     }
 
 
@@ -181,6 +201,9 @@ def main() -> None:
             f"{r['load'] / r['copy']:>6.1f} {r['peak']:>8}",
             flush=True,
         )
+        for label, phases in (("load", r["phases"]), ("reload", r["reload_phases"])):
+            shown = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
+            print(f"{'':>8} {label} phases: {shown}", flush=True)
 
 
 if __name__ == "__main__":

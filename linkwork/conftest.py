@@ -8,6 +8,7 @@ school), `other_link_worker` (Hillside school), `school_staff` (Riverside),
 import datetime as dt
 import importlib
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,10 @@ _counter = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def _static_root(tmp_path_factory):
+    from django.conf import settings
+
+    # The live server's handler is built before per-test settings apply.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     return tmp_path_factory.mktemp("static")
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -33,6 +34,7 @@ class LoadReport:
     rows: dict[str, int] = field(default_factory=dict)  # data rows read, per file
     counts: dict[str, dict] = field(default_factory=dict)  # per resource: inserted/updated/…
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
     @property
     def changed(self) -> bool:
@@ -59,6 +61,8 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
     problems = Problems(limit=problem_limit)
     _check_file_names(root, problems)
     report = LoadReport(path=str(root), dry_run=dry_run)
+    clock = time.perf_counter
+    started = clock()
     try:
         with transaction.atomic():
             staging = writers.Staging(connection)
@@ -74,6 +78,7 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
                     if kind.name == "instruments":
                         indexes.instruments[document.document["code"]] = document.document
             present = _check_files(root, indexes, staging, problems, report)
+            report.seconds["check"] = clock() - started
             if problems:
                 raise PackageInvalid(problems.lines(), len(problems))
             _write(staging, present, documents, actor, report)
@@ -85,6 +90,8 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
             )
             if dry_run:
                 transaction.set_rollback(True)
+            report.seconds["write"] = clock() - started - report.seconds["check"]
+        report.seconds["commit"] = clock() - started - sum(report.seconds.values())
     except DatabaseError as exc:
         # Validation should leave nothing for the database to refuse; if it does, the
         # load is still refused whole rather than ending in a traceback.

@@ -1,0 +1,84 @@
+"""The paths taken for speed give exactly what the plain ones give."""
+
+import re
+from dataclasses import replace
+
+import pytest
+from django.db import connection
+
+from linkwork.contracts.achievements import RegisterFact, child_window, tally_registers
+from linkwork.contracts.claims import claim_as_json
+from linkwork.contracts.queries import (
+    UNLISTED,
+    claim_result,
+    contract_terms,
+    latest_contract,
+    load_children,
+)
+from linkwork.contracts.services import compute_for, run_claim, submit_claim
+from linkwork.support.models import RegisterEntry
+
+from .loader import load
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL counts and lists register rows"
+)
+
+
+def _stored(claim):
+    return claim_as_json(claim_result(claim), status=claim.status)
+
+
+def _computed(code, period, status):
+    return claim_as_json(compute_for(contract_terms(latest_contract(code)), period), status=status)
+
+
+def test_stored_engagement_lines_list_every_row_counted(db, example_package):
+    load(example_package / "package")
+    claim = run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    engaged = [line for line in claim.lines.all() if line.trigger == "engaged"]
+    assert len(engaged) == 2
+    for line in engaged:
+        (counts,) = [item for item in line.evidence if re.match(r"T1: \d+ sessions", item)]
+        (rows,) = [item for item in line.evidence if item.startswith(UNLISTED)]
+        sessions = int(counts.split()[1])
+        assert len(rows[len(UNLISTED) :].split("; ")) == sessions
+
+
+@on_postgresql
+def test_rows_listed_while_storing_match_rows_listed_in_python(db, example_package):
+    """The draft's engagement rows are listed by the database as the lines are written;
+    they are the rows `compute_for` lists (checked against the pure rule in test_queries),
+    for claims, and for adjustments after a correction."""
+    load(example_package / "package")
+    for period in ("T1", "T2"):
+        claim = run_claim(actor=None, contract_code="EX-1", period_code=period)
+        assert _stored(claim) == _computed("EX-1", period, "draft")
+        submit_claim(actor=None, contract_code="EX-1", period_code=period)
+    load(example_package / "corrected")
+    claim = run_claim(actor=None, contract_code="EX-1", period_code="T3")
+    stored = _stored(claim)
+    assert stored == _computed("EX-1", "T3", "draft")
+    assert stored["lines"][0]["kind"] == "adjustment"
+    evidence = [item for line in stored["lines"] for item in line["evidence"]]
+    assert UNLISTED not in evidence
+    assert any(item.startswith("registers: #") for item in evidence)
+
+
+@on_postgresql
+def test_database_tallies_put_rows_on_period_edges_in_the_right_period(db, example_package):
+    registers = example_package / "package" / "registers.csv"
+    with registers.open("a") as out:
+        for day in ("2024-12-31", "2025-01-01", "2025-04-30", "2025-05-01", "2025-08-31"):
+            out.write(f"ARTS-MON,{day},C201300024001,Y,Y\n")
+    load(example_package / "package")
+    terms = contract_terms(latest_contract("EX-1"))
+    (children,) = list(load_children(terms))
+    child = next(c for c in children if c.upn == "C201300024001")
+    rows = [
+        RegisterFact(e.session_date, e.attended, e.engaged, e.service.code, e.pk)
+        for e in RegisterEntry.objects.filter(pupil__upn=child.upn).select_related("service")
+    ]
+    expected = tally_registers(terms, child_window(terms, child), rows)
+    assert child.tallies == tuple(replace(t, rows="") for t in expected)
+    assert [t.sessions for t in child.tallies] == [6, 6, 8]
