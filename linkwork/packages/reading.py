@@ -14,6 +14,7 @@ from pathlib import Path
 
 _BOM = b"\xef\xbb\xbf"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never inside UTF-8
 
 # report(line, column or None, message, value or None)
 Report = Callable[[int, str | None, str, str | None], None]
@@ -68,16 +69,27 @@ def read_cells(path: Path, columns: tuple[str, ...], report: Report):
     The same reading and reports as `read_rows`; a cell with control characters, or of a
     column missing from the header, is None.
     """
+    clean = not _has_control_bytes(path)
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.reader(text, strict=True)
         try:
-            yield from _rows(reader, columns, report)
+            yield from _rows(reader, columns, report, clean)
         except UnicodeDecodeError:
             _report_encoding(path, report)
 
 
-def _rows(reader, columns, report):
+def _has_control_bytes(path: Path) -> bool:
+    """Whether the file has any control character: one fast pass, so that a clean file
+    (the usual case) is not searched row by row."""
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            if _CONTROL_BYTES.search(block):
+                return True
+    return False
+
+
+def _rows(reader, columns, report, clean=False):
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -110,7 +122,7 @@ def _rows(reader, columns, report):
             values = "1 value" if len(cells) == 1 else f"{len(cells)} values"
             report(line, None, f"{values} but the header has {width} columns", None)
             continue
-        if control("".join(cells)):
+        if not clean and control("".join(cells)):
             for index, (name, cell) in enumerate(zip(header, cells, strict=True)):
                 if control(cell):
                     report(line, name, _control_message(cell), cell)

@@ -420,8 +420,16 @@ BULK_ROWS = 50_000
 BULK_GROWTH = 10
 
 
+def _count_if_many(connection, cursor, new_rows: str, staged: int) -> int | None:
+    """The number of rows `new_rows` selects, counted only when it may be a bulk insert."""
+    if _vendor(connection) != "postgresql" or staged < BULK_ROWS:
+        return None
+    cursor.execute(f"SELECT count(*) FROM ({new_rows}) x")  # noqa: S608
+    return cursor.fetchone()[0]
+
+
 @contextmanager
-def _keys_checked_in_bulk(connection, cursor, table: str, new_rows: str, staged: int):
+def _keys_checked_in_bulk(connection, cursor, table: str, adding: int | None):
     """Around a large INSERT on PostgreSQL, check the table's foreign keys once, in bulk.
 
     PostgreSQL checks a foreign key row by row, by trigger: most of the time of a big
@@ -432,14 +440,12 @@ def _keys_checked_in_bulk(connection, cursor, table: str, new_rows: str, staged:
     wait) until the load commits; so only when the rows added are many and the table
     is not much bigger than them, where checking every row beats the per-row triggers.
     """
-    if _vendor(connection) != "postgresql" or staged < BULK_ROWS:
+    if adding is None or adding < BULK_ROWS:
         yield
         return
-    cursor.execute(f"SELECT count(*) FROM ({new_rows}) x")  # noqa: S608
-    adding = cursor.fetchone()[0]
     cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
     present = max(cursor.fetchone()[0], 0)
-    if adding < BULK_ROWS or present > BULK_GROWTH * adding:
+    if present > BULK_GROWTH * adding:
         yield
         return
     cursor.execute(
@@ -502,9 +508,12 @@ def upsert(connection, spec: Upsert, staged: int | None = None) -> Counts:
             f"SELECT {distinct}{exprs} FROM {spec.source} "  # noqa: S608
             f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {matched})"
         )
-        with _keys_checked_in_bulk(connection, cursor, spec.table, new_rows, staged):
-            cursor.execute(f"INSERT INTO {spec.table} ({names}) {new_rows}")  # noqa: S608
-            inserted = cursor.rowcount
+        adding = _count_if_many(connection, cursor, new_rows, staged)
+        inserted = 0
+        if adding != 0:  # a reload of a big file has nothing to insert: no second join
+            with _keys_checked_in_bulk(connection, cursor, spec.table, adding):
+                cursor.execute(f"INSERT INTO {spec.table} ({names}) {new_rows}")  # noqa: S608
+                inserted = cursor.rowcount
     return Counts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
 
 
