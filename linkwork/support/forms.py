@@ -179,6 +179,9 @@ class GoalForm(forms.Form):
 
 class GoalUpdateForm(forms.Form):
     status = forms.ChoiceField(label="Status", choices=GoalStatus.choices)
+    # Sent only when the goal is reworded; blank leaves the wording as it is.
+    text = forms.CharField(label="The goal, in the child's own words", required=False)
+    target_date = forms.DateField(label="Target date", widget=DATE, required=False)
     note = forms.CharField(
         label="Progress note", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

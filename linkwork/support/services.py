@@ -469,6 +469,27 @@ def set_goal_status(*, actor, goal, status: str) -> Goal:
 
 
 @transaction.atomic
+def reword_goal(*, actor, goal, text: str, target_date: dt.date | None) -> Goal:
+    """Change a goal's wording or target date; the old wording stays in the plan history."""
+    text = text.strip()
+    if not text:
+        raise Refused("A goal needs its wording.")
+    before = {"text": goal.text, "target_date": goal.target_date}
+    goal.text, goal.target_date = text, target_date
+    goal.save(update_fields=["text", "target_date"])
+    _keep_version(goal.plan, actor, f"Goal reworded: {goal.text[:60]}")
+    record(
+        actor=actor,
+        action="support.goal_reworded",
+        obj=goal,
+        pupil=goal.plan.pupil,
+        summary=goal.text[:200],
+        changes=changes_between(before, {"text": goal.text, "target_date": goal.target_date}),
+    )
+    return goal
+
+
+@transaction.atomic
 def add_goal_note(*, actor, goal, written_on: dt.date, text: str) -> GoalNote:
     """Add a dated progress note to a goal."""
     note = GoalNote.objects.create(

@@ -227,6 +227,9 @@ def goal_update(request, pk):
     goal = get_object_or_404(Goal.objects.select_related("plan"), pk=pk, plan__pupil__in=visible)
     form = forms.GoalUpdateForm(request.POST)
     if form.is_valid():
+        text, target = form.cleaned_data["text"].strip(), form.cleaned_data["target_date"]
+        if text and (text != goal.text or target != goal.target_date):
+            services.reword_goal(actor=request.user, goal=goal, text=text, target_date=target)
         if form.cleaned_data["status"] != goal.status:
             services.set_goal_status(
                 actor=request.user, goal=goal, status=form.cleaned_data["status"]

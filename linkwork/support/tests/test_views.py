@@ -329,3 +329,32 @@ def test_goal_status_and_progress_note(client, link_worker, allocated):
     assert goal.notes.get().text == "Read a poem to Year 4"
     page = client.get(reverse("support:child", kwargs={"pk": allocated.pk})).content.decode()
     assert "Read a poem to Year 4" in page
+
+
+def test_goal_reworded_keeps_the_old_wording_in_history(client, link_worker, allocated):
+    from linkwork.audit.models import AuditEntry
+    from linkwork.support.services import add_goal, save_support_plan
+
+    plan = save_support_plan(actor=link_worker, pupil=allocated)
+    goal = add_goal(actor=link_worker, plan=plan, area="confidence", text="Read in assembly")
+    client.force_login(link_worker)
+    client.post(
+        reverse("support:goal_update", kwargs={"pk": goal.pk}),
+        {
+            "status": "open",
+            "note": "",
+            "text": "Read in front of the class",
+            "target_date": "2026-03-31",
+        },
+    )
+    goal.refresh_from_db()
+    assert goal.text == "Read in front of the class"
+    assert str(goal.target_date) == "2026-03-31"
+    entry = AuditEntry.objects.get(action="support.goal_reworded")
+    assert entry.changes["text"] == ["Read in assembly", "Read in front of the class"]
+    assert plan.versions.filter(summary__startswith="Goal reworded").exists()
+
+    # A post without the wording (status or note only) leaves the wording alone.
+    client.post(reverse("support:goal_update", kwargs={"pk": goal.pk}), {"status": "achieved"})
+    goal.refresh_from_db()
+    assert (goal.text, goal.status) == ("Read in front of the class", "achieved")
