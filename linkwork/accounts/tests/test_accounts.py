@@ -118,3 +118,23 @@ def test_sign_in_asks_for_the_authenticator_code_once_totp_is_on(client, link_wo
     response = client.post(reverse("mfa_authenticate"), {"code": code})
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_sign_in_sign_out_and_failures_are_audited(client, link_worker):
+    from linkwork.audit.models import AuditEntry
+
+    client.post(reverse("account_login"), {"login": "lw@example.org", "password": "wrong-one"})
+    client.post(
+        reverse("account_login"), {"login": "lw@example.org", "password": "demo-password-only"}
+    )
+    client.post(reverse("account_logout"))
+    entries = AuditEntry.objects.filter(action__startswith="account.").order_by("pk")
+    actions = list(entries.values_list("action", "actor_label"))
+    assert actions == [
+        ("account.sign_in_failed", "system"),
+        ("account.signed_in", "lw@example.org"),
+        ("account.signed_out", "lw@example.org"),
+    ]
+    failed = AuditEntry.objects.get(action="account.sign_in_failed")
+    assert "lw@example.org" in failed.summary and "wrong-one" not in failed.summary
