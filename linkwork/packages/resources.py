@@ -1,8 +1,8 @@
 """The resources of a zone data package: their files, columns, keys and value rules.
 
-Pure definitions: no ORM, no database. Each column's parser takes the text of one cell
-and returns the value staged for loading (dates stay ISO text, booleans become bool,
-lists become JSON text) or raises `Invalid` with a message fit for a located error.
+Pure definitions: no queries (coded values are the models' choices). Each column's
+parser takes the text of one cell and returns the value staged for loading (dates stay
+ISO text, booleans become bool, lists become JSON text) or raises `Invalid` with a message fit for a located error.
 """
 
 import json
@@ -15,6 +15,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from linkwork.core.upn import upn_problem
+from linkwork.measures.models import Respondent
+from linkwork.people.models import SEN, GivenBy, Purpose, Sex, StatutoryStatus, Subject, YearGroup
+from linkwork.schools.models import Phase
+from linkwork.support.models import InteractionKind, OutcomeArea
 
 
 class Invalid(ValueError):
@@ -192,8 +196,10 @@ def _optional(name, parse, kind="text", blank=None):
 
 
 CODE = text(40)
-OUTCOME_AREAS = ("wellbeing", "relationships", "confidence", "school")
-YEAR_GROUPS = ("N1", "N2", "R", *(str(n) for n in range(1, 14)))
+# The values each coded column takes are the models' own choices, so a new value is
+# added in one place.
+OUTCOME_AREAS = tuple(OutcomeArea.values)
+YEAR_GROUPS = tuple(YearGroup.values)
 
 # The resources in the order they are validated and written: each one's references
 # point only at resources before it.
@@ -204,7 +210,7 @@ RESOURCES: tuple[Resource, ...] = (
         (
             _required("urn", urn),
             _required("name", text(200)),
-            _required("phase", choice("nursery", "primary", "secondary", "all-through", "special")),
+            _required("phase", choice(*Phase.values)),
             _required("local_authority", text(200)),
         ),
         key=("urn",),
@@ -219,11 +225,11 @@ RESOURCES: tuple[Resource, ...] = (
             _required("family_name", text(100)),
             _optional("date_of_birth", iso_date, "date"),
             _required("year_group", choice(*YEAR_GROUPS)),
-            _optional("sex", choice("F", "M", "X"), blank=""),
+            _optional("sex", choice(*Sex.values), blank=""),
             _optional("fsm", yes_no, "bool"),
-            _optional("sen", choice("N", "K", "E"), blank=""),
+            _optional("sen", choice(*SEN.values), blank=""),
             _optional("eal", yes_no, "bool"),
-            _optional("statutory_status", choice("none", "CIN", "CP", "LAC"), blank="none"),
+            _optional("statutory_status", choice(*StatutoryStatus.values), blank="none"),
         ),
         key=("upn",),
     ),
@@ -273,8 +279,8 @@ RESOURCES: tuple[Resource, ...] = (
         "consents.csv",
         (
             _required("upn", upn),
-            _required("purpose", choice("support", "partner_sharing", "evidence", "research")),
-            _required("given_by", choice("parent", "carer", "child")),
+            _required("purpose", choice(*Purpose.values)),
+            _required("given_by", choice(*GivenBy.values)),
             _required("given_on", iso_date, "date"),
             _optional("withdrawn_on", iso_date, "date"),
         ),
@@ -310,7 +316,7 @@ RESOURCES: tuple[Resource, ...] = (
             _required("upn", upn),
             _required("occurred_on", iso_date, "date"),
             _optional("minutes", integer(0), "int"),
-            _required("kind", choice("one_to_one", "group", "family", "school", "other")),
+            _required("kind", choice(*InteractionKind.values)),
             _optional("topics", separated(text(100)), "json", blank="[]"),
         ),
         key=("upn", "occurred_on", "kind"),
@@ -333,7 +339,7 @@ RESOURCES: tuple[Resource, ...] = (
         (
             _required("upn", upn),
             _required("assessed_on", iso_date, "date"),
-            _required("subject", choice("reading", "writing", "maths", "english")),
+            _required("subject", choice(*Subject.values)),
             _required("value", decimal(), "decimal"),
             _required("expected", decimal(), "decimal"),
         ),
@@ -347,7 +353,7 @@ RESOURCES: tuple[Resource, ...] = (
             _required("administered_on", iso_date, "date"),
             _required("instrument", CODE),
             _required("scale", CODE),
-            _required("respondent", choice("self", "parent", "teacher")),
+            _required("respondent", choice(*Respondent.values)),
             _required("score", decimal(), "decimal"),
         ),
         key=("upn", "instrument", "scale", "administered_on", "respondent"),
@@ -359,7 +365,7 @@ RESOURCES: tuple[Resource, ...] = (
             _required("upn", upn),
             _required("administered_on", iso_date, "date"),
             _required("instrument", CODE),
-            _required("respondent", choice("self", "parent", "teacher")),
+            _required("respondent", choice(*Respondent.values)),
             _required("item", CODE),
             _required("value", integer(-1000), "int"),
         ),
