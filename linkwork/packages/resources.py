@@ -2,7 +2,8 @@
 
 Pure definitions: no queries (coded values are the models' choices). Each column's
 parser takes the text of one cell and returns the value staged for loading (dates stay
-ISO text, booleans become bool, lists become JSON text) or raises `Invalid` with a message fit for a located error.
+ISO text, booleans become bool, lists become JSON text) or raises `Invalid` with a
+message fit for a located error.
 """
 
 import json
