@@ -27,95 +27,14 @@ from bench.common import linkwork, run_measured, scratch_postgres  # noqa: E402
 
 
 def write_package(path: Path, children: int, seed: int) -> None:
-    """A generated zone package: the project's generator, or a plain bulk writer."""
+    """A generated zone package, as `linkwork generate` writes it."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkwork.config.settings")
     import django
 
     django.setup()
-    try:
-        from linkwork.packages.generator import generate_package
-    except ImportError:
-        _write_plain_package(path, children, seed)
-    else:
-        generate_package(path, children=children, seed=seed)
+    from linkwork.packages.generator import generate_package
 
-
-def _write_plain_package(path: Path, children: int, seed: int) -> None:
-    """Schools, pupils, one service per school, allocations and weekly registers."""
-    import random
-    from datetime import date, timedelta
-
-    from linkwork.core.upn import make_upn
-
-    rng = random.Random(seed)
-    path.mkdir(parents=True)
-    schools = max(1, children // 500)
-
-    def write(name, header, rows):
-        with (path / name).open("w", newline="", encoding="utf-8") as handle:
-            out = csv.writer(handle, lineterminator="\n")
-            out.writerow(header)
-            out.writerows(rows)
-
-    write(
-        "schools.csv",
-        ["urn", "name", "phase", "local_authority"],
-        ([f"{100000 + s}", f"School {s}", "primary", "Example Borough"] for s in range(schools)),
-    )
-    write("partners.csv", ["code", "name"], [["P1", "Example Partner"]])
-    write(
-        "services.csv",
-        ["code", "partner_code", "name", "school_urn", "outcome_areas"],
-        ([f"S{s}", "P1", f"Club {s}", f"{100000 + s}", "wellbeing"] for s in range(schools)),
-    )
-    upns = [make_upn(f"2024{n:08d}") for n in range(children)]
-    write(
-        "pupils.csv",
-        [
-            "upn",
-            "school_urn",
-            "given_name",
-            "family_name",
-            "date_of_birth",
-            "year_group",
-            "sex",
-            "fsm",
-            "sen",
-            "eal",
-            "statutory_status",
-        ],
-        (
-            [
-                u,
-                f"{100000 + n % schools}",
-                f"Child{n}",
-                "Example",
-                "2015-01-01",
-                "4",
-                "",
-                rng.choice("YN"),
-                "N",
-                "N",
-                "none",
-            ]
-            for n, u in enumerate(upns)
-        ),
-    )
-    write(
-        "allocations.csv",
-        ["upn", "service_code", "start_date", "end_date"],
-        ([u, f"S{n % schools}", "2024-09-01", ""] for n, u in enumerate(upns)),
-    )
-    days = [date(2024, 9, 2) + timedelta(weeks=w) for w in range(60)]
-    write(
-        "registers.csv",
-        ["service_code", "session_date", "upn", "attended", "engaged"],
-        (
-            [f"S{n % schools}", d.isoformat(), u, "Y", rng.choice("YN")]
-            for n, u in enumerate(upns)
-            for d in days
-        ),
-    )
+    generate_package(path, children=children, seed=seed)
 
 
 def csv_rows(path: Path) -> int:
