@@ -60,13 +60,16 @@ class PupilQuerySet(models.QuerySet):
         if user.role in (Role.LINK_WORKER, Role.SCHOOL_STAFF):
             return self.filter(school__in=user.schools.all())
         if user.role == Role.PARTNER and user.partner_id:
+            from linkwork.support.models import Allocation
+
             today = timezone.localdate()
-            allocated = Q(
-                allocations__service__partner_id=user.partner_id,
-                allocations__start_date__lte=today,
-            ) & (Q(allocations__end_date__isnull=True) | Q(allocations__end_date__gte=today))
+            allocated = Allocation.objects.active_on(today).filter(
+                service__partner_id=user.partner_id
+            )
             sharing = Consent.objects.in_force(today).filter(purpose=Purpose.PARTNER_SHARING)
-            return self.filter(allocated, pk__in=sharing.values("pupil_id")).distinct()
+            return self.filter(pk__in=allocated.values("pupil_id")).filter(
+                pk__in=sharing.values("pupil_id")
+            )
         return self.none()
 
 

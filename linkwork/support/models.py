@@ -54,6 +54,14 @@ class Service(models.Model):
         return names[self.weekday] if self.weekday is not None else ""
 
 
+class AllocationQuerySet(models.QuerySet):
+    def active_on(self, on):
+        """Allocations that have started by `on` and not ended before it."""
+        return self.filter(start_date__lte=on).filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=on)
+        )
+
+
 class Allocation(models.Model):
     """A child placed on a service from a date, until it ends."""
 
@@ -61,6 +69,8 @@ class Allocation(models.Model):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="allocations")
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
+
+    objects = AllocationQuerySet.as_manager()
 
     class Meta:
         ordering = ["pupil", "start_date"]

@@ -60,15 +60,11 @@ def service_for(user, pk: int, *, register: bool = False) -> Service:
     return get_object_or_404(qs, pk=pk)
 
 
-def active_on(on: dt.date) -> Q:
-    return Q(start_date__lte=on) & (Q(end_date__isnull=True) | Q(end_date__gte=on))
-
-
 def allocated_pupils(service, on: dt.date):
     """The children on a service's register for a date: allocated that day, with a
     partner-sharing consent in force. Computed at request time, so late changes show."""
     sharing = Consent.objects.in_force(on).filter(purpose=Purpose.PARTNER_SHARING)
-    allocated = Allocation.objects.filter(active_on(on), service=service)
+    allocated = Allocation.objects.active_on(on).filter(service=service)
     return (
         Pupil.objects.filter(pk__in=allocated.values("pupil_id"))
         .filter(pk__in=sharing.values("pupil_id"))
@@ -164,7 +160,8 @@ def sessions_this_week(user, today: dt.date) -> list[SessionDay]:
 def places_used(services, on: dt.date) -> dict[int, int]:
     """Active allocations per service on a date."""
     return dict(
-        Allocation.objects.filter(active_on(on), service__in=services)
+        Allocation.objects.active_on(on)
+        .filter(service__in=services)
         .order_by()
         .values("service_id")
         .annotate(n=Count("pk"))

@@ -25,7 +25,7 @@ from .models import (
     SupportPlan,
     SupportPlanVersion,
 )
-from .queries import ABSENT, ATTENDED, ENGAGED, active_on, allocated_pupils, state_of
+from .queries import ABSENT, ATTENDED, ENGAGED, allocated_pupils, state_of
 
 
 class Refused(Exception):
@@ -57,7 +57,7 @@ def allocate_child(
         raise Refused(f"{pupil.name} is already allocated to {service.name}.")
     # Lock the service so two allocations cannot both take the last place.
     type(service).objects.select_for_update().filter(pk=service.pk).first()
-    used = Allocation.objects.filter(active_on(start_date), service=service).count()
+    used = Allocation.objects.active_on(start_date).filter(service=service).count()
     over = service.capacity is not None and used >= service.capacity
     over_capacity_reason = over_capacity_reason.strip()
     if over and not over_capacity_reason:
