@@ -58,6 +58,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
+
+# Every signed-in user must set up two-factor sign-in before seeing anything else; on by
+# default behind HTTPS (production), off for the local demo unless asked for.
+LINKWORK_REQUIRE_MFA = env_flag("LINKWORK_REQUIRE_MFA", default=HTTPS)
 SESSION_COOKIE_AGE = 8 * 60 * 60
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -103,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "linkwork.accounts.middleware.RequireMFAMiddleware",
 ]
 
 ROOT_URLCONF = "linkwork.config.urls"
