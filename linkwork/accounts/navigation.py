@@ -121,6 +121,7 @@ CHILD_PAGES = [
     ("screening:consent", "Consent", {Role.LINK_WORKER, Role.MANAGER, Role.ADMIN}),
     ("screening:enrol", "Enrol", {Role.LINK_WORKER, Role.MANAGER}),
     ("contracts:child_achievements", "Achievements and payments", {Role.MANAGER, Role.ADMIN}),
+    ("people:subject_access", "Subject access export", {Role.ADMIN}),
 ]
 
 

@@ -4,11 +4,13 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from linkwork.accounts.models import Role
 from linkwork.audit.services import record
 
 from .models import Cohort, Consent, Enrolment, GivenBy, Pupil, Purpose
+from .subject_access import build_archive
 
 
 def _works_with(user, pupil: Pupil) -> bool:
@@ -143,3 +145,26 @@ def enrol_child(
         },
     )
     return enrolment
+
+
+@transaction.atomic
+def export_subject_access(*, actor, pupil: Pupil) -> bytes:
+    """A ZIP of everything held about `pupil`, for the data protection officer.
+
+    Only administrators (the DPO) may run it; the export itself is audited with the
+    row counts of every table it covers.
+    """
+    if not (actor.is_authenticated and actor.is_active and actor.role == Role.ADMIN):
+        raise PermissionDenied("Only the data protection officer exports a subject access request.")
+    archive, counts = build_archive(
+        pupil, generated_at=timezone.now(), generated_by=getattr(actor, "email", str(actor))
+    )
+    record(
+        actor=actor,
+        action="child.subject_access_exported",
+        obj=pupil,
+        pupil=pupil,
+        summary=f"Subject access export: {sum(counts.values())} rows in {len(counts)} tables",
+        changes={"rows": counts},
+    )
+    return archive

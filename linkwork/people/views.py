@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
+from linkwork.accounts.models import Role
 from linkwork.accounts.navigation import child_links_for
 from linkwork.audit.services import record_view
 
@@ -20,6 +22,8 @@ from .queries import (
     sees_children,
     sees_details,
 )
+from .services import export_subject_access
+from .subject_access import sections_for
 
 PAGE_SIZE = 25
 
@@ -108,3 +112,20 @@ def child_detail(request, pk):
             **profile,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subject_access(request, pk):
+    """The DPO's subject access export: what it covers (GET), the ZIP itself (POST)."""
+    if request.user.role != Role.ADMIN:
+        raise PermissionDenied("Only the data protection officer exports a child's data.")
+    pupil = child_for(request.user, pk)
+    if request.method == "POST":
+        archive = export_subject_access(actor=request.user, pupil=pupil)
+        response = HttpResponse(archive, content_type="application/zip")
+        filename = f"subject-access-{pupil.upn}-{timezone.localdate():%Y%m%d}.zip"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    sections = [(section.title, section.queryset.count()) for section in sections_for(pupil)]
+    return render(request, "people/subject_access.html", {"pupil": pupil, "sections": sections})

@@ -12,4 +12,8 @@ ACCESS = {
         "allowed": {Role.LINK_WORKER, Role.PARTNER, Role.SCHOOL_STAFF, Role.MANAGER, Role.ADMIN},
         "kwargs": lambda world: {"pk": world.pupil.pk},
     },
+    "people:subject_access": {
+        "allowed": {Role.ADMIN},
+        "kwargs": lambda world: {"pk": world.pupil.pk},
+    },
 }

@@ -1,0 +1,125 @@
+"""Everything Linkwork holds about one child, for a subject access request.
+
+The rows are found by following every relation that leads back to the pupil — the
+school data, consents, enrolments, screening, support, registers, scores, flags — so a
+table added later is included without a change here; claim lines and claimed
+achievements (kept by UPN) and the child's audit trail (who did and looked at what) are
+added by name. Each table becomes one CSV file, cells made safe for spreadsheets.
+"""
+
+import csv
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.apps import apps
+from django.db import models
+
+from linkwork.core.spreadsheets import safe_row
+
+from .models import Pupil
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table's rows about the child."""
+
+    label: str  # app_label.ModelName
+    title: str
+    queryset: models.QuerySet
+
+    @property
+    def filename(self) -> str:
+        return f"{self.label}.csv"
+
+
+def _related_sections(pupil: Pupil) -> list[Section]:
+    """Follow reverse relations outward from the pupil, breadth first, each table once."""
+    sections = []
+    seen = {Pupil}
+    frontier = [(Pupil, Pupil.objects.filter(pk=pupil.pk))]
+    while frontier:
+        model, rows = frontier.pop(0)
+        for relation in model._meta.related_objects:
+            related = relation.related_model
+            if related in seen or related._meta.app_label == "audit":
+                continue
+            seen.add(related)
+            queryset = related._default_manager.filter(**{f"{relation.field.name}__in": rows})
+            sections.append(_section(related, queryset))
+            frontier.append((related, queryset))
+    return sections
+
+
+def _section(model, queryset) -> Section:
+    meta = model._meta
+    return Section(
+        label=meta.label,
+        title=str(meta.verbose_name_plural).capitalize(),
+        queryset=queryset.order_by("pk"),
+    )
+
+
+def sections_for(pupil: Pupil) -> list[Section]:
+    """Every table holding data about `pupil`, the pupil's own row first."""
+    claim_line = apps.get_model("contracts", "ClaimLine")
+    claimed = apps.get_model("contracts", "ClaimedAchievement")
+    audit_entry = apps.get_model("audit", "AuditEntry")
+    return [
+        _section(Pupil, Pupil.objects.filter(pk=pupil.pk)),
+        *_related_sections(pupil),
+        _section(claim_line, claim_line.objects.filter(upn=pupil.upn)),
+        _section(claimed, claimed.objects.filter(upn=pupil.upn)),
+        _section(audit_entry, audit_entry.objects.filter(pupil=pupil)),
+    ]
+
+
+def _plain(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | int):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def write_csv(section: Section, out) -> int:
+    """Write one section as CSV (a header of column names, then its rows); rows written."""
+    fields = [f for f in section.queryset.model._meta.concrete_fields]
+    writer = csv.writer(out)
+    writer.writerow([f.attname for f in fields])
+    count = 0
+    for row in section.queryset.values_list(*[f.attname for f in fields]).iterator(2000):
+        writer.writerow(safe_row([_plain(v) for v in row]))
+        count += 1
+    return count
+
+
+def build_archive(pupil: Pupil, *, generated_at: datetime, generated_by: str) -> tuple[bytes, dict]:
+    """A ZIP of one CSV per section and a summary; returns it with the row counts."""
+    counts = {}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for section in sections_for(pupil):
+            text = io.StringIO()
+            counts[section.label] = write_csv(section, text)
+            archive.writestr(section.filename, text.getvalue())
+        summary = [
+            f"Subject access export for the pupil with UPN {pupil.upn}",
+            f"Generated {generated_at.isoformat(timespec='seconds')} by {generated_by}",
+            "",
+            "One CSV file per table; each lists every row held about this child.",
+            "Review before sending: the audit trail names the staff who acted.",
+            "",
+            *(f"{label}: {count} row(s)" for label, count in counts.items()),
+        ]
+        archive.writestr("README.txt", "\n".join(summary) + "\n")
+    return buffer.getvalue(), counts
