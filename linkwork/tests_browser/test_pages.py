@@ -75,10 +75,15 @@ def test_pages_have_no_serious_accessibility_violations(
 
 
 def test_account_and_admin_pages_have_no_serious_accessibility_violations(
-    desktop_page, login, axe_check, visit, admin_user
+    desktop_page, login, axe_check, visit, admin_user, children
 ):
     page = desktop_page
     login(page, admin_user)
     for name in ("home", "account_change_password", "mfa_index", "audit:entry_list"):
         visit(page, name)
         axe_check(page)
+    visit(page, "people:subject_access", pk=children.pk)
+    axe_check(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the export").click()
+    assert download.value.suggested_filename.startswith("subject-access-")
