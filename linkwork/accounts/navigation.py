@@ -77,6 +77,12 @@ NAVIGATION = [
         "Outcomes contracts: rate cards, caps, claims per period and statements per payer.",
     ),
     (
+        "outcomes:report",
+        "Outcomes",
+        {Role.MANAGER, Role.ADMIN, Role.FUNDER},
+        "A cohort's outcomes in the four areas, counted, with small numbers suppressed.",
+    ),
+    (
         "audit:entry_list",
         "Audit trail",
         {Role.ADMIN},

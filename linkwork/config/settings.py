@@ -62,6 +62,9 @@ SESSION_COOKIE_HTTPONLY = True
 # Every signed-in user must set up two-factor sign-in before seeing anything else; on by
 # default behind HTTPS (production), off for the local demo unless asked for.
 LINKWORK_REQUIRE_MFA = env_flag("LINKWORK_REQUIRE_MFA", default=HTTPS)
+
+# Aggregate reports show counts below this as "<N", so no child can be singled out.
+LINKWORK_SUPPRESS_BELOW = int(os.environ.get("LINKWORK_SUPPRESS_BELOW", "5"))
 SESSION_COOKIE_AGE = 8 * 60 * 60
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -12,6 +12,7 @@ urlpatterns = [
     path("screening/", include("linkwork.screening.urls")),
     path("instruments/", include("linkwork.measures.urls")),
     path("contracts/", include("linkwork.contracts.urls")),
+    path("outcomes/", include("linkwork.outcomes.urls")),
     path("audit/", include("linkwork.audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -342,6 +342,20 @@ def summarise_measure(mr: MeasureRule, observations, enrolled_on: dt.date) -> Me
     )
 
 
+def measure_observations(
+    mr: MeasureRule,
+    scores: Iterable[ScoreRow],
+    attainment: Iterable[AttainmentRow],
+    attendance: Iterable[AttendanceRow],
+) -> list[Observation]:
+    """The child's observations in one measure, from all their rows."""
+    if mr.measure.kind == "score":
+        return score_observations(scores, mr.measure.subject, mr.respondent)
+    if mr.measure.kind == "attainment":
+        return attainment_observations(attainment, mr.measure.subject)
+    return attendance_observations(attendance)
+
+
 def child_outcomes(
     rules: Iterable[MeasureRule],
     *,
@@ -352,15 +366,12 @@ def child_outcomes(
 ) -> tuple[AreaSummary, ...]:
     """The four outcome areas for one child enrolled on `enrolled_on`, from their rows."""
     scores, attainment, attendance = list(scores), list(attainment), list(attendance)
-    by_measure = {}
-    for mr in rules:
-        if mr.measure.kind == "score":
-            observations = score_observations(scores, mr.measure.subject, mr.respondent)
-        elif mr.measure.kind == "attainment":
-            observations = attainment_observations(attainment, mr.measure.subject)
-        else:
-            observations = attendance_observations(attendance)
-        by_measure[mr.measure] = summarise_measure(mr, observations, enrolled_on)
+    by_measure = {
+        mr.measure: summarise_measure(
+            mr, measure_observations(mr, scores, attainment, attendance), enrolled_on
+        )
+        for mr in rules
+    }
     return tuple(
         AreaSummary(area, tuple(by_measure[m] for m in area.measures if m in by_measure))
         for area in OUTCOME_AREAS

@@ -7,7 +7,8 @@ from django.db.models import Q
 
 from linkwork.measures.models import Score
 from linkwork.measures.queries import current_definitions
-from linkwork.people.models import Attainment, SchoolAttendance
+from linkwork.people.models import Attainment, Enrolment, SchoolAttendance
+from linkwork.schools.models import Phase
 from linkwork.screening.queries import latest_rules
 from linkwork.support.models import RegisterEntry
 
@@ -20,6 +21,7 @@ from .areas import (
     measure_rules,
 )
 from .progress import YEAR_TWO
+from .report import ChildRows
 from .sessions import SessionAttendance, session_attendance
 
 
@@ -106,3 +108,69 @@ def outcomes_for_child(pupil, enrolments, *, today: dt.date) -> ChildOutcomes:
         ),
         rules_version=screening.version if screening else None,
     )
+
+
+def cohort_outcome_rows(cohort) -> tuple[dict, list[ChildRows], int | None]:
+    """The inputs of a cohort's outcome report: rules by phase and every enrolled child's rows.
+
+    Four queries for the rows whatever the cohort's size (enrolments, scores, attainment,
+    school attendance), each limited to the cohort's children and the measures counted.
+    """
+    screening = latest_rules()
+    definitions = current_definitions()
+    rules_by_phase = {
+        phase: measure_rules(
+            screening.document if screening else None,
+            screening.version if screening else None,
+            definitions,
+            phase,
+        )
+        for phase in Phase.values
+    }
+    any_rules = next(iter(rules_by_phase.values()), ())
+    wanted = Q(pk__in=[])
+    subjects = []
+    for rule in any_rules:
+        if rule.measure.kind == "score":
+            instrument, scale = rule.measure.subject.split("/", 1)
+            wanted |= Q(administration__instrument_code=instrument, scale=scale)
+        elif rule.measure.kind == "attainment":
+            subjects.append(rule.measure.subject)
+
+    enrolments = list(
+        Enrolment.objects.filter(cohort=cohort).values_list(
+            "pupil_id", "enrolled_on", "pupil__school__phase"
+        )
+    )
+    in_cohort = {"pupil__enrolments__cohort": cohort}
+    scores, attainment, attendance = {}, {}, {}
+    for pupil_id, *row in Score.objects.filter(
+        wanted, administration__pupil__enrolments__cohort=cohort
+    ).values_list(
+        "administration__pupil_id",
+        "administration__administered_on",
+        "administration__instrument_code",
+        "scale",
+        "administration__respondent",
+        "score",
+    ):
+        scores.setdefault(pupil_id, []).append(ScoreRow(*row))
+    for pupil_id, *row in Attainment.objects.filter(subject__in=subjects, **in_cohort).values_list(
+        "pupil_id", "assessed_on", "subject", "value", "expected"
+    ):
+        attainment.setdefault(pupil_id, []).append(AttainmentRow(*row))
+    for pupil_id, *row in SchoolAttendance.objects.filter(
+        possible_sessions__gt=0, **in_cohort
+    ).values_list("pupil_id", "period_end", "possible_sessions", "present_sessions"):
+        attendance.setdefault(pupil_id, []).append(AttendanceRow(*row))
+    children = [
+        ChildRows(
+            enrolled_on=enrolled_on,
+            phase=phase,
+            scores=tuple(scores.get(pupil_id, ())),
+            attainment=tuple(attainment.get(pupil_id, ())),
+            attendance=tuple(attendance.get(pupil_id, ())),
+        )
+        for pupil_id, enrolled_on, phase in enrolments
+    ]
+    return rules_by_phase, children, screening.version if screening else None

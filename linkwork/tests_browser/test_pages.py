@@ -79,7 +79,13 @@ def test_account_and_admin_pages_have_no_serious_accessibility_violations(
 ):
     page = desktop_page
     login(page, admin_user)
-    for name in ("home", "account_change_password", "mfa_index", "audit:entry_list"):
+    for name in (
+        "home",
+        "account_change_password",
+        "mfa_index",
+        "audit:entry_list",
+        "outcomes:report",
+    ):
         visit(page, name)
         axe_check(page)
     visit(page, "people:subject_access", pk=children.pk)

@@ -1,0 +1,7 @@
+"""Who may open the outcomes report (read by the persona walk)."""
+
+from linkwork.accounts.models import Role
+
+ACCESS = {
+    "outcomes:report": {"allowed": {Role.MANAGER, Role.ADMIN, Role.FUNDER}, "kwargs": None},
+}
