@@ -7,6 +7,7 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from linkwork.outcomes.change import is_reliable_improvement
 
@@ -35,6 +36,14 @@ class ConsentFact:
 
     def holds_on(self, on: dt.date) -> bool:
         return self.given_on <= on and (self.withdrawn_on is None or self.withdrawn_on > on)
+
+    @cached_property
+    def citation(self) -> str:
+        """As cited in the evidence of each achievement it allows (written once)."""
+        text = f"consent #{self.id} evidence given {self.given_on}"
+        if self.withdrawn_on:
+            text += f", withdrawn {self.withdrawn_on}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,15 @@ class Window:
     def __contains__(self, day: dt.date) -> bool:
         return self.starts_on <= day <= self.ends_on
 
+    @cached_property
+    def citation(self) -> str:
+        """The enrolment, as cited in the evidence of each achievement (written once)."""
+        e = self.enrolment
+        text = f"enrolment #{e.id} cohort {e.cohort} from {e.enrolled_on}"
+        if e.ended_on:
+            text += f" to {e.ended_on}"
+        return text
+
 
 def child_window(contract: ContractTerms, child: ChildFacts) -> Window | None:
     """The child's window: from the earliest enrolment that belongs to the contract
@@ -138,21 +156,6 @@ def consent_on(child: ChildFacts, day: dt.date) -> ConsentFact | None:
     """The earliest-given evidence consent in force on `day`, if any."""
     holding = [c for c in child.consents if c.holds_on(day)]
     return min(holding, key=lambda c: (c.given_on, c.id or 0)) if holding else None
-
-
-def _consent_text(consent: ConsentFact) -> str:
-    text = f"consent #{consent.id} evidence given {consent.given_on}"
-    if consent.withdrawn_on:
-        text += f", withdrawn {consent.withdrawn_on}"
-    return text
-
-
-def _enrolment_text(window: Window) -> str:
-    e = window.enrolment
-    text = f"enrolment #{e.id} cohort {e.cohort} from {e.enrolled_on}"
-    if e.ended_on:
-        text += f" to {e.ended_on}"
-    return text
 
 
 def _yn(value) -> str:
@@ -192,11 +195,7 @@ def _enrolment(trigger: Trigger, child: ChildFacts, window: Window):
     if first is None:
         return []
     day, consent = first
-    return [
-        Achievement(
-            child.upn, trigger.code, "1", day, (_enrolment_text(window), _consent_text(consent))
-        )
-    ]
+    return [Achievement(child.upn, trigger.code, "1", day, (window.citation, consent.citation))]
 
 
 def register_text(row: RegisterFact) -> str:
@@ -253,8 +252,8 @@ def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, wi
         if consent is None:
             continue
         evidence = (
-            _enrolment_text(window),
-            _consent_text(consent),
+            window.citation,
+            consent.citation,
             f"{period.code}: {tally.sessions} sessions, {tally.attended} attended, "
             f"{tally.engaged} engaged",
             f"registers: {tally.rows}",
@@ -322,8 +321,8 @@ def _score_outcome(trigger: Trigger, child: ChildFacts, window: Window):
             continue
         name = f"{trigger.instrument}/{trigger.scale}"
         evidence = (
-            _enrolment_text(window),
-            _consent_text(consent),
+            window.citation,
+            consent.citation,
             f"baseline score #{baseline.id} {name} {baseline.respondent} "
             f"{baseline.date}: {baseline.value}",
             f"follow-up score #{score.id} {name} {score.respondent} {score.date}: {score.value}",
@@ -362,8 +361,8 @@ def _attainment_outcome(trigger: Trigger, child: ChildFacts, window: Window):
         if consent is None:
             continue
         evidence = (
-            _enrolment_text(window),
-            _consent_text(consent),
+            window.citation,
+            consent.citation,
             f"baseline attainment #{baseline.id} {trigger.subject} {baseline.date}: "
             f"{baseline.value} (expected {baseline.expected}, gap {base_gap})",
             f"follow-up attainment #{record.id} {trigger.subject} {record.date}: "

@@ -64,9 +64,11 @@ class _Totals:
     per_child: dict = field(default_factory=dict)
     per_payer: dict = field(default_factory=dict)
 
-    def add(self, line: Line):
-        self.contract += line.amount
-        self.per_child[line.upn] = self.per_child.get(line.upn, ZERO) + line.amount
+    def add(self, line: Line, amount: Decimal | None = None):
+        if amount is None:
+            amount = line.amount
+        self.contract += amount
+        self.per_child[line.upn] = self.per_child.get(line.upn, ZERO) + amount
         for payer, value in line.portions:
             self.per_payer[payer] = self.per_payer.get(payer, ZERO) + value
 
@@ -94,8 +96,7 @@ def split_amount(trigger: Trigger, amount: Decimal) -> list[tuple[str, Decimal]]
     return [(payer, value) for payer, value in portions]
 
 
-def _instance_key(contract: ContractTerms, instance: str):
-    order = contract.period_order()
+def _instance_key(order: dict[str, int], instance: str):
     return (order.get(instance, -1), instance)
 
 
@@ -109,6 +110,7 @@ def compute_claim(
     period = contract.period(period_code)
     triggers = {t.code: t for t in contract.triggers}
     trigger_order = contract.trigger_order()
+    period_order = contract.period_order()
     payer_caps = {p.code: p.cap for p in contract.payers}
 
     totals = _Totals()
@@ -118,12 +120,13 @@ def compute_claim(
     supported = {a.key for a in achievements}
 
     lines: list[Line] = []
+    amounts: list[Decimal] = []  # each line's amount, summed once
     reversals = [line for key, line in standing.items() if key not in supported]
     reversals.sort(
         key=lambda ln: (
             ln.upn,
             trigger_order.get(ln.trigger, 99),
-            _instance_key(contract, ln.instance),
+            _instance_key(period_order, ln.instance),
         )
     )
     for claimed in reversals:
@@ -137,7 +140,8 @@ def compute_claim(
             ("reverses the line claimed with",) + tuple(claimed.evidence),
         )
         lines.append(line)
-        totals.add(line)
+        amounts.append(line.amount)
+        totals.add(line, amounts[-1])
 
     due = [
         a
@@ -149,9 +153,10 @@ def compute_claim(
             a.achieved_on,
             trigger_order[a.trigger],
             a.upn,
-            _instance_key(contract, a.instance),
+            _instance_key(period_order, a.instance),
         )
     )
+    splits: dict[tuple[str, Decimal], list] = {}
     for achievement in due:
         trigger = triggers[achievement.trigger]
         amount = trigger.price
@@ -163,13 +168,20 @@ def compute_claim(
             amount = min(amount, contract.cap_contract - totals.contract)
         if amount <= 0:
             continue
+        split = splits.get((trigger.code, amount))
+        if split is None:  # the same price splits the same way on every line
+            split = splits[(trigger.code, amount)] = split_amount(trigger, amount)
         portions = []
-        for payer, value in split_amount(trigger, amount):
+        line_amount = ZERO
+        for payer, value in split:
             cap = payer_caps.get(payer)
             if cap is not None:
                 room = max(cap - totals.per_payer.get(payer, ZERO), ZERO)
                 value = min(value, room)
             portions.append((payer, value))
+            line_amount += value
+        if line_amount == 0:
+            continue
         line = Line(
             CLAIM,
             achievement.upn,
@@ -179,17 +191,16 @@ def compute_claim(
             tuple(portions),
             tuple(achievement.evidence),
         )
-        if line.amount == 0:
-            continue
         lines.append(line)
-        totals.add(line)
+        amounts.append(line_amount)
+        totals.add(line, line_amount)
 
     by_payer: dict[str, Decimal] = {}
     for line in lines:
         for payer, value in line.portions:
             by_payer[payer] = by_payer.get(payer, ZERO) + value
     payers = tuple((p.code, by_payer[p.code]) for p in contract.payers if p.code in by_payer)
-    total = sum((line.amount for line in lines), ZERO)
+    total = sum(amounts, ZERO)
     return ClaimResult(contract.code, period.code, tuple(lines), total, payers)
 
 

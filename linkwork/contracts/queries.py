@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import replace
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 
 from linkwork.measures.models import Score
 from linkwork.people.models import Attainment, Consent, Enrolment, Purpose
@@ -23,7 +23,7 @@ from .achievements import (
     find_achievements,
 )
 from .claims import ClaimResult, Line
-from .models import Claim, ClaimLine, ClaimStatus, Contract
+from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus, Contract
 from .terms import ContractTerms, terms_from_document
 
 CHUNK = 2000
@@ -40,22 +40,23 @@ def contract_terms(contract: Contract) -> ContractTerms:
 def load_children(terms: ContractTerms, *, chunk: int = CHUNK, pupil_id: int | None = None):
     """Yield lists of ChildFacts, `chunk` children at a time, for every child enrolled in
     the contract (or just one pupil): a fixed handful of queries per chunk, never one per
-    child."""
+    child. A chunk's rows are selected by a range of pupil ids within the enrolments, so
+    a query's size does not grow with the chunk."""
     enrolments = defaultdict(list)
     upns = {}
-    rows = Enrolment.objects.filter(
+    members = Enrolment.objects.filter(
         cohort__code__in=terms.cohorts,
         enrolled_on__gte=terms.starts_on,
         enrolled_on__lte=terms.ends_on,
     )
     if pupil_id is not None:
-        rows = rows.filter(pupil_id=pupil_id)
-    rows = rows.order_by("pupil_id", "enrolled_on").values_list(
+        members = members.filter(pupil_id=pupil_id)
+    rows = members.order_by("pupil_id", "enrolled_on").values_list(
         "id", "pupil_id", "pupil__upn", "cohort__code", "enrolled_on", "ended_on"
     )
-    for pk, pupil_id, upn, cohort, enrolled_on, ended_on in rows.iterator(chunk_size=5000):
-        enrolments[pupil_id].append(EnrolmentFact(cohort, enrolled_on, ended_on, pk))
-        upns[pupil_id] = upn
+    for pk, pupil, upn, cohort, enrolled_on, ended_on in rows.iterator(chunk_size=5000):
+        enrolments[pupil].append(EnrolmentFact(cohort, enrolled_on, ended_on, pk))
+        upns[pupil] = upn
     pupil_ids = sorted(enrolments)
     kinds = {t.kind for t in terms.triggers}
     score_triggers = [t for t in terms.triggers if t.measure == "score"]
@@ -64,34 +65,35 @@ def load_children(terms: ContractTerms, *, chunk: int = CHUNK, pupil_id: int | N
 
     for start in range(0, len(pupil_ids), chunk):
         ids = pupil_ids[start : start + chunk]
+        in_chunk = members.filter(pupil_id__gte=ids[0], pupil_id__lte=ids[-1]).values("pupil_id")
         consents = defaultdict(list)
-        for pk, pupil_id, given_on, withdrawn_on in Consent.objects.filter(
-            pupil_id__in=ids, purpose=Purpose.EVIDENCE
+        for pk, pupil, given_on, withdrawn_on in Consent.objects.filter(
+            pupil_id__in=in_chunk, purpose=Purpose.EVIDENCE
         ).values_list("id", "pupil_id", "given_on", "withdrawn_on"):
-            consents[pupil_id].append(ConsentFact(given_on, withdrawn_on, pk))
+            consents[pupil].append(ConsentFact(given_on, withdrawn_on, pk))
         registers = defaultdict(list)
         tallies = None
         if "engagement" in kinds and connection.vendor == "postgresql":
             tallies = _tallies_in_database(terms, ids, enrolments)
         elif "engagement" in kinds:
-            for pk, pupil_id, service_id, day, attended, engaged in (
+            for pk, pupil, service_id, day, attended, engaged in (
                 RegisterEntry.objects.filter(
-                    pupil_id__in=ids,
+                    pupil_id__in=in_chunk,
                     session_date__gte=terms.starts_on,
                     session_date__lte=terms.ends_on,
                 )
                 .values_list("id", "pupil_id", "service_id", "session_date", "attended", "engaged")
                 .iterator(chunk_size=20000)
             ):
-                registers[pupil_id].append(
+                registers[pupil].append(
                     RegisterFact(day, attended, engaged, services.get(service_id, ""), pk)
                 )
         scores = defaultdict(list)
         if score_triggers:
             instruments = sorted({t.instrument for t in score_triggers})
             scales = sorted({t.scale for t in score_triggers})
-            for pk, pupil_id, instrument, scale, day, respondent, value in Score.objects.filter(
-                administration__pupil_id__in=ids,
+            for pk, pupil, instrument, scale, day, respondent, value in Score.objects.filter(
+                administration__pupil_id__in=in_chunk,
                 administration__instrument_code__in=instruments,
                 scale__in=scales,
             ).values_list(
@@ -103,15 +105,15 @@ def load_children(terms: ContractTerms, *, chunk: int = CHUNK, pupil_id: int | N
                 "administration__respondent",
                 "score",
             ):
-                scores[pupil_id].append(
+                scores[pupil].append(
                     ScoreFact(day, instrument, scale, respondent, Decimal(value), pk)
                 )
         attainment = defaultdict(list)
         if subjects:
-            for pk, pupil_id, day, subject, value, expected in Attainment.objects.filter(
-                pupil_id__in=ids, subject__in=subjects
+            for pk, pupil, day, subject, value, expected in Attainment.objects.filter(
+                pupil_id__in=in_chunk, subject__in=subjects
             ).values_list("id", "pupil_id", "assessed_on", "subject", "value", "expected"):
-                attainment[pupil_id].append(
+                attainment[pupil].append(
                     AttainmentFact(day, subject, Decimal(value), Decimal(expected), pk)
                 )
         yield [
@@ -133,32 +135,42 @@ def load_children(terms: ContractTerms, *, chunk: int = CHUNK, pupil_id: int | N
 # chunk of children: rows inside each child's window, per claim period. Periods are
 # contiguous, so a row's period is found by width_bucket over their first days (plus the
 # day after the last period): 1 is the first period. Joining the periods as a table
-# instead makes PostgreSQL compare every row with every period. The rows themselves are
-# listed afterwards (ROWS_SQL) only for the child-periods achieved.
+# instead makes PostgreSQL compare every row with every period. Each child's rows are
+# counted on their own (one index range scan, already in date order, so the sort by
+# period is a pass), which is cheaper than one hash table for the chunk. The rows
+# themselves are listed afterwards only for the child-periods achieved.
 TALLY_SQL = """
-SELECT r.pupil_id, width_bucket(r.session_date, %s::date[]),
-       count(*),
-       count(*) FILTER (WHERE r.attended),
-       count(*) FILTER (WHERE r.attended AND r.engaged)
+SELECT w.pupil_id, t.period, t.sessions, t.attended, t.engaged
 FROM unnest(%s::bigint[], %s::date[], %s::date[]) AS w(pupil_id, first_day, last_day)
-JOIN support_registerentry r
-  ON r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
-WHERE r.session_date BETWEEN %s AND %s
-GROUP BY 1, 2
+CROSS JOIN LATERAL (
+    SELECT width_bucket(r.session_date, %s::date[]) AS period,
+           count(*) AS sessions,
+           count(*) FILTER (WHERE r.attended) AS attended,
+           count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged
+    FROM support_registerentry r
+    WHERE r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
+      AND r.session_date BETWEEN %s AND %s
+    GROUP BY 1
+) AS t
 """
 
 # The text of one child-period's register rows, as achievements.register_text, in date,
-# service, id order; `k` names the child, first day and last day.
+# service, id order; `k` names the child, first day and last day. Dates are written by
+# their output function (see ISO_DATES) and codes ordered by code point, as Python does.
 REGISTERS_TEXT = """
     SELECT string_agg(
-           '#' || r.id || ' ' || s.code || ' ' || to_char(r.session_date, 'YYYY-MM-DD') || ' '
-           || CASE WHEN r.attended THEN 'Y' ELSE 'N' END
-           || CASE WHEN NOT r.attended THEN '-' WHEN r.engaged THEN 'Y' ELSE 'N' END,
-           '; ' ORDER BY r.session_date, s.code, r.id) AS text
+           '#' || r.id || ' ' || s.code || ' ' || r.session_date
+           || CASE WHEN NOT r.attended THEN ' N-' WHEN r.engaged THEN ' YY' ELSE ' YN' END,
+           '; ' ORDER BY r.session_date, s.code COLLATE "C", r.id) AS text
     FROM support_registerentry r
     JOIN support_service s ON s.id = r.service_id
     WHERE r.pupil_id = k.pupil_id AND r.session_date BETWEEN k.first_day AND k.last_day
 """
+
+# REGISTERS_TEXT writes dates with their output function, YYYY-MM-DD in the ISO style
+# (which psycopg needs anyway); set for the rest of the transaction so it never depends
+# on a server's default.
+ISO_DATES = "SET LOCAL DateStyle = 'ISO'"
 
 # The rows of each (child, first day, last day, period): one index range scan per
 # child-period, aggregated on the spot (no sort of the lot).
@@ -196,10 +208,10 @@ def _tallies_in_database(terms: ContractTerms, ids, enrolments) -> dict[int, lis
         cursor.execute(
             TALLY_SQL,
             [
-                _array(bounds),
                 _array(w[0] for w in windows),
                 _array(w[1] for w in windows),
                 _array(w[2] for w in windows),
+                _array(bounds),
                 periods[0].starts_on,
                 periods[-1].ends_on,
             ],
@@ -215,13 +227,17 @@ def listing_keys(terms: ContractTerms, children, found) -> dict:
     register rows are: {(UPN, period code): (pupil id, first day, last day)}."""
     counted = {c.upn: c for c in children if c.tallies is not None and c.pupil_id is not None}
     engagement = {t.code for t in terms.triggers if t.kind == "engagement"}
+    periods = {p.code: p for p in terms.periods}
+    windows = {}
     keys = {}
     for achievement in found:
         child = counted.get(achievement.upn)
         if child is None or achievement.trigger not in engagement:
             continue
-        window = child_window(terms, child)
-        period = terms.period(achievement.instance)
+        window = windows.get(child.upn)
+        if window is None:
+            window = windows[child.upn] = child_window(terms, child)
+        period = periods[achievement.instance]
         first = max(period.starts_on, window.starts_on)
         last = min(period.ends_on, window.ends_on)
         keys[(achievement.upn, period.code)] = (child.pupil_id, first, last)
@@ -237,7 +253,8 @@ def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
         return found
     codes = {(pupil_id, code): upn for (upn, code), (pupil_id, _, _) in keys.items()}
     values = [(pupil_id, first, last, code) for (_, code), (pupil_id, first, last) in keys.items()]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(ISO_DATES)
         cursor.execute(ROWS_SQL, [_array(v[i] for v in values) for i in range(4)])
         listed = {(codes[(pupil_id, code)], code): text for pupil_id, code, text in cursor}
     out = []
@@ -252,20 +269,13 @@ def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
     return out
 
 
-def supported_achievements(terms: ContractTerms, *, list_rows: bool = True):
-    """Every achievement the data supports, loaded chunk by chunk. With `list_rows`
-    False, engagement achievements counted by the database keep their rows unlisted
-    (UNLISTED) and the keys to list them come back too (see listing_keys)."""
+def supported_achievements(terms: ContractTerms) -> list:
+    """Every achievement the data supports, with its evidence in full, loaded chunk by
+    chunk (for reading; a claim run lists the rows as it stores its lines)."""
     achievements = []
-    keys = {}
     for children in load_children(terms):
-        if list_rows:
-            achievements.extend(achievements_for(terms, children))
-        else:
-            found = find_achievements(terms, children)
-            keys.update(listing_keys(terms, children, found))
-            achievements.extend(found)
-    return achievements, keys
+        achievements.extend(achievements_for(terms, children))
+    return achievements
 
 
 def line_from_row(row: ClaimLine) -> Line:
@@ -280,14 +290,52 @@ def line_from_row(row: ClaimLine) -> Line:
     )
 
 
-def submitted_lines(contract_code: str) -> list[Line]:
-    """Every line of the contract's submitted (or paid) claims, in submission order."""
-    rows = (
+def _submitted_rows(contract_code: str):
+    return (
         ClaimLine.objects.filter(claim__contract_code=contract_code)
         .exclude(claim__status=ClaimStatus.DRAFT)
         .order_by("claim__submitted_at", "claim_id", "position")
     )
-    return [line_from_row(row) for row in rows]
+
+
+def submitted_lines(contract_code: str, *, evidence: bool = True) -> list[Line]:
+    """Every line of the contract's submitted (or paid) claims, in submission order.
+    Without `evidence` the lines carry none: a claim needs only the evidence of the
+    lines it reverses (standing_evidence), and the rest can be large."""
+    rows = _submitted_rows(contract_code)
+    if evidence:
+        return [line_from_row(row) for row in rows]
+    return [
+        Line(
+            kind=kind,
+            upn=upn,
+            trigger=trigger,
+            instance=instance,
+            achieved_on=achieved_on,
+            portions=tuple((payer, Decimal(value)) for payer, value in portions.items()),
+        )
+        for kind, upn, trigger, instance, achieved_on, portions in rows.values_list(
+            "kind", "upn", "trigger", "instance", "achieved_on", "portions"
+        ).iterator(chunk_size=5000)
+    ]
+
+
+def standing_evidence(contract_code: str, keys) -> dict:
+    """{(UPN, trigger, instance): evidence} of the line each of these achievements stands
+    with in the submitted claims (its latest claim line)."""
+    keys = set(keys)
+    upns = sorted({upn for upn, _, _ in keys})
+    found = {}
+    for start in range(0, len(upns), 500):
+        rows = (
+            _submitted_rows(contract_code)
+            .filter(kind=ClaimLineKind.CLAIM, upn__in=upns[start : start + 500])
+            .values_list("upn", "trigger", "instance", "evidence")
+        )
+        for upn, trigger, instance, evidence in rows:
+            if (upn, trigger, instance) in keys:
+                found[(upn, trigger, instance)] = tuple(evidence)  # the latest wins
+    return found
 
 
 def claim_result(claim: Claim) -> ClaimResult:

@@ -1,18 +1,24 @@
 """Writes for contracts and claims. Each is one transaction with one audit entry."""
 
 import json
+from dataclasses import replace
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from linkwork.audit.services import record
 
-from .claims import ClaimResult, compute_claim
+from .achievements import find_achievements
+from .claims import ClaimResult, compute_claim, standing_claims
 from .models import Claim, ClaimedAchievement, ClaimLine, ClaimLineKind, ClaimStatus, Contract
 from .queries import (
+    ISO_DATES,
     REGISTERS_TEXT,
     UNLISTED,
     contract_terms,
+    listing_keys,
+    load_children,
+    standing_evidence,
     submitted_lines,
     supported_achievements,
 )
@@ -71,8 +77,57 @@ def _period_or_error(terms: ContractTerms, period_code: str):
 
 def compute_for(terms: ContractTerms, period_code: str) -> ClaimResult:
     """The claim the current data supports for a period (reads only)."""
-    achievements, _ = supported_achievements(terms)
+    achievements = supported_achievements(terms)
     return compute_claim(terms, period_code, achievements, submitted_lines(terms.code))
+
+
+# The evidence of engagement achievements counted by the database, with their register
+# rows listed: one row per achievement the claim may take, `id` as numbered by
+# _compute_listing.
+LISTED = """
+CREATE TEMPORARY TABLE contracts_listed (id integer, evidence jsonb {compression})
+ON COMMIT DROP
+"""
+
+# Each achievement's evidence (JSON) with the rows of its child-period written into the
+# item at `slot` (counted from 0).
+LIST_ROWS = f"""
+INSERT INTO contracts_listed (id, evidence)
+SELECT k.id, jsonb_set(k.evidence::jsonb, ARRAY[k.slot::text], to_jsonb(%s || coalesce(x.text, '')))
+FROM unnest(%s::integer[], %s::bigint[], %s::date[], %s::date[], %s::integer[], %s::text[])
+     AS k(id, pupil_id, first_day, last_day, slot, evidence)
+LEFT JOIN LATERAL ({REGISTERS_TEXT}) AS x ON true
+"""  # noqa: S608 - constant text
+
+
+def _start_listing() -> None:
+    """Make contracts_listed, and set the run's transaction up for its statements."""
+    with connection.cursor() as cursor:
+        # The run's statements are short and many; compiling them costs more than it saves
+        cursor.execute("SET LOCAL jit = off")
+        # lz4 where the server has it: several times faster than the default to compress
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        (lz4,) = cursor.fetchone() or (False,)
+        cursor.execute(LISTED.format(compression="COMPRESSION lz4" if lz4 else ""))
+        cursor.execute(ISO_DATES)
+
+
+def _listing_params(batch) -> list:
+    """LIST_ROWS's parameters for a batch of (id, pupil id, first day, last day, slot,
+    evidence)."""
+    columns = list(zip(*batch, strict=True))
+    return [
+        UNLISTED,
+        *("{" + ",".join(str(v) for v in column) + "}" for column in columns[:5]),
+        [json.dumps(evidence) for evidence in columns[5]],
+    ]
+
+
+def _list_rows(params) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(LIST_ROWS, params)
 
 
 def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> Claim:
@@ -84,11 +139,7 @@ def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> 
     if claim is not None and claim.status != ClaimStatus.DRAFT:
         when = timezone.localtime(claim.submitted_at).strftime("%Y-%m-%d %H:%M")
         raise ClaimError(f"the claim for {terms.code} {period_code} was submitted on {when}")
-    # On PostgreSQL the register rows of engagement lines are listed by the database as
-    # the lines are written (_insert_lines), never passing through Python.
-    in_database = connection.vendor == "postgresql"
-    achievements, unlisted = supported_achievements(terms, list_rows=not in_database)
-    result = compute_claim(terms, period_code, achievements, submitted_lines(terms.code))
+    result, listed = _compute_listing(terms, period_code)
     fields = {
         "contract": contract,
         "computed_at": timezone.now(),
@@ -105,8 +156,55 @@ def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> 
         # they go in one statement rather than through Django's collector.
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM contracts_claimline WHERE claim_id = %s", [claim.pk])
-    _insert_lines(claim, result.lines, unlisted)
+    _insert_lines(claim, result.lines, listed)
     return claim
+
+
+def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
+    """The claim the data supports, and {achievement key: id in contracts_listed}.
+
+    The inputs are loaded a chunk of children at a time. On PostgreSQL the register rows
+    of each chunk's engagement achievements that may be claimed (due by the period's end,
+    not standing in a submitted claim) are listed by the database into contracts_listed;
+    the text never passes through Python. Elsewhere the rows come with the inputs. Of the
+    submitted lines, only those the claim reverses are read with their evidence."""
+    in_database = connection.vendor == "postgresql"
+    period_ends_on = terms.period(period_code).ends_on
+    submitted = submitted_lines(terms.code, evidence=False)
+    standing = standing_claims(submitted)
+    achievements = []
+    listed = {}
+    if in_database:
+        _start_listing()
+    for children in load_children(terms):
+        found = find_achievements(terms, children)
+        achievements.extend(found)
+        if not in_database:
+            continue
+        claimable = [a for a in found if a.achieved_on <= period_ends_on and a.key not in standing]
+        keys = listing_keys(terms, children, claimable)
+        batch = []
+        for achievement in claimable:
+            key = keys.get((achievement.upn, achievement.instance))
+            if key is None or UNLISTED not in achievement.evidence:
+                continue
+            listed[achievement.key] = len(listed) + 1
+            slot = achievement.evidence.index(UNLISTED)
+            batch.append((len(listed), *key, slot, achievement.evidence))
+        if batch:
+            _list_rows(_listing_params(batch))
+    supported = {a.key for a in achievements}
+    reversed_keys = [key for key in standing if key not in supported]
+    if reversed_keys:
+        evidence = standing_evidence(terms.code, reversed_keys)
+        submitted = [
+            replace(line, evidence=evidence[line.key])
+            if line.key in evidence and standing[line.key] is line
+            else line
+            for line in submitted
+        ]
+    result = compute_claim(terms, period_code, achievements, submitted)
+    return result, listed
 
 
 LINE_COLUMNS = (
@@ -122,86 +220,81 @@ LINE_COLUMNS = (
     "evidence",
 )
 
-# The lines as copied, plus where an engagement line's register rows are (the child,
-# first and last day) and which evidence item lists them (`slot`, counted from 0).
+# The lines as copied, plus for a line whose evidence was listed its id in
+# contracts_listed (and no evidence of its own).
 STAGED_LINES = """
 CREATE TEMPORARY TABLE contracts_staged_line (
     claim_id bigint, position integer, kind text, upn text, trigger text, instance text,
-    achieved_on date, amount numeric, portions jsonb, evidence jsonb,
-    pupil_id bigint, first_day date, last_day date, slot integer
+    achieved_on date, amount numeric, portions jsonb, evidence jsonb, listed integer
 ) ON COMMIT DROP
 """
 
-# The staged lines into the claim, each engagement line's rows listed into its slot.
+# The staged lines into the claim (in no particular order: readers order by position).
 INSERT_STAGED = f"""
 INSERT INTO contracts_claimline ({", ".join(LINE_COLUMNS)})
 SELECT k.claim_id, k.position, k.kind, k.upn, k.trigger, k.instance, k.achieved_on, k.amount,
-       k.portions,
-       CASE WHEN k.slot IS NULL THEN k.evidence
-            ELSE jsonb_set(k.evidence, ARRAY[k.slot::text],
-                           to_jsonb(%s || coalesce(x.text, '')))
-       END
+       k.portions, coalesce(x.evidence, k.evidence)
 FROM contracts_staged_line k
-LEFT JOIN LATERAL ({REGISTERS_TEXT}) AS x ON k.slot IS NOT NULL
-ORDER BY k.position
+LEFT JOIN contracts_listed x ON x.id = k.listed
 """  # noqa: S608 - constant text
 
 
-def _unlisted_slot(line, unlisted: dict):
-    """(pupil id, first day, last day, slot) for a claim line whose rows are unlisted."""
-    if line.kind != ClaimLineKind.CLAIM or UNLISTED not in line.evidence:
-        return (None, None, None, None)
-    key = unlisted.get((line.upn, line.instance))
-    if key is None:
-        return (None, None, None, None)
-    return (*key, line.evidence.index(UNLISTED))
-
-
-def _insert_lines(claim: Claim, lines, unlisted: dict | None = None) -> None:
+def _insert_lines(claim: Claim, lines, listed: dict) -> None:
     """Write the claim's lines: on PostgreSQL COPY into a staging table, then one INSERT
-    that lists the register rows of engagement lines (`unlisted`, from
-    queries.listing_keys) into their evidence; bulk INSERT elsewhere."""
-    unlisted = unlisted or {}
-    rows = [
-        (
-            claim.pk,
-            position,
-            line.kind,
-            line.upn,
-            line.trigger,
-            line.instance,
-            line.achieved_on,
-            line.amount,
-            {payer: f"{value:.2f}" for payer, value in line.portions},
-            list(line.evidence),
+    that takes the evidence of lines listed by _compute_listing from contracts_listed;
+    bulk INSERT elsewhere."""
+    if connection.vendor != "postgresql":
+        ClaimLine.objects.bulk_create(
+            [
+                ClaimLine(
+                    claim_id=claim.pk,
+                    position=position,
+                    kind=line.kind,
+                    upn=line.upn,
+                    trigger=line.trigger,
+                    instance=line.instance,
+                    achieved_on=line.achieved_on,
+                    amount=line.amount,
+                    portions={payer: f"{value:.2f}" for payer, value in line.portions},
+                    evidence=list(line.evidence),
+                )
+                for position, line in enumerate(lines, start=1)
+            ],
+            batch_size=2000,
         )
-        for position, line in enumerate(lines, start=1)
-    ]
-    if connection.vendor == "postgresql":
-        columns = ", ".join(f'"{name}"' for name in LINE_COLUMNS)
-        with connection.cursor() as cursor:
-            cursor.execute(STAGED_LINES)
-            copy_sql = (
-                f"COPY contracts_staged_line ({columns}, pupil_id, first_day, last_day, slot) "
-                "FROM STDIN"
-            )
-            with cursor.cursor.copy(copy_sql) as copy:
-                for row, line in zip(rows, lines, strict=True):
-                    copy.write_row(
-                        (
-                            *row[:8],
-                            json.dumps(row[8]),
-                            json.dumps(row[9]),
-                            *_unlisted_slot(line, unlisted),
-                        )
-                    )
-            cursor.execute(INSERT_STAGED, [UNLISTED])
-            cursor.execute("DROP TABLE contracts_staged_line")
         return
-    ClaimLine.objects.bulk_create(
-        [ClaimLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows],
-        batch_size=2000,
-    )
+    columns = ", ".join(f'"{name}"' for name in LINE_COLUMNS)
+    dumps = json.dumps
+    portions = {}  # most lines share their portions: written once each
+    with connection.cursor() as cursor:
+        cursor.execute(STAGED_LINES)
+        copy_sql = f"COPY contracts_staged_line ({columns}, listed) FROM STDIN"
+        with cursor.cursor.copy(copy_sql) as copy:
+            for position, line in enumerate(lines, start=1):
+                listed_id = listed.get(line.key) if line.kind == ClaimLineKind.CLAIM else None
+                shares = portions.get(line.portions)
+                if shares is None:
+                    shares = portions[line.portions] = dumps(
+                        {payer: f"{value:.2f}" for payer, value in line.portions}
+                    )
+                copy.write_row(
+                    (
+                        claim.pk,
+                        position,
+                        line.kind,
+                        line.upn,
+                        line.trigger,
+                        line.instance,
+                        line.achieved_on,
+                        line.amount,
+                        shares,
+                        None if listed_id else dumps(line.evidence),
+                        listed_id,
+                    )
+                )
+        cursor.execute(INSERT_STAGED)
+        cursor.execute("DROP TABLE contracts_staged_line")
+        cursor.execute("DROP TABLE contracts_listed")
 
 
 @transaction.atomic
@@ -246,28 +339,21 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     claim.submitted_at = timezone.now()
     claim.submitted_by = actor if getattr(actor, "pk", None) else None
     claim.save()
-    for line in claim.lines.order_by("position"):
-        if line.kind == ClaimLineKind.CLAIM:
-            ClaimedAchievement.objects.create(
-                contract_code=contract_code,
-                upn=line.upn,
-                trigger=line.trigger,
-                instance=line.instance,
-                line=line,
-            )
-        else:
-            released = ClaimedAchievement.objects.filter(
-                contract_code=contract_code,
-                upn=line.upn,
-                trigger=line.trigger,
-                instance=line.instance,
-                released_by__isnull=True,
-            ).update(released_by=line)
-            if released != 1:
-                raise ClaimError(
-                    f"adjustment for {line.upn} {line.trigger} {line.instance} reverses "
-                    "nothing standing"
-                )
+    # Adjustments come first in a claim and release what they reverse; a claim never
+    # both reverses and claims the same achievement, so the claimed rows go in at once.
+    claimed = []
+    lines = claim.lines.order_by("position").values_list("id", "kind", "upn", "trigger", "instance")
+    for line_id, kind, upn, trigger, instance in lines:
+        key = {"contract_code": contract_code, "upn": upn, "trigger": trigger, "instance": instance}
+        if kind == ClaimLineKind.CLAIM:
+            claimed.append(ClaimedAchievement(line_id=line_id, **key))
+            continue
+        released = ClaimedAchievement.objects.filter(released_by__isnull=True, **key).update(
+            released_by_id=line_id
+        )
+        if released != 1:
+            raise ClaimError(f"adjustment for {upn} {trigger} {instance} reverses nothing standing")
+    ClaimedAchievement.objects.bulk_create(claimed, batch_size=2000)
     record(
         actor=actor,
         action="claim.submitted",

@@ -4,16 +4,18 @@ import re
 from dataclasses import replace
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection
 
 from linkwork.contracts.achievements import RegisterFact, child_window, tally_registers
 from linkwork.contracts.claims import claim_as_json
+from linkwork.contracts.models import Claim
 from linkwork.contracts.queries import (
     UNLISTED,
     claim_result,
     contract_terms,
     latest_contract,
     load_children,
+    submitted_lines,
 )
 from linkwork.contracts.services import compute_for, run_claim, submit_claim
 from linkwork.support.models import RegisterEntry
@@ -82,3 +84,35 @@ def test_database_tallies_put_rows_on_period_edges_in_the_right_period(db, examp
     expected = tally_registers(terms, child_window(terms, child), rows)
     assert child.tallies == tuple(replace(t, rows="") for t in expected)
     assert [t.sessions for t in child.tallies] == [6, 6, 8]
+
+
+@on_postgresql
+def test_a_failed_listing_stores_nothing(db, example_package, monkeypatch):
+    """A failure while the database lists the rows is the run's failure, and the run's
+    transaction is rolled back."""
+    from linkwork.contracts import services
+
+    load(example_package / "package")
+
+    def broken(batch):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    monkeypatch.setattr(services, "_list_rows", broken)
+    with pytest.raises(DataError):
+        run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    assert not Claim.objects.exists()
+
+
+def test_a_claim_reads_only_the_evidence_of_the_lines_it_reverses(db, example_package):
+    """Submitted lines are read without their evidence; a line being reversed brings
+    back the evidence it was claimed with."""
+    load(example_package / "package")
+    t1 = submit_claim(actor=None, contract_code="EX-1", period_code="T1")
+    submit_claim(actor=None, contract_code="EX-1", period_code="T2")
+    load(example_package / "corrected")
+    assert all(line.evidence == () for line in submitted_lines("EX-1", evidence=False))
+    claim = run_claim(actor=None, contract_code="EX-1", period_code="T3")
+    (adjustment,) = claim.lines.filter(kind="adjustment")
+    reversed_line = t1.lines.get(upn=adjustment.upn, trigger=adjustment.trigger)
+    assert adjustment.evidence == ["reverses the line claimed with", *reversed_line.evidence]
