@@ -8,7 +8,10 @@ load (`load_package`, what `linkwork load` runs) in a subprocess (wall time incl
 start-up, peak resident memory, and the service's own time per phase), load it again
 (every row unchanged), then COPY every CSV file's rows into scratch tables of text
 columns in the same database and time that. Prints rows per second, the ratio to COPY,
-the peak memory per size (flat in N means the loader streams) and the phases.
+the peak memory per size (flat in N means the loader streams), the phases (`check`: until
+the last row is checked, while the database writes the files before it; `write`: the
+writing left after that), and the time spent checking rows and on the database per file
+(the two overlap), with the machine's load average.
 """
 
 import argparse
@@ -64,13 +67,15 @@ def copy_plain(url: str, path: Path) -> float:
         return time.perf_counter() - started
 
 
-# What `linkwork load DIR` does, printing the service's time per phase as JSON.
+# What `linkwork load DIR` does, printing the service's time per phase, and the time
+# spent checking rows and on the database (the two overlap), as JSON.
 _LOAD = """
 import json, sys
 import django
 django.setup()
 from linkwork.packages.services import load_package
-print(json.dumps(load_package(actor=None, path=sys.argv[1]).seconds))
+report = load_package(actor=None, path=sys.argv[1])
+print(json.dumps({"phases": report.seconds, "busy": report.busy}))
 """
 
 
@@ -108,6 +113,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    print("load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
     print(
         f"{'children':>8} {'rows':>9} {'load s':>7} {'rows/s':>8} {'reload s':>8} "
         f"{'COPY s':>7} {'COPY rows/s':>11} {'ratio':>6} {'peak MiB':>8}"
@@ -120,9 +126,22 @@ def main() -> None:
             f"{r['load'] / r['copy']:>6.1f} {r['peak']:>8}",
             flush=True,
         )
-        for label, phases in (("load", r["phases"]), ("reload", r["reload_phases"])):
-            shown = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
-            print(f"{'':>8} {label} phases: {shown}", flush=True)
+        print(f"{'':>8} load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        for label, timing in (("load", r["phases"]), ("reload", r["reload_phases"])):
+            phases = ", ".join(
+                f"{name} {seconds:.1f} s" for name, seconds in timing["phases"].items()
+            )
+            busy = dict(timing["busy"])
+            checking = busy.pop("checking", 0.0)
+            database = ", ".join(
+                f"{name} {seconds:.1f}" for name, seconds in busy.items() if seconds >= 0.05
+            )
+            print(f"{'':>8} {label} phases: {phases}", flush=True)
+            print(
+                f"{'':>8} {label} busy: checking rows {checking:.1f} s; database "
+                f"{sum(busy.values()):.1f} s ({database})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

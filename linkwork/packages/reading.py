@@ -10,11 +10,12 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import islice, repeat
 from pathlib import Path
 
 _BOM = b"\xef\xbb\xbf"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never inside UTF-8
 
 # report(line, column or None, message, value or None)
 Report = Callable[[int, str | None, str, str | None], None]
@@ -63,30 +64,140 @@ def read_rows(path: Path, columns: tuple[str, ...], report: Report):
         yield line, {name: cell for name, cell in pairs if cell is not None}
 
 
-def read_cells(path: Path, columns: tuple[str, ...], report: Report):
+def read_cells(path: Path, columns: tuple[str, ...], report: Report, facts=None):
     """Yield (line, cells) for each data row: the cells in the order of `columns`.
 
     The same reading and reports as `read_rows`; a cell with control characters, or of a
-    column missing from the header, is None.
+    column missing from the header, is None. `facts` is the file's `scan`, when done.
     """
-    clean = not _has_control_bytes(path)
+    for lines, cells in read_batches(path, columns, report, facts):
+        yield from zip(lines, map(list, zip(*cells, strict=True)), strict=True)
+
+
+def read_batches(path: Path, columns: tuple[str, ...], report: Report, facts=None, size=2000):
+    """Yield (lines, cells) for each batch of up to `size` data rows: their line numbers,
+    and for each of `columns` the list of its cells in those rows (as `read_cells`)."""
+    facts = facts or scan(path)
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, strict=True)
+        if facts.control or facts.quotes:
+            rows = _rows(csv.reader(text, strict=True), columns, report, not facts.control)
+            batches = (_by_column(batch) for batch in _batched(rows, size))
+        else:
+            batches = _split_batches(_unterminated(text, size), columns, report, size)
         try:
-            yield from _rows(reader, columns, report, clean)
+            yield from batches
         except UnicodeDecodeError:
             _report_encoding(path, report)
 
 
-def _has_control_bytes(path: Path) -> bool:
-    """Whether the file has any control character: one fast pass, so that a clean file
-    (the usual case) is not searched row by row."""
+def _batched(iterable, size):
+    iterator = iter(iterable)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _by_column(rows) -> tuple[list[int], list[list]]:
+    """(line, cells) rows as (lines, cells column by column)."""
+    lines, cells = zip(*rows, strict=True)
+    return list(lines), [list(column) for column in zip(*cells, strict=True)]
+
+
+# Every control character but tab, newline and carriage return.
+_CONTROL_SET = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    lines: int  # newline characters: about the number of rows
+    control: bool  # some control character (then every row is searched)
+    quotes: bool  # some quoted cell (then the CSV reader is needed)
+
+
+def scan(path: Path) -> FileFacts:
+    """One fast pass over the bytes: a clean file with no quotes (the usual case) is then
+    split at commas, a batch of lines at a time, without the CSV reader or a search for
+    control characters."""
+    lines, control, quotes = 0, False, False
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
-            if _CONTROL_BYTES.search(block):
-                return True
-    return False
+            lines += block.count(b"\n")
+            control = control or len(block.translate(None, _CONTROL_SET)) != len(block)
+            quotes = quotes or b'"' in block
+    return FileFacts(lines, control, quotes)
+
+
+def _split_batches(line_lists, columns, report, size):
+    """`read_batches` for a file with no quote and no control character, where each
+    physical line is a row whose cells are split at commas, exactly as the CSV reader
+    would read them. `line_lists` gives the file's lines (without their ends) a list at
+    a time. A batch of lines that are all of the header's width is split in one go; any
+    other batch line by line."""
+    limit = csv.field_size_limit()
+    header = None
+    number = 0  # the last line read
+    for lines in line_lists:
+        first = 0
+        if header is None:
+            line, first, number = lines[0], 1, 1
+            header = line.split(",") if line else []
+            if len(line) > limit and max(map(len, header)) > limit:
+                report(1, None, f"cannot read the header: {_too_long(limit)}", None)
+                return
+            _check_header(header, columns, report)
+            width = len(header)
+            position = {name: index for index, name in enumerate(header)}
+            places = None if header == list(columns) else [position.get(name) for name in columns]
+        for offset in range(first, len(lines), size):
+            rows = lines[offset : offset + size]
+            start, number = number + 1, number + len(rows)
+            if (
+                "" not in rows
+                and set(map(str.count, rows, repeat(","))) == {width - 1}
+                and max(map(len, rows)) <= limit
+            ):
+                flat = ",".join(rows).split(",")
+                cells = [flat[index::width] for index in range(width)]
+                yield list(range(start, number + 1)), _arranged(cells, places, len(rows))
+                continue
+            good = []
+            for number_, line in enumerate(rows, start=start):
+                if not line:
+                    continue  # a blank line
+                if len(line) > limit and max(map(len, line.split(","))) > limit:
+                    if good:
+                        lines_, cells = _by_column(good)
+                        yield lines_, _arranged(cells, places, len(lines_))
+                    report(number_, None, f"not valid CSV: {_too_long(limit)}", None)
+                    return
+                row = line.split(",")
+                if len(row) != width:
+                    values = "1 value" if len(row) == 1 else f"{len(row)} values"
+                    report(number_, None, f"{values} but the header has {width} columns", None)
+                    continue
+                good.append((number_, row))
+            if good:
+                lines_, cells = _by_column(good)
+                yield lines_, _arranged(cells, places, len(lines_))
+    if header is None:
+        report(1, None, "empty file: a header row is needed", None)
+
+
+def _unterminated(text, size):
+    """A text file's lines without their ends (\r, \n or \r\n), `size` at a time."""
+    while chunk := list(islice(text, size)):
+        yield [line.rstrip("\r\n") for line in chunk]
+
+
+def _arranged(cells, places, count):
+    """Columns in the file's order as columns in the resource's order (None: missing)."""
+    if places is None:
+        return cells
+    return [[None] * count if place is None else cells[place] for place in places]
+
+
+def _too_long(limit: int) -> str:
+    return f"field larger than field limit ({limit})"  # the CSV reader's own words
 
 
 def _rows(reader, columns, report, clean=False):

@@ -33,6 +33,7 @@ class Column:
     kind: str = "text"  # staging type: text, date, bool, int, decimal, json
     required: bool = True  # a blank cell is an error
     blank: object = None  # the value staged for a blank cell when not required
+    remember: bool = True  # cells checked once are remembered (they repeat: not names)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Resource:
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
 
 def copy_text(value) -> str:
@@ -59,7 +61,7 @@ def copy_text(value) -> str:
     if value is False:
         return "f"
     if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
+        return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
     return str(value)
 
 
@@ -196,6 +198,12 @@ def _optional(name, parse, kind="text", blank=None):
     return Column(name, parse, kind, required=False, blank=blank)
 
 
+def _name(name, max_length, required=True):
+    """Free text that seldom repeats (a name, a reason): checked each time, not remembered."""
+    blank = None if required else ""
+    return Column(name, text(max_length), required=required, blank=blank, remember=False)
+
+
 CODE = text(40)
 # The values each coded column takes are the models' own choices, so a new value is
 # added in one place.
@@ -210,7 +218,7 @@ RESOURCES: tuple[Resource, ...] = (
         "schools.csv",
         (
             _required("urn", urn),
-            _required("name", text(200)),
+            _name("name", 200),
             _required("phase", choice(*Phase.values)),
             _required("local_authority", text(200)),
         ),
@@ -222,8 +230,8 @@ RESOURCES: tuple[Resource, ...] = (
         (
             _required("upn", upn),
             _required("school_urn", urn),
-            _required("given_name", text(100)),
-            _required("family_name", text(100)),
+            _name("given_name", 100),
+            _name("family_name", 100),
             _optional("date_of_birth", iso_date, "date"),
             _required("year_group", choice(*YEAR_GROUPS)),
             _optional("sex", choice(*Sex.values), blank=""),
@@ -237,7 +245,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         "partners",
         "partners.csv",
-        (_required("code", CODE), _required("name", text(200))),
+        (_required("code", CODE), _name("name", 200)),
         key=("code",),
     ),
     Resource(
@@ -246,7 +254,7 @@ RESOURCES: tuple[Resource, ...] = (
         (
             _required("code", CODE),
             _required("partner_code", CODE),
-            _required("name", text(200)),
+            _name("name", 200),
             _required("school_urn", urn),
             _optional("outcome_areas", separated(choice(*OUTCOME_AREAS)), "json", blank="[]"),
         ),
@@ -257,7 +265,7 @@ RESOURCES: tuple[Resource, ...] = (
         "link_workers.csv",
         (
             _required("email", email),
-            _optional("name", text(200), blank=""),
+            _name("name", 200, required=False),
             _optional("school_urns", separated(urn), "json", blank="[]"),
         ),
         key=("email",),
@@ -271,7 +279,7 @@ RESOURCES: tuple[Resource, ...] = (
             _required("enrolled_on", iso_date, "date"),
             _optional("link_worker_email", email),
             _optional("ended_on", iso_date, "date"),
-            _optional("end_reason", text(200), blank=""),
+            _name("end_reason", 200, required=False),
         ),
         key=("upn", "cohort"),
     ),

@@ -14,7 +14,8 @@ from linkwork.audit.services import record
 
 from . import writers
 from .documents import document_files, latest_documents, read_document, store_document
-from .resources import BY_FILENAME, RESOURCES, Resource
+from .pipeline import Pipeline
+from .resources import BY_FILENAME, BY_NAME, RESOURCES, Resource
 from .validation import Checker, Problems, database_indexes
 
 
@@ -35,6 +36,8 @@ class LoadReport:
     counts: dict[str, dict] = field(default_factory=dict)  # per resource: inserted/updated/…
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
+    # seconds spent checking rows, and on the database per resource (the two overlap)
+    busy: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -53,7 +56,9 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
 
     Nothing is written unless the whole package is valid (else PackageInvalid lists
     every problem); rows are matched by their resource's key, unchanged rows are left
-    alone and nothing is deleted. A dry run does everything, then rolls back.
+    alone and nothing is deleted. A dry run does everything, then rolls back. The files
+    are checked and written at once (see `pipeline`), all in one transaction that is
+    rolled back when any problem is found.
     """
     root = Path(path)
     if not root.is_dir():
@@ -77,11 +82,33 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
                     documents.append(document)
                     if kind.name == "instruments":
                         indexes.instruments[document.document["code"]] = document.document
-            present = _check_files(root, indexes, staging, problems, report)
-            report.seconds["check"] = clock() - started
+            present = {r.name for r in RESOURCES if (root / r.filename).is_file()}
+            writers.begin_writes(connection)
+            load = Pipeline(
+                root,
+                present,
+                Checker(indexes, problems),
+                staging,
+                lambda resource: _write(staging, resource, present, report),
+                report.rows,
+                report.counts,
+            )
+            load.run()
+            report.counts = _in_file_order(report.counts)
+            checked = load.checked_at or clock()
+            report.seconds["check"] = checked - started
+            report.seconds["write"] = clock() - checked
+            report.busy = {"checking": load.checking, **load.database}
             if problems:
                 raise PackageInvalid(problems.lines(), len(problems))
-            _write(staging, present, documents, actor, report)
+            if "responses" in present:
+                report.counts["scores_from_responses"] = _score_responses(staging, report)
+            for document in documents:
+                stored = store_document(actor=actor, document=document)
+                tally = report.counts.setdefault(
+                    document.kind.name, {"inserted": 0, "updated": 0, "unchanged": 0}
+                )
+                tally["inserted" if stored else "unchanged"] += 1
             record(
                 actor=actor,
                 action="package.loaded",
@@ -90,7 +117,7 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
             )
             if dry_run:
                 transaction.set_rollback(True)
-            report.seconds["write"] = clock() - started - report.seconds["check"]
+            report.seconds["finish"] = clock() - started - sum(report.seconds.values())
         report.seconds["commit"] = clock() - started - sum(report.seconds.values())
     except DatabaseError as exc:
         # Validation should leave nothing for the database to refuse; if it does, the
@@ -112,54 +139,51 @@ def _check_file_names(root: Path, problems: Problems) -> None:
                     )
 
 
-def _check_files(root: Path, indexes, staging, problems: Problems, report) -> set[str]:
-    checker = Checker(indexes, problems)
-    present = set()
-    for resource in RESOURCES:
-        path = root / resource.filename
-        if not path.is_file():
-            continue
-        present.add(resource.name)
-        try:
-            path.open("rb").close()
-        except OSError as exc:
-            problems.add(resource.filename, 1, None, f"cannot be read ({exc.strerror})")
-            continue
-        with staging.writer(resource) as stage:
-            report.rows[resource.filename] = checker.check_file(resource, path, stage)
-        for line, first, key in staging.duplicates(resource):
-            problems.add(
-                resource.filename,
-                line,
-                "+".join(resource.key),
-                f"duplicate key, first on line {first}",
-                ",".join(key),
-            )
-    return present
+def _write(staging, resource: Resource, present: set[str], report: LoadReport) -> None:
+    """Write one checked resource from its staging table (in file order)."""
+    counts, rows = report.counts, report.rows
+    name = resource.name
+    if name == "link_workers":
+        counts["link_workers"] = _write_link_workers(staging.rows(resource))
+        return
+    if name in ("scores", "responses"):
+        # Scores and responses hang off administrations made from both files: written
+        # together once both are staged.
+        if name == "scores" and "responses" in present:
+            return
+        if name == "scores" and writers.first_scores_apply(connection, rows[resource.filename]):
+            administrations, scores = writers.first_scores(connection, rows[resource.filename])
+            counts["administrations"] = administrations.as_dict()
+            counts["scores"] = scores.as_dict()
+            return
+        both = [BY_NAME[n] for n in ("scores", "responses") if n in present]
+        counts["administrations"] = writers.upsert(
+            connection,
+            writers.ADMINISTRATIONS,
+            source_rows=sum(rows.get(r.filename, 0) for r in both),
+        ).as_dict()
+        for each in both:
+            _upsert_all(each, rows, counts)
+        return
+    _upsert_all(resource, rows, counts)
 
 
-def _write(staging, present: set[str], documents, actor, report: LoadReport) -> None:
-    counts = report.counts
-    writers.begin_writes(connection)
+def _in_file_order(counts: dict) -> dict:
+    """The counts per resource in the order of the files (they are written in another)."""
+    order = []
     for resource in RESOURCES:
-        if resource.name not in present:
-            continue
         if resource.name == "link_workers":
-            counts["link_workers"] = _write_link_workers(staging.rows(resource))
-            continue
-        if resource.name == "scores" or (resource.name == "responses" and "scores" not in present):
-            counts["administrations"] = writers.upsert(
-                connection, writers.ADMINISTRATIONS
-            ).as_dict()
-        for spec in writers.UPSERTS[resource.name]:
-            staged = None if spec.distinct else report.rows[resource.filename]
-            counts[spec.name] = writers.upsert(connection, spec, staged).as_dict()
-    if "responses" in present:
-        counts["scores_from_responses"] = _score_responses(staging, report)
-    for document in documents:
-        stored = store_document(actor=actor, document=document)
-        tally = counts.setdefault(document.kind.name, {"inserted": 0, "updated": 0, "unchanged": 0})
-        tally["inserted" if stored else "unchanged"] += 1
+            order.append("link_workers")
+        if resource.name in ("scores", "responses") and "administrations" not in order:
+            order.append("administrations")
+        order.extend(spec.name for spec in writers.UPSERTS.get(resource.name, ()))
+    return {name: counts[name] for name in order if name in counts}
+
+
+def _upsert_all(resource: Resource, rows: dict, counts: dict) -> None:
+    for spec in writers.UPSERTS[resource.name]:
+        staged = None if spec.distinct else rows[resource.filename]  # areas, cohorts: few
+        counts[spec.name] = writers.upsert(connection, spec, staged).as_dict()
 
 
 def _score_responses(staging, report: LoadReport) -> dict:
@@ -196,30 +220,54 @@ def _score_responses(staging, report: LoadReport) -> dict:
 
 
 def _write_link_workers(rows) -> dict:
-    """Link Workers are users: created with no usable password, scoped to their schools."""
+    """Link Workers are users: created with no usable password, scoped to their schools.
+
+    A handful of statements whatever the number of Link Workers: the users and their
+    school links are read, created and changed in bulk.
+    """
     from linkwork.accounts.models import Role, User
     from linkwork.schools.models import School
 
+    Link = User.schools.through
     tally = writers.Counts()
+    wanted = {}  # email -> (name, school ids), in file order
+    school_ids = dict(School.objects.values_list("urn", "pk"))
     for email, name, school_urns in rows:
         urns = json.loads(school_urns) if isinstance(school_urns, str) else school_urns
-        school_ids = set(School.objects.filter(urn__in=urns).values_list("pk", flat=True))
-        user = User.objects.filter(email=email).first()
+        wanted[email] = (name, {school_ids[urn] for urn in urns})
+    users = {user.email: user for user in User.objects.filter(email__in=list(wanted))}
+    current: dict[int, set] = {user.pk: set() for user in users.values()}
+    for user_id, school_id in Link.objects.filter(user_id__in=list(current)).values_list(
+        "user_id", "school_id"
+    ):
+        current[user_id].add(school_id)
+    created, renamed, unlinked, links = [], [], [], []
+    for email, (name, schools) in wanted.items():
+        user = users.get(email)
         if user is None:
-            user = User.objects.create_user(email, None, role=Role.LINK_WORKER, name=name)
-            user.schools.set(school_ids)
+            user = User(email=email, name=name, role=Role.LINK_WORKER)
+            user.set_unusable_password()
+            created.append((user, schools))
             tally.inserted += 1
             continue
-        current = set(user.schools.values_list("pk", flat=True))
-        if user.name == name and current == school_ids:
+        if user.name == name and current[user.pk] == schools:
             tally.unchanged += 1
             continue
         if user.name != name:
             user.name = name
-            user.save(update_fields=["name"])
-        if current != school_ids:
-            user.schools.set(school_ids)
+            renamed.append(user)
+        if current[user.pk] != schools:
+            unlinked.append(user.pk)
+            links.extend(Link(user_id=user.pk, school_id=school) for school in schools)
         tally.updated += 1
+    User.objects.bulk_create([user for user, _ in created])
+    for user, schools in created:
+        links.extend(Link(user_id=user.pk, school_id=school) for school in schools)
+    if renamed:
+        User.objects.bulk_update(renamed, ["name"])
+    if unlinked:
+        Link.objects.filter(user_id__in=unlinked).delete()
+    Link.objects.bulk_create(links)
     return tally.as_dict()
 
 

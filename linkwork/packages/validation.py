@@ -6,9 +6,10 @@ child and service) grow with the number of children, not with register rows.
 """
 
 import json
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import itemgetter
+from operator import itemgetter, lt
 from pathlib import Path
 
 try:  # scores and responses are checked against their instrument's definition
@@ -16,17 +17,22 @@ try:  # scores and responses are checked against their instrument's definition
 except ImportError:  # pragma: no cover - the measures app without its scoring rules
     scoring = None
 
-from .reading import read_cells, shown
+from .reading import read_batches, shown
 from .resources import Invalid, Resource, copy_text
 
 _FAILED = (None, None)  # a cell that failed its own rule
+_FIRST = itemgetter(0)
+_SECOND = itemgetter(1)
+_NONE: dict = {}  # no allocation intervals
 
 
 class Problems:
     """Every problem found, as `file:line: column: message (value)`, file by file.
 
     At most `limit` are kept per file (the rest are counted), so a file that is wrong on
-    every one of a million lines still gives a readable answer in bounded memory.
+    every one of a million lines still gives a readable answer in bounded memory. Files
+    are listed in the order they were opened (or first had a problem); problems may be
+    added from the thread checking rows and the one writing them.
     """
 
     def __init__(self, limit: int = 1000):
@@ -34,21 +40,32 @@ class Problems:
         self._files: dict[str, list[tuple[int, int, str]]] = {}
         self._hidden: dict[str, int] = {}
         self._seq = 0
+        self.found = 0  # problems so far, listed or not
+        self._lock = threading.Lock()
+
+    def open(self, filename: str) -> None:
+        """Give a file its place in the listing before any of its problems is found."""
+        with self._lock:
+            self._files.setdefault(filename, [])
 
     def add(self, filename: str, line: int, column: str | None, message: str, value=None):
-        entries = self._files.setdefault(filename, [])
-        if len(entries) >= self.limit:
-            self._hidden[filename] = self._hidden.get(filename, 0) + 1
-            return
         where = f"{filename}:{line}: " + (f"{column}: " if column else "")
         text = where + message + (f" ({shown(value)})" if value is not None else "")
-        self._seq += 1
-        entries.append((line, self._seq, text))
+        with self._lock:
+            self.found += 1
+            entries = self._files.setdefault(filename, [])
+            if len(entries) >= self.limit:
+                self._hidden[filename] = self._hidden.get(filename, 0) + 1
+                return
+            self._seq += 1
+            entries.append((line, self._seq, text))
 
     def add_text(self, filename: str, text: str):
         """A problem already written in the located form (from a document parser)."""
-        self._seq += 1
-        self._files.setdefault(filename, []).append((0, self._seq, text))
+        with self._lock:
+            self.found += 1
+            self._seq += 1
+            self._files.setdefault(filename, []).append((0, self._seq, text))
 
     def reporter(self, filename: str):
         def report(line, column, message, value):
@@ -57,10 +74,10 @@ class Problems:
         return report
 
     def __bool__(self) -> bool:
-        return any(self._files.values())
+        return self.found > 0
 
     def __len__(self) -> int:
-        return sum(len(entries) for entries in self._files.values()) + sum(self._hidden.values())
+        return self.found
 
     def lines(self) -> list[str]:
         out = []
@@ -123,6 +140,16 @@ def database_indexes() -> Indexes:
 _CACHED = 200_000  # valid cells remembered per parser (dates, codes, UPNs repeat a lot)
 
 
+def _remember(column, cache, plain, cell, value) -> tuple:
+    """A cell parsed valid: its (value, staged text), remembered for the next time."""
+    pair = (value, copy_text(value))
+    if column.remember and len(cache) < _CACHED:
+        cache[cell] = pair
+        if pair[0] == cell and pair[1] == cell:
+            plain.add(cell)
+    return pair
+
+
 class Checker:
     """Checks each file's rows, cell by cell and against the indexes."""
 
@@ -132,39 +159,105 @@ class Checker:
         # parser -> {cell: (value, staged text)}: every parser is a pure function of the
         # cell, so a cell seen valid once (a UPN, a date, a code) is not parsed again.
         self._parsed: dict = {}
+        # parser -> the cells remembered whose value and staged text are the cell itself
+        # (a date, a UPN, a code): a column of them needs no look-up of its values.
+        self._plain: dict = {}
+        # (kind, instrument, scale or item, value) -> problem or None
+        self._instrument_problems: dict = {}
 
-    def check_file(self, resource: Resource, path: Path, stage) -> int:
+    def check_file(self, resource: Resource, path: Path, stage, facts=None) -> int:
         """Check one file, staging its valid rows; return the number of rows read.
 
-        `stage(line, values, texts)` receives each valid row's values and the same
-        values in COPY's text format.
+        Rows are taken in batches. `stage(lines, values, texts)` receives a batch's valid
+        rows column by column: their line numbers, then for each column the values and
+        the same values in COPY's text format (lists it may change). `facts` is the
+        file's `reading.scan`, when already done.
+
+        A resource with column-wise rules (`_<name>_batch`) has each batch checked column
+        by column first: when every cell is one already known valid (or now parsed
+        valid) and every row passes the rules, the batch is staged whole. Otherwise, and
+        for the other resources, the batch is checked row by row (`_<name>`), which
+        finds and reports each problem; the two agree on every row they both pass.
         """
         report = self.problems.reporter(resource.filename)
         columns = resource.columns
-        caches = []
+        caches, plains = [], []
         for column in columns:
-            cache = self._parsed.setdefault(column.parse, {})
+            cache = self._parsed.setdefault(column.parse, {}) if column.remember else {}
+            plain = self._plain.setdefault(column.parse, set()) if column.remember else set()
             if not column.required:
                 cache = dict(cache)  # a blank cell means this column's own blank value
                 cache[""] = (column.blank, copy_text(column.blank))
+                plain = plain | {""} if column.blank == "" else set(plain)
             caches.append(cache)
+            plains.append(plain)
         check = getattr(self, f"_{resource.name}")
-        get = dict.get
-        first = itemgetter(0)
-        second = itemgetter(1)
+        rule = getattr(self, f"_{resource.name}_batch", None)
         rows = 0
-        for line, cells in read_cells(path, resource.column_names, report):
-            rows += 1
+        for lines, cells in read_batches(path, resource.column_names, report, facts):
+            rows += len(lines)
+            known = caches, plains
+            if rule is None or not self._check_columns(lines, cells, columns, known, rule, stage):
+                batch = zip(lines, map(list, zip(*cells, strict=True)), strict=True)
+                self._check_rows(batch, columns, known, check, report, stage)
+        return rows
+
+    def _check_columns(self, lines, cells, columns, known, rule, stage) -> bool:
+        """Stage a batch whose every row passes, checked column by column; else False."""
+        values, texts = [], []
+        for column, cache, plain, column_cells in zip(columns, *known, cells, strict=True):
+            if plain.issuperset(column_cells):  # each cell is its own value and text
+                values.append(column_cells)
+                texts.append(column_cells)
+                continue
+            pairs = list(map(cache.get, column_cells))
+            if None in pairs and not self._parse_column(column, cache, plain, column_cells, pairs):
+                return False
+            values.append(list(map(_FIRST, pairs)))
+            texts.append(list(map(_SECOND, pairs)))
+        if not rule(values):
+            return False
+        stage(lines, values, texts)
+        return True
+
+    def _parse_column(self, column, cache, plain, cells, pairs) -> bool:
+        """Parse a column's cells not already known valid, filling `pairs`; False when
+        one fails its rule (it is then reported by the row-by-row check)."""
+        for index, pair in enumerate(pairs):
+            if pair is not None:
+                continue
+            cell = cells[index]
+            if not cell:  # missing, unreadable or blank when required
+                return False
+            try:
+                value = column.parse(cell)
+            except Invalid:
+                return False
+            pairs[index] = _remember(column, cache, plain, cell, value)
+        return True
+
+    def _check_rows(self, batch, columns, known, check, report, stage) -> None:
+        """Check a batch row by row, reporting each problem; stage the valid rows."""
+        get = dict.get
+        caches = known[0]
+        passed = []
+        for line, cells in batch:
             pairs = list(map(get, caches, cells))
             ok = True
             if None in pairs:
-                ok = self._parse_cells(line, columns, caches, cells, pairs, report)
-            values = list(map(first, pairs))
+                ok = self._parse_cells(line, columns, known, cells, pairs, report)
+            values = list(map(_FIRST, pairs))
             if check(line, values, report, ok) and ok:
-                stage(line, values, list(map(second, pairs)))
-        return rows
+                passed.append((line, values, list(map(_SECOND, pairs))))
+        if passed:
+            lines, values, texts = zip(*passed, strict=True)
+            stage(
+                list(lines),
+                [list(c) for c in zip(*values, strict=True)],
+                [list(c) for c in zip(*texts, strict=True)],
+            )
 
-    def _parse_cells(self, line, columns, caches, cells, pairs, report) -> bool:
+    def _parse_cells(self, line, columns, known, cells, pairs, report) -> bool:
         """Parse the cells not already known valid, filling `pairs`; report the bad ones."""
         ok = True
         for index, pair in enumerate(pairs):
@@ -184,9 +277,8 @@ class Checker:
                     report(line, column.name, str(exc), cell)
                     ok = False
                 else:
-                    pairs[index] = (value, copy_text(value))
-                    if len(caches[index]) < _CACHED:
-                        caches[index][cell] = pairs[index]
+                    caches, plains = known
+                    pairs[index] = _remember(column, caches[index], plains[index], cell, value)
         return ok
 
     # Rules across cells and files, one method per resource, over the row's values in
@@ -271,6 +363,12 @@ class Checker:
             line, given_on, withdrawn_on, report, "given_on", "withdrawn_on"
         ) and (passed)
 
+    def _consents_batch(self, values) -> bool:
+        upns, _, _, given, withdrawn = values
+        return self.known.pupils.issuperset(upns) and not any(
+            end is not None and end < start for start, end in zip(given, withdrawn, strict=True)
+        )
+
     def _allocations(self, line, values, report, ok) -> bool:
         upn, code, start, end = values
         passed = self._pupil_exists(line, upn, report)
@@ -291,10 +389,10 @@ class Checker:
             passed = self._reference(line, code, report, "service_code", known.services, "service")
             passed = self._pupil_exists(line, upn, report) and passed
         if passed and upn is not None and code is not None and on is not None:
-            intervals = known.allocations.get((upn, code), {})
-            if not any(
-                start <= on and (end is None or on <= end) for start, end in intervals.items()
-            ):
+            for start, end in known.allocations.get((upn, code), _NONE).items():
+                if start <= on and (end is None or on <= end):
+                    break
+            else:
                 report(line, "upn", f"not allocated to {code} on {on}", upn)
                 passed = False
         if attended is False and engaged is True:
@@ -302,9 +400,28 @@ class Checker:
             passed = False
         return passed
 
+    def _registers_batch(self, values) -> bool:
+        codes, dates, upns, attended, engaged = values
+        known = self.known
+        if not (known.services.issuperset(codes) and known.pupils.issuperset(upns)):
+            return False
+        if (False, True) in zip(attended, engaged, strict=True):
+            return False
+        allocations = known.allocations
+        for upn, code, on in zip(upns, codes, dates, strict=True):
+            for start, end in allocations.get((upn, code), _NONE).items():
+                if start <= on and (end is None or on <= end):
+                    break
+            else:
+                return False
+        return True
+
     def _interactions(self, line, values, report, ok) -> bool:
         upn = values[0]
         return upn in self.known.pupils or self._pupil_exists(line, upn, report)
+
+    def _interactions_batch(self, values) -> bool:
+        return self.known.pupils.issuperset(values[0])
 
     def _school_attendance(self, line, values, report, ok) -> bool:
         upn, start, end, possible, present = values
@@ -317,9 +434,20 @@ class Checker:
             passed = False
         return passed
 
+    def _school_attendance_batch(self, values) -> bool:
+        upns, starts, ends, possible, present = values
+        return (
+            self.known.pupils.issuperset(upns)
+            and not any(map(lt, ends, starts))
+            and not any(map(lt, possible, present))
+        )
+
     def _attainment(self, line, values, report, ok) -> bool:
         upn = values[0]
         return upn in self.known.pupils or self._pupil_exists(line, upn, report)
+
+    def _attainment_batch(self, values) -> bool:
+        return self.known.pupils.issuperset(values[0])
 
     def _scores(self, line, values, report, ok) -> bool:
         upn, _, instrument, scale, _, score = values
@@ -328,7 +456,7 @@ class Checker:
         if scoring is None or definition is None or scale is None:
             return passed
         if score is not None:
-            problem = scoring.score_problem(definition, scale, Decimal(score))
+            problem = self._score_problem(definition, instrument, scale, score)
             if problem is not None:
                 if problem.startswith("not a scale"):
                     report(line, "scale", problem, scale)
@@ -337,6 +465,39 @@ class Checker:
                 return False
         return passed
 
+    def _scores_batch(self, values) -> bool:
+        upns, _, instruments, scales, _, scores = values
+        if not self.known.pupils.issuperset(upns):
+            return False
+        for instrument, scale, score in set(zip(instruments, scales, scores, strict=True)):
+            definition = self.known.instruments.get(instrument)
+            if scoring is not None and definition is not None:
+                if self._score_problem(definition, instrument, scale, score) is not None:
+                    return False
+        return True
+
+    def _score_problem(self, definition, instrument, scale, score) -> str | None:
+        """`scoring.score_problem`, remembered: a zone's scores take few distinct values."""
+        key = ("score", instrument, scale, score)
+        try:
+            return self._instrument_problems[key]
+        except KeyError:
+            problem = scoring.score_problem(definition, scale, Decimal(score))
+            if len(self._instrument_problems) < _CACHED:
+                self._instrument_problems[key] = problem
+            return problem
+
+    def _response_problem(self, definition, instrument, item, value) -> str | None:
+        """`scoring.response_problem`, remembered likewise."""
+        key = ("response", instrument, item, value)
+        try:
+            return self._instrument_problems[key]
+        except KeyError:
+            problem = scoring.response_problem(definition, item, value)
+            if len(self._instrument_problems) < _CACHED:
+                self._instrument_problems[key] = problem
+            return problem
+
     def _responses(self, line, values, report, ok) -> bool:
         upn, _, instrument, _, item, value = values
         passed = upn in self.known.pupils or self._pupil_exists(line, upn, report)
@@ -344,7 +505,7 @@ class Checker:
         if scoring is None or definition is None or item is None:
             return passed
         if value is not None:
-            problem = scoring.response_problem(definition, item, value)
+            problem = self._response_problem(definition, instrument, item, value)
             if problem is not None:
                 if problem.startswith("not an item"):
                     report(line, "item", problem, item)
@@ -352,3 +513,14 @@ class Checker:
                     report(line, "value", problem, str(value))
                 return False
         return passed
+
+    def _responses_batch(self, values) -> bool:
+        upns, _, instruments, _, items, answers = values
+        if not self.known.pupils.issuperset(upns):
+            return False
+        for instrument, item, value in set(zip(instruments, items, answers, strict=True)):
+            definition = self.known.instruments.get(instrument)
+            if scoring is not None and definition is not None:
+                if self._response_problem(definition, instrument, item, value) is not None:
+                    return False
+        return True

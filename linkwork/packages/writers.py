@@ -4,10 +4,14 @@ Loading stages each resource's validated rows in a temporary table (COPY on
 PostgreSQL, batched executemany on SQLite), finds duplicate keys there, then upserts
 each resource with one `UPDATE ... FROM` of the rows whose key exists and whose data
 differ, and one `INSERT ... SELECT ... WHERE NOT EXISTS` of the new keys, resolving
-codes and UPNs to ids with joins; an unchanged row is never rewritten. Table and column names in
-the statements below come from the constants in this module, never from input.
+codes and UPNs to ids with joins; an unchanged row is never rewritten. A big file for
+an empty table on PostgreSQL is copied straight into it instead (`DIRECT`), its ids
+resolved by the loader, with the table's indexes and keys made again after (`Bulk`).
+Table and column names in the statements below come from the constants in this module
+and the database's own catalog, never from input.
 """
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -77,28 +81,24 @@ class Staging:
 
     @contextmanager
     def writer(self, resource: Resource):
-        """A function `put(line, values, texts)` staging one checked row of the resource;
-        `texts` are the values in COPY's text format."""
+        """A function `put(lines, values, texts)` staging a batch of checked rows of the
+        resource, given column by column (`texts`: the values in COPY's text format)."""
         table = stage_table(resource)
         names = ", ".join(("line", *resource.column_names))
         with self.connection.cursor() as cursor:
             if self.vendor == "postgresql":
                 with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    lines: list[str] = []
-                    join = "\t".join
 
-                    def put(line, values, texts):
-                        lines.append(f"{line}\t{join(texts)}\n")
-                        if len(lines) >= _BATCH:
-                            copy.write("".join(lines))
-                            lines.clear()
+                    def put(lines, values, texts):
+                        copy.write(copy_lines([list(map(str, lines)), *texts], "\n"))
 
                     yield put
-                    if lines:
-                        copy.write("".join(lines))
             else:
-                with self._inserter(cursor, table, names, len(resource.columns) + 1) as insert:
-                    yield lambda line, values, texts: insert((line, *values))
+                marks = ", ".join(["%s"] * (len(resource.columns) + 1))
+                sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+                yield lambda lines, values, texts: cursor.executemany(
+                    sql, zip(lines, *values, strict=True)
+                )
 
     @contextmanager
     def computed_scores_writer(self):
@@ -151,6 +151,50 @@ class Staging:
         with self.connection.cursor() as cursor:
             cursor.execute(f"SELECT {names} FROM {stage_table(resource)} ORDER BY line")  # noqa: S608
             return cursor.fetchall()
+
+
+CHUNK_BYTES = 2 << 20  # a spooled file is handed over once it holds this much
+
+
+def copy_lines(columns: list[list[str]], end: str) -> str:
+    """Rows given column by column, as lines of COPY's text format each ending in `end`."""
+    return end.join(map("\t".join, zip(*columns, strict=True))) + end
+
+
+class Spool:
+    """Text in COPY's format, written to temporary files that are handed over
+    (`hand(file)`, rewound) as each reaches CHUNK_BYTES: whatever the size of a resource,
+    memory holds one batch of rows, and the files wait on disk to be copied."""
+
+    def __init__(self, hand):
+        self._hand = hand
+        self._file = None
+
+    def write(self, text: str) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()
+        self._file.write(text.encode())
+        if self._file.tell() >= CHUNK_BYTES:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        file, self._file = self._file, None
+        file.seek(0)
+        self._hand(file)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._hand_over()
+
+
+def copy_file(connection, table: str, columns: tuple[str, ...], file) -> int:
+    """COPY a spooled file into a table (PostgreSQL); return the number of rows."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with file, connection.cursor() as cursor:
+        with cursor.cursor.copy(sql) as copy:
+            while block := file.read(1 << 20):
+                copy.write(block)
+        return cursor.rowcount
 
 
 @dataclass(frozen=True)
@@ -412,12 +456,18 @@ def begin_writes(connection) -> None:
     if _vendor(connection) == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # Sorts and hashes of a big file's rows in memory rather than on disk.
+            cursor.execute(f"SET LOCAL work_mem = '{BULK_WORK_MEMORY}'")
 
 
 # Inserting at least this many rows into a table at most BULK_GROWTH times their number
-# checks the table's foreign keys in one pass rather than row by row.
+# checks the table's foreign keys in one pass rather than row by row; into an empty table,
+# its indexes are built once, after the rows are in, rather than kept up row by row.
 BULK_ROWS = 50_000
 BULK_GROWTH = 10
+EMPTY_BULK_ROWS = 10_000  # the same for a table that is empty, its indexes too
+BULK_MEMORY = "256MB"  # maintenance_work_mem while building indexes again
+BULK_WORK_MEMORY = "32MB"  # work_mem for the load's statements
 
 
 def _count_if_many(connection, cursor, new_rows: str, staged: int) -> int | None:
@@ -428,38 +478,107 @@ def _count_if_many(connection, cursor, new_rows: str, staged: int) -> int | None
     return cursor.fetchone()[0]
 
 
-@contextmanager
-def _keys_checked_in_bulk(connection, cursor, table: str, adding: int | None):
-    """Around a large INSERT on PostgreSQL, check the table's foreign keys once, in bulk.
+def is_empty(cursor, table: str) -> bool:
+    cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608
+    return cursor.fetchone() is None
 
-    PostgreSQL checks a foreign key row by row, by trigger: most of the time of a big
-    insert. For a big insert the table's foreign keys are dropped and then added again
-    with their exact definitions, which checks every row of the table in one join. It
-    is the same guarantee (a missing reference fails the statement, so the whole load),
-    and all in the load's transaction, but it locks the table and its parents (readers
-    wait) until the load commits; so only when the rows added are many and the table
-    is not much bigger than them, where checking every row beats the per-row triggers.
+
+class Bulk:
+    """A table's foreign keys, and for an empty table its other indexes and unique
+    constraints, dropped for a bulk insert and made again after, with their exact
+    definitions (PostgreSQL).
+
+    PostgreSQL checks a foreign key row by row, by trigger, and keeps every index up row
+    by row: most of the time of a big insert. Added again after it, a foreign key checks
+    every row of the table in one join, and an index is built by one sort. It is the same
+    guarantee (a missing reference or a repeated key fails the statement, so the whole
+    load), all in the load's transaction, but it locks the table and its parents (readers
+    wait) until the load commits; so only when the rows added are many and the table is
+    not much bigger than them (for indexes: empty). An index a foreign key relies on (a
+    primary key others refer to) stays.
     """
-    if adding is None or adding < BULK_ROWS:
+
+    def __init__(self, connection, table: str, *, indexes: bool):
+        self.connection, self.table = connection, table
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+                [table],
+            )
+            self.foreign_keys = cursor.fetchall()
+            self.uniques: list[tuple[str, str]] = []
+            self.indexes: list[tuple[str, str]] = []
+            if indexes:
+                # The primary key, unique constraints and plain indexes that no foreign
+                # key relies on; the primary key first.
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                    "WHERE c.conrelid = %s::regclass AND c.contype IN ('p', 'u') AND NOT EXISTS ("
+                    "SELECT 1 FROM pg_constraint f "
+                    "WHERE f.contype = 'f' AND f.conindid = c.conindid) "
+                    "ORDER BY c.contype, conname",
+                    [table],
+                )
+                self.uniques = cursor.fetchall()
+                cursor.execute(
+                    "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+                    "JOIN pg_class i ON i.oid = x.indexrelid "
+                    "WHERE x.indrelid = %s::regclass AND NOT EXISTS ("
+                    "SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+                    "ORDER BY i.relname",
+                    [table],
+                )
+                self.indexes = cursor.fetchall()
+            for name, _ in self.foreign_keys + self.uniques:
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+            for name, _ in self.indexes:
+                cursor.execute(f"DROP INDEX {quote(name)}")
+            if self.indexes or self.uniques:
+                cursor.execute(f"SET LOCAL maintenance_work_mem = '{BULK_MEMORY}'")
+
+    def restore(self, *, unique_checked: bool = True) -> bool:
+        """Make every index and key again. A repeated unique key raises, or when the rows
+        were not checked for them (`unique_checked` false) returns False."""
+        from django.db import IntegrityError, transaction
+
+        quote = self.connection.ops.quote_name
+        with self.connection.cursor() as cursor:
+            for name, definition in self.uniques:
+                sql = f"ALTER TABLE {self.table} ADD CONSTRAINT {quote(name)} {definition}"
+                if unique_checked:
+                    cursor.execute(sql)
+                    continue
+                try:
+                    with transaction.atomic():
+                        cursor.execute(sql)
+                except IntegrityError:
+                    return False
+            for _, definition in self.indexes:
+                cursor.execute(definition)
+            for name, definition in self.foreign_keys:
+                cursor.execute(
+                    f"ALTER TABLE {self.table} ADD CONSTRAINT {quote(name)} {definition}"
+                )
+        return True
+
+
+@contextmanager
+def _bulk(connection, cursor, table: str, adding: int | None, empty: bool):
+    """Around a large INSERT on PostgreSQL, a `Bulk` when it is worth it."""
+    least = EMPTY_BULK_ROWS if empty else BULK_ROWS
+    if _vendor(connection) != "postgresql" or adding is None or adding < least:
         yield
         return
-    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-    present = max(cursor.fetchone()[0], 0)
-    if present > BULK_GROWTH * adding:
-        yield
-        return
-    cursor.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
-        [table],
-    )
-    keys = cursor.fetchall()
-    quote = connection.ops.quote_name
-    for name, _ in keys:
-        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+    if not empty:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        if max(cursor.fetchone()[0], 0) > BULK_GROWTH * adding:
+            yield
+            return
+    bulk = Bulk(connection, table, indexes=empty)
     yield
-    for name, definition in keys:
-        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+    bulk.restore()
 
 
 @dataclass
@@ -472,12 +591,13 @@ class Counts:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged}
 
 
-def upsert(connection, spec: Upsert, staged: int | None = None) -> Counts:
+def upsert(connection, spec: Upsert, staged: int | None = None, source_rows: int = 0) -> Counts:
     """Update rows whose data differ, insert new keys, leave equal rows alone; count each.
 
-    `staged` is the number of source rows when known (else they are counted). An UPDATE
-    of the differing rows then an INSERT of the missing keys is cheaper than
-    `INSERT ... ON CONFLICT` and counts both for free.
+    `staged` is the number of source rows when known (else they are counted), and
+    `source_rows` a bound on it for a `distinct` spec. An UPDATE of the differing rows
+    then an INSERT of the missing keys is cheaper than `INSERT ... ON CONFLICT` and counts
+    both for free. Into an empty table every key is new: one INSERT, nothing compared.
     """
     distinct = "DISTINCT " if spec.distinct else ""
     matched = " AND ".join(f"t.{column} = {expr}" for column, expr in spec.key.items())
@@ -486,6 +606,13 @@ def upsert(connection, spec: Upsert, staged: int | None = None) -> Counts:
     exprs = ", ".join(columns.values())
     updated = 0
     with connection.cursor() as cursor:
+        if is_empty(cursor, spec.table):
+            with _bulk(connection, cursor, spec.table, staged or source_rows, empty=True):
+                every_row = f"SELECT {distinct}{exprs} FROM {spec.source}"  # noqa: S608
+                cursor.execute(f"INSERT INTO {spec.table} ({names}) {every_row}")  # noqa: S608
+                inserted = cursor.rowcount
+            staged = inserted if staged is None else staged
+            return Counts(inserted=inserted, unchanged=staged - inserted)
         if staged is None:
             keys = ", ".join(spec.key.values())
             cursor.execute(f"SELECT count(*) FROM (SELECT {distinct}{keys} FROM {spec.source}) x")  # noqa: S608
@@ -511,10 +638,141 @@ def upsert(connection, spec: Upsert, staged: int | None = None) -> Counts:
         adding = _count_if_many(connection, cursor, new_rows, staged)
         inserted = 0
         if adding != 0:  # a reload of a big file has nothing to insert: no second join
-            with _keys_checked_in_bulk(connection, cursor, spec.table, adding):
+            with _bulk(connection, cursor, spec.table, adding, empty=False):
                 cursor.execute(f"INSERT INTO {spec.table} ({names}) {new_rows}")  # noqa: S608
                 inserted = cursor.rowcount
     return Counts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
+
+
+def first_scores_apply(connection, staged: int) -> bool:
+    """Whether `first_scores` may write these staged scores (given no responses)."""
+    if _vendor(connection) != "postgresql" or staged < EMPTY_BULK_ROWS:
+        return False
+    with connection.cursor() as cursor:
+        return is_empty(cursor, "measures_administration") and is_empty(cursor, "measures_score")
+
+
+def first_scores(connection, staged: int) -> tuple[Counts, Counts]:
+    """Staged scores into empty administration and score tables, with no responses
+    (PostgreSQL): the administrations are numbered in the order of their keys from an id
+    reserved for them, so a score's administration is that id plus its key's rank. Two
+    sorts of the staged rows, rather than finding each score's administration by a join.
+    Counts for the administrations and the scores."""
+    pupil = "lw_stage_scores s JOIN people_pupil p ON p.upn = s.upn"
+    key = "p.id, s.instrument, s.administered_on, s.respondent"
+    first = reserve_ids(connection, "measures_administration")
+    with connection.cursor() as cursor:
+        with _bulk(connection, cursor, "measures_administration", staged, empty=True):
+            cursor.execute(
+                "INSERT INTO measures_administration "  # noqa: S608
+                "(id, pupil_id, instrument_code, administered_on, respondent) "
+                "SELECT %s - 1 + row_number() OVER (ORDER BY pupil_id, instrument, "
+                "administered_on, respondent), pupil_id, instrument, administered_on, respondent "
+                f"FROM (SELECT DISTINCT {key.replace('p.id', 'p.id AS pupil_id')} FROM {pupil}) a",
+                [first],
+            )
+            administrations = cursor.rowcount
+        if administrations:
+            ids_used(connection, "measures_administration", first + administrations - 1)
+        with _bulk(connection, cursor, "measures_score", staged, empty=True):
+            rank = f"dense_rank() OVER (ORDER BY {key})"
+            cursor.execute(
+                "INSERT INTO measures_score (administration_id, scale, score) "  # noqa: S608
+                f"SELECT %s - 1 + {rank}, s.scale, s.score FROM {pupil}",
+                [first],
+            )
+            scores = cursor.rowcount
+    return Counts(inserted=administrations), Counts(inserted=scores, unchanged=staged - scores)
+
+
+# Straight into an empty table ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Direct:
+    """How a checked row of a resource becomes a row of its table without staging: the
+    cells in the table's column order, the UPN (and service code) replaced by the ids the
+    loader looked up, constant columns added at the end."""
+
+    table: str
+    columns: tuple[str, ...]  # the table's columns, in COPY order
+    order: tuple[int, ...]  # for each non-constant column, the index of its cell
+    pupil: int  # the index of the `upn` cell
+    service: int | None  # the index of the `service_code` cell
+    tail: str  # the constant columns' text and the end of the line
+
+
+def _direct(resource: Resource, spec: Upsert) -> Direct:
+    names = resource.column_names
+    columns, order, constants = [], [], []
+    for column, expr in {**spec.key, **spec.data, **spec.insert_only}.items():
+        if expr == "''":
+            constants.append(column)
+            continue
+        cell = {"p.id": "upn", "sv.id": "service_code"}.get(expr) or expr.removeprefix("s.")
+        columns.append(column)
+        order.append(names.index(cell))
+    service = names.index("service_code") if "sv.id" in spec.key.values() else None
+    tail = "".join("\t" for _ in constants) + "\n"
+    return Direct(
+        spec.table, (*columns, *constants), tuple(order), names.index("upn"), service, tail
+    )
+
+
+# The resources whose rows only refer to a pupil (and a service): when their table is
+# empty, a big file of them goes straight into it.
+_DIRECT_NAMES = (
+    "consents",
+    "allocations",
+    "registers",
+    "interactions",
+    "school_attendance",
+    "attainment",
+)
+DIRECT: dict[str, Direct] = {
+    r.name: _direct(r, UPSERTS[r.name][0]) for r in RESOURCES if r.name in _DIRECT_NAMES
+}
+
+
+# Scores with no responses go straight into empty administration and score tables too,
+# when the file has each child's rows together (as an export or a generated zone has
+# them): the loader numbers each child's administrations as it meets them.
+SCORE_TABLES = {
+    "measures_administration": ("pupil_id", "instrument_code", "administered_on", "respondent"),
+    "measures_score": ("administration_id", "scale", "score"),
+}
+
+
+def direct_tables(name: str) -> dict[str, tuple[str, ...]]:
+    """The tables a resource goes straight into, with the columns copied (id first)."""
+    if name == "scores":
+        return {table: ("id", *columns) for table, columns in SCORE_TABLES.items()}
+    return {DIRECT[name].table: ("id", *DIRECT[name].columns)}
+
+
+def reserve_ids(connection, table: str) -> int:
+    """The first id for rows copied with their ids into an empty table: the table's
+    writers wait until the load commits, so the ids after it are the load's to use
+    (`ids_used` says how many it used)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+        return cursor.fetchone()[0]
+
+
+def ids_used(connection, table: str, last: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, last])
+
+
+def direct_ids(connection) -> tuple[dict[str, str], dict[str, str]]:
+    """Every pupil's id by UPN and every service's by code, as COPY text."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT upn, id::text FROM people_pupil")
+        pupils = dict(cursor)
+        cursor.execute("SELECT code, id::text FROM support_service")
+        services = dict(cursor)
+    return pupils, services
 
 
 # Export ------------------------------------------------------------------------------
