@@ -1,6 +1,9 @@
 from django.db import models
 from django.db.models import Q
 
+# A foreign key that is the first column of one of its table's keys or indexes is
+# served by that index (db_index=False): a second index on it would only slow writes.
+
 
 class Respondent(models.TextChoices):
     SELF = "self", "Self"
@@ -35,7 +38,7 @@ class Administration(models.Model):
     """One sitting of an instrument by one respondent about one pupil."""
 
     pupil = models.ForeignKey(
-        "people.Pupil", on_delete=models.CASCADE, related_name="administrations"
+        "people.Pupil", on_delete=models.CASCADE, related_name="administrations", db_index=False
     )
     instrument_code = models.CharField(max_length=40)
     administered_on = models.DateField()
@@ -58,7 +61,7 @@ class Score(models.Model):
     """A scale score from one administration, scored from items or entered directly."""
 
     administration = models.ForeignKey(
-        Administration, on_delete=models.CASCADE, related_name="scores"
+        Administration, on_delete=models.CASCADE, related_name="scores", db_index=False
     )
     scale = models.CharField(max_length=40)
     score = models.DecimalField(max_digits=9, decimal_places=3)
@@ -77,7 +80,7 @@ class Response(models.Model):
     """One item's answer in an administration (item code only)."""
 
     administration = models.ForeignKey(
-        Administration, on_delete=models.CASCADE, related_name="responses"
+        Administration, on_delete=models.CASCADE, related_name="responses", db_index=False
     )
     item = models.CharField(max_length=40)
     value = models.IntegerField()

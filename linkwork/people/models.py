@@ -3,6 +3,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+# A foreign key that is the first column of one of its table's keys or indexes is
+# served by that index (db_index=False): a second index on it would only slow writes.
+
 
 class YearGroup(models.TextChoices):
     N1 = "N1"
@@ -77,7 +80,9 @@ class Pupil(models.Model):
     """A row of school data, screened or not; a child once shortlisted or enrolled."""
 
     upn = models.CharField("UPN", max_length=13, unique=True)
-    school = models.ForeignKey("schools.School", on_delete=models.PROTECT, related_name="pupils")
+    school = models.ForeignKey(
+        "schools.School", on_delete=models.PROTECT, related_name="pupils", db_index=False
+    )
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
     date_of_birth = models.DateField(null=True, blank=True)
@@ -128,7 +133,9 @@ class FamilyContact(models.Model):
 class SchoolAttendance(models.Model):
     """Sessions (half-days) possible and present over a period, from the school."""
 
-    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="school_attendance")
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="school_attendance", db_index=False
+    )
     period_start = models.DateField()
     period_end = models.DateField()
     possible_sessions = models.PositiveIntegerField()
@@ -162,7 +169,9 @@ class Subject(models.TextChoices):
 class Attainment(models.Model):
     """An attainment record on the school's own scale, with the expected value."""
 
-    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="attainment")
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="attainment", db_index=False
+    )
     assessed_on = models.DateField()
     subject = models.CharField(max_length=10, choices=Subject.choices)
     value = models.DecimalField(max_digits=9, decimal_places=3)
@@ -204,7 +213,9 @@ class ConsentQuerySet(models.QuerySet):
 class Consent(models.Model):
     """Consent for one purpose, given on a date, withdrawable from a later date."""
 
-    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="consents")
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="consents", db_index=False
+    )
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     given_by = models.CharField(max_length=10, choices=GivenBy.choices)
     given_on = models.DateField()
@@ -251,7 +262,9 @@ class Cohort(models.Model):
 class Enrolment(models.Model):
     """A child's place in a cohort, with their Link Worker, until it ends."""
 
-    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="enrolments")
+    pupil = models.ForeignKey(
+        Pupil, on_delete=models.CASCADE, related_name="enrolments", db_index=False
+    )
     cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="enrolments")
     enrolled_on = models.DateField()
     link_worker = models.ForeignKey(

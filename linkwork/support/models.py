@@ -2,6 +2,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+# A foreign key that is the first column of one of its table's keys or indexes is
+# served by that index (db_index=False): a second index on it would only slow writes.
+
 
 class OutcomeArea(models.TextChoices):
     WELLBEING = "wellbeing", "Emotional and mental wellbeing"
@@ -65,8 +68,12 @@ class AllocationQuerySet(models.QuerySet):
 class Allocation(models.Model):
     """A child placed on a service from a date, until it ends."""
 
-    pupil = models.ForeignKey("people.Pupil", on_delete=models.CASCADE, related_name="allocations")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="allocations")
+    pupil = models.ForeignKey(
+        "people.Pupil", on_delete=models.CASCADE, related_name="allocations", db_index=False
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
 
@@ -95,7 +102,9 @@ class Allocation(models.Model):
 class Session(models.Model):
     """One meeting of a service on a date; a cancelled session counts for nobody."""
 
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="sessions")
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="sessions", db_index=False
+    )
     date = models.DateField()
     cancelled = models.BooleanField(default=False)
     cancelled_reason = models.CharField(max_length=200, blank=True)
@@ -113,10 +122,12 @@ class Session(models.Model):
 class RegisterEntry(models.Model):
     """One child's mark on a session's register: attended and, if so, engaged."""
 
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="register_entries")
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="register_entries", db_index=False
+    )
     session_date = models.DateField()
     pupil = models.ForeignKey(
-        "people.Pupil", on_delete=models.CASCADE, related_name="register_entries"
+        "people.Pupil", on_delete=models.CASCADE, related_name="register_entries", db_index=False
     )
     attended = models.BooleanField()
     engaged = models.BooleanField(null=True, blank=True)
@@ -150,7 +161,9 @@ class InteractionKind(models.TextChoices):
 class Interaction(models.Model):
     """A Link Worker's contact with or about a child: when, how long, what about."""
 
-    pupil = models.ForeignKey("people.Pupil", on_delete=models.CASCADE, related_name="interactions")
+    pupil = models.ForeignKey(
+        "people.Pupil", on_delete=models.CASCADE, related_name="interactions", db_index=False
+    )
     occurred_on = models.DateField()
     minutes = models.PositiveIntegerField(null=True, blank=True)
     kind = models.CharField(max_length=20, choices=InteractionKind.choices)
@@ -245,7 +258,9 @@ class FollowUp(models.Model):
 class SupportPlanVersion(models.Model):
     """A saved state of a support plan, kept so the plan's history can be read back."""
 
-    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, related_name="versions")
+    plan = models.ForeignKey(
+        SupportPlan, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     snapshot = models.JSONField()
     saved_at = models.DateTimeField()
