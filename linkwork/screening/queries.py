@@ -1,18 +1,15 @@
 """Reads for screening: the data a round looks at, and rounds scoped to a user."""
 
-from collections import defaultdict
 from datetime import date
-from itertools import groupby
-from operator import itemgetter
+from decimal import Decimal
+from functools import partial
 
 from django.db import connection
-from django.db.models import Case, F, Q, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count
 from django.shortcuts import get_object_or_404
 
 from linkwork.accounts.models import Role
-from linkwork.measures.models import Score
-from linkwork.people.models import Attainment, Pupil, SchoolAttendance
+from linkwork.people.models import Pupil
 
 from .models import ScreeningRound, ScreeningRules
 from .rules import (
@@ -31,193 +28,307 @@ def latest_rules() -> ScreeningRules | None:
     return ScreeningRules.objects.order_by("-version").first()
 
 
-# Rows are streamed in chunks of this many; a school's data is held only while it is screened.
-CHUNK = 5000
-# At most this many distinct data values are kept for sharing between pupils.
-SHARED = 50_000
+# A round reads the schools in batches of about this many pupils (a school is never
+# split), one query per batch, its rows taken this many at a time: memory is that of a
+# few batches, whatever the number of pupils.
+BATCH = 2500
+CHUNK = 1000
+# At most this many distinct data values of each source are kept for sharing.
+SHARED = 4096
 
 
-def _latest(queryset, partition: list[str], order: list):
-    """Keep only the first row of each `partition` in `order`: the latest on record.
+def screening_batches(schools, size: int | None = None) -> list[list]:
+    """The schools in id order (each once), in groups of about `size` pupils on roll.
 
-    PostgreSQL picks it with DISTINCT ON; elsewhere a ROW_NUMBER() window does. The
-    caller orders the result by school and pupil, which lead every partition.
+    The first groups are smaller (from an eighth of `size`, doubling), so that the
+    first pupils are stored soon while the next are read.
     """
-    if connection.vendor == "postgresql":
-        return queryset.order_by(*partition, *order).distinct(*partition)
-    first = Window(RowNumber(), partition_by=[F(p) for p in partition], order_by=order)
-    return queryset.annotate(place=first).filter(place=1).order_by(*partition)
-
-
-def _groups(rows, make):
-    """Rows ordered by (school id, pupil id, ...) as (school id, {pupil id: [make(*rest)]}),
-    one school at a time.
-
-    The values are frozen, so equal rows (the same term, score or result, common across
-    a borough) share one object: fewer to build, and a bounded cache keeps memory flat.
-    """
-    made = {}
-    for school_id, school_rows in groupby(rows, key=itemgetter(0)):
-        by_pupil = defaultdict(list)
-        for row in school_rows:
-            rest = row[2:]
-            value = made.get(rest)
-            if value is None:
-                if len(made) >= SHARED:
-                    made.clear()
-                value = made[rest] = make(*rest)
-            by_pupil[row[1]].append(value)
-        yield school_id, by_pupil
-
-
-def _for_school(stream, school_id: int) -> dict:
-    """The next group of `stream` if it is this school's, else nothing (no such rows)."""
-    head = stream.peek
-    while head is not None and head[0] < school_id:
-        head = stream.advance()
-    if head is None or head[0] != school_id:
-        return {}
-    stream.advance()
-    return head[1]
-
-
-class _Stream:
-    """A peekable iterator of (school id, data) groups."""
-
-    __slots__ = ("groups", "peek")
-
-    def __init__(self, groups):
-        self.groups = groups
-        self.peek = next(groups, None)
-
-    def advance(self):
-        self.peek = next(self.groups, None)
-        return self.peek
-
-
-def _respondent_order():
-    return Case(
-        *(When(administration__respondent=r, then=n) for r, n in RESPONDENT_ORDER.items()),
-        default=len(RESPONDENT_ORDER),
+    size = size or BATCH
+    schools = sorted({s.pk: s for s in schools}.values(), key=lambda s: s.pk)
+    on_roll = dict(
+        Pupil.objects.filter(school__in=[s.pk for s in schools])
+        .values_list("school_id")
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    batches, batch, pupils = [], [], 0
+    limit = max(size // 8, 1)
+    for school in schools:
+        if batch and pupils + on_roll.get(school.pk, 0) > limit:
+            batches.append(batch)
+            batch, pupils = [], 0
+            limit = min(limit * 2, size)
+        batch.append(school)
+        pupils += on_roll.get(school.pk, 0)
+    if batch:
+        batches.append(batch)
+    return batches
 
 
-def screening_data_by_school(schools, on: date, rules: Rules):
-    """For each school (by id), ({pupil id: upn}, [PupilData]) with what the rules look at.
+def _latest_sql(
+    columns: str, source: str, where: tuple, partition: str, order: tuple
+) -> tuple[str, list]:
+    """SQL keeping the first row of each `partition` in `order`: the latest on record.
+    `where` and `order` are (SQL, parameters); returns the SQL and its parameters.
 
-    Four streamed queries for all the schools together, whatever their number or size:
-    pupils on roll, and per pupil only the rows the rules can use, chosen in the
-    database: the latest attendance period ending on or before `on` (with sessions),
-    the latest result per subject the rules name, and the latest score per scale the
-    rules name (on the same date, self before parent before teacher; per respondent too
-    when a rule names one). The pure rules make the same choice from these rows as from
-    every row. Yields (school, upns, pupils), one school at a time.
+    PostgreSQL picks it with DISTINCT ON; elsewhere a ROW_NUMBER() window does.
+    """
+    (where, where_params), (order, order_params) = where, order
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT DISTINCT ON ({partition}) {columns} FROM {source} WHERE {where} "  # noqa: S608
+            f"ORDER BY {partition}, {order}"
+        )
+        return sql, [*where_params, *order_params]
+    sql = (
+        f"SELECT * FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {partition} "  # noqa: S608
+        f"ORDER BY {order}) AS place FROM {source} WHERE {where}) AS ranked WHERE place = 1"
+    )
+    return sql, [*order_params, *where_params]
+
+
+class _Query:
+    """The SQL of one round's read, built part by part with its parameters in order."""
+
+    def __init__(self):
+        self.sql: list[str] = []
+        self.params: list = []
+
+    def add(self, sql: str, *params) -> None:
+        self.sql.append(sql)
+        self.params.extend(params)
+
+
+def _pupils_in_batch(column: str) -> str:
+    # An array of ids leads PostgreSQL to each source's pupil index, batch by batch.
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(ARRAY(SELECT id FROM batch))"  # noqa: S608
+    return f"{column} IN (SELECT id FROM batch)"  # noqa: S608
+
+
+def _score_specs(rules: Rules) -> list[tuple[str, str, str | None]]:
+    """(instrument, scale, respondent or None) of each score rule, once each."""
+    specs = []
+    for area in rules.areas:
+        if area.kind == "score":
+            instrument, scale = area.subject.split("/", 1)
+            spec = (instrument, scale, area.respondent)
+            if spec not in specs:
+                specs.append(spec)
+    return specs
+
+
+def _screening_sql(rules: Rules, school_ids: list[int], on: date) -> tuple[str, list]:
+    """One row per pupil on roll at the schools, by school: the pupil's flags, then per
+    source the row the rules will use, chosen in the database (NULLs when none):
+
+    - the latest attendance period ending on or before `on` with sessions (by end, then
+      start): start, end, possible, present, if a rule looks at attendance;
+    - per subject a rule names, the latest result on or before `on`: date, value,
+      expected;
+    - per score rule, the latest score on the scale on or before `on`, on one date self
+      before parent before teacher, only the respondent named if the rule names one:
+      date, respondent, score.
+    """
+    query = _Query()
+    marks = ", ".join(["%s"] * len(school_ids))
+    query.add(
+        "WITH batch AS (SELECT id, school_id, upn, fsm, eal, statutory_status "  # noqa: S608
+        f"FROM people_pupil WHERE school_id IN ({marks}))",
+        *school_ids,
+    )
+    columns = ["b.school_id", "b.id", "b.upn", "b.fsm", "b.eal", "b.statutory_status"]
+    joins = _Query()
+    if any(a.kind == "attendance" for a in rules.areas):
+        where = (
+            f"{_pupils_in_batch('a.pupil_id')} AND a.period_end <= %s AND a.possible_sessions > 0"
+        )
+        latest, params = _latest_sql(
+            "a.pupil_id, a.period_start, a.period_end, a.possible_sessions, a.present_sessions",
+            "people_schoolattendance a",
+            (where, [on]),
+            "a.pupil_id",
+            ("a.period_end DESC, a.period_start DESC", []),
+        )
+        query.add(f", attendance AS ({latest})", *params)
+        columns += [
+            "attendance.period_start",
+            "attendance.period_end",
+            "attendance.possible_sessions",
+            "attendance.present_sessions",
+        ]
+        joins.add(" LEFT JOIN attendance ON attendance.pupil_id = b.id")
+    subjects = sorted(rules.subjects)
+    if subjects:
+        where = (
+            f"{_pupils_in_batch('t.pupil_id')} AND t.assessed_on <= %s "
+            f"AND t.subject IN ({', '.join(['%s'] * len(subjects))})"
+        )
+        latest, params = _latest_sql(
+            "t.pupil_id, t.subject, t.assessed_on, t.value, t.expected",
+            "people_attainment t",
+            (where, [on, *subjects]),
+            "t.pupil_id, t.subject",
+            ("t.assessed_on DESC", []),
+        )
+        query.add(f", results AS ({latest})", *params)
+        for n, subject in enumerate(subjects):
+            columns += [f"r{n}.assessed_on", f"r{n}.value", f"r{n}.expected"]
+            joins.add(
+                f" LEFT JOIN results r{n} ON r{n}.pupil_id = b.id AND r{n}.subject = %s", subject
+            )
+    specs = _score_specs(rules)
+    # one source per respondent named (or none), holding every scale of its rules
+    respondents = list(dict.fromkeys(respondent for _, _, respondent in specs))
+    order = " ".join(["WHEN %s THEN %s"] * len(RESPONDENT_ORDER))
+    for k, respondent in enumerate(respondents):
+        scales = sorted({(i, s) for i, s, r in specs if r == respondent})
+        wanted = " OR ".join(["(ad.instrument_code = %s AND s.scale = %s)"] * len(scales))
+        where = f"{_pupils_in_batch('ad.pupil_id')} AND ad.administered_on <= %s AND ({wanted})"
+        where_params = [on, *(x for pair in scales for x in pair)]
+        if respondent is not None:
+            where += " AND ad.respondent = %s"
+            where_params.append(respondent)
+        latest, params = _latest_sql(
+            "ad.pupil_id, ad.instrument_code, s.scale, ad.administered_on, ad.respondent, s.score",
+            "measures_score s JOIN measures_administration ad ON ad.id = s.administration_id",
+            (where, where_params),
+            "ad.pupil_id, ad.instrument_code, s.scale",
+            (
+                f"ad.administered_on DESC, CASE ad.respondent {order} ELSE %s END",
+                [*(x for pair in RESPONDENT_ORDER.items() for x in pair), len(RESPONDENT_ORDER)],
+            ),
+        )
+        query.add(f", scores{k} AS ({latest})", *params)
+    for n, (instrument, scale, respondent) in enumerate(specs):
+        k = respondents.index(respondent)
+        columns += [f"s{n}.administered_on", f"s{n}.respondent", f"s{n}.score"]
+        joins.add(
+            f" LEFT JOIN scores{k} s{n} ON s{n}.pupil_id = b.id "
+            f"AND s{n}.instrument_code = %s AND s{n}.scale = %s",
+            instrument,
+            scale,
+        )
+    query.add(f" SELECT {', '.join(columns)} FROM batch b")  # noqa: S608
+    query.add("".join(joins.sql), *joins.params)
+    query.add(" ORDER BY b.school_id, b.id")
+    return "".join(query.sql), query.params
+
+
+def _as_date(value):
+    return value if value is None or isinstance(value, date) else date.fromisoformat(value)
+
+
+def _as_decimal(value):
+    return value if value is None or isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _as_flag(value):
+    return value if value is None else bool(value)
+
+
+def _typed(rows, rules: Rules):
+    """Rows with the types PostgreSQL gives (SQLite gives text dates, numbers as floats
+    and flags as integers from a raw query)."""
+    kinds = [None, None, None, _as_flag, _as_flag, None]
+    if any(a.kind == "attendance" for a in rules.areas):
+        kinds += [_as_date, _as_date, None, None]
+    kinds += [_as_date, _as_decimal, _as_decimal] * len(rules.subjects)
+    kinds += [_as_date, None, _as_decimal] * len(_score_specs(rules))
+    for row in rows:
+        yield tuple(v if kind is None else kind(v) for kind, v in zip(kinds, row, strict=True))
+
+
+def _maker(shared: dict, source, make):
+    """`make(*key)`, made once for equal keys of one source: the same term, score or
+    result, common across a borough, is one object (and the engine judges it once). A
+    bounded number is kept, so memory stays flat."""
+    values = shared.setdefault(source, {})
+
+    def made(key: tuple):
+        value = values.get(key)
+        if value is None:
+            if len(values) >= SHARED:
+                values.clear()
+            value = values[key] = make(*key)
+        return value
+
+    return made
+
+
+def screening_data_for(schools, on: date, rules: Rules, shared: dict | None = None):
+    """For each of `schools` (in id order): (school, {pupil id: upn}, [PupilData]) with
+    what the rules look at, read in one query (see `_screening_sql`) and yielded school
+    by school as its rows arrive. Equal values are shared between pupils, and between
+    calls given the same `shared` dict.
+
+    The database keeps per pupil only the rows the rules can use; the pure rules make
+    the same choice from these rows as from every row on record.
     """
     schools = sorted(schools, key=lambda s: s.pk)
-    school_ids = [s.pk for s in schools]
-    pupils = (
-        Pupil.objects.filter(school_id__in=school_ids)
-        .order_by("school_id", "id")
-        .values_list("school_id", "id", "upn", "fsm", "eal", "statutory_status")
-    )
-    periods = _latest(
-        SchoolAttendance.objects.filter(
-            pupil__school_id__in=school_ids, period_end__lte=on, possible_sessions__gt=0
-        ),
-        ["pupil__school_id", "pupil_id"],
-        [F("period_end").desc(), F("period_start").desc()],
-    ).values_list(
-        "pupil__school_id",
-        "pupil_id",
-        "period_start",
-        "period_end",
-        "possible_sessions",
-        "present_sessions",
-    )
-    streams = [_Stream(_groups(periods.iterator(chunk_size=CHUNK), Attendance))]
-
-    results = Attainment.objects.none()
-    if rules.subjects:
-        results = _latest(
-            Attainment.objects.filter(
-                pupil__school_id__in=school_ids, assessed_on__lte=on, subject__in=rules.subjects
-            ),
-            ["pupil__school_id", "pupil_id", "subject"],
-            [F("assessed_on").desc()],
-        )
-    results = results.values_list(
-        "pupil__school_id", "pupil_id", "subject", "assessed_on", "value", "expected"
-    )
-    streams.append(_Stream(_groups(results.iterator(chunk_size=CHUNK), AttainmentResult)))
-
-    found = Score.objects.none()
-    if rules.score_scales:
-        wanted = Q()
-        for instrument, scale in sorted(rules.score_scales):
-            wanted |= Q(administration__instrument_code=instrument, scale=scale)
-        partition = [
-            "administration__pupil__school_id",
-            "administration__pupil_id",
-            "administration__instrument_code",
-            "scale",
-        ]
-        if any(a.respondent for a in rules.areas if a.kind == "score"):
-            partition.append("administration__respondent")
-        found = _latest(
-            Score.objects.filter(
-                wanted,
-                administration__pupil__school_id__in=school_ids,
-                administration__administered_on__lte=on,
-            ).alias(respondent_order=_respondent_order()),
-            partition,
-            [F("administration__administered_on").desc(), F("respondent_order").asc()],
-        )
-    found = found.values_list(
-        "administration__pupil__school_id",
-        "administration__pupil_id",
-        "administration__instrument_code",
-        "scale",
-        "administration__administered_on",
-        "administration__respondent",
-        "score",
-    )
-    streams.append(_Stream(_groups(found.iterator(chunk_size=CHUNK), ScaleScore)))
-    attendance, attainment, scores = streams
-
-    by_school = groupby(pupils.iterator(chunk_size=CHUNK), key=itemgetter(0))
-    on_roll = next(by_school, None)
-    for school in schools:
-        rows = []
-        if on_roll is not None and on_roll[0] == school.pk:
-            rows = list(on_roll[1])  # before the group is left behind
-            on_roll = next(by_school, None)
-        periods = _for_school(attendance, school.pk)
-        results = _for_school(attainment, school.pk)
-        found = _for_school(scores, school.pk)
-        upns = {}
-        data = []
-        for _, pupil_id, upn, fsm, eal, status in rows:
-            upns[pupil_id] = upn
-            data.append(
-                PupilData(
-                    upn=upn,
-                    phase=school.phase,
-                    statutory_status=status,
-                    fsm=fsm,
-                    eal=eal,
-                    attendance=tuple(periods.get(pupil_id, ())),
-                    attainment=tuple(results.get(pupil_id, ())),
-                    scores=tuple(found.get(pupil_id, ())),
+    if not schools:
+        return
+    shared = {} if shared is None else shared
+    # where each source's columns start in a row, and how its value is made
+    attendance = any(a.kind == "attendance" for a in rules.areas)
+    period = _maker(shared, ("attendance",), Attendance)
+    start = 10 if attendance else 6
+    results = [
+        (start + 3 * n, _maker(shared, ("attainment", subject), partial(AttainmentResult, subject)))
+        for n, subject in enumerate(sorted(rules.subjects))
+    ]
+    start += 3 * len(results)
+    specs = _score_specs(rules)
+    scores = [
+        (start + 3 * n, _maker(shared, ("score", *spec), partial(ScaleScore, spec[0], spec[1])))
+        for n, spec in enumerate(specs)
+    ]
+    # two score rules on one scale may see the same score
+    overlap = len({spec[:2] for spec in specs}) < len(specs)
+    waiting = iter(schools)
+    school = next(waiting)
+    school_pk = school.pk
+    upns: dict[int, str] = {}
+    data: list[PupilData] = []
+    sql, params = _screening_sql(rules, [s.pk for s in schools], on)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            if connection.vendor != "postgresql":
+                rows = _typed(rows, rules)
+            for row in rows:
+                school_id, pupil_id, upn, fsm, eal, status = row[:6]
+                while school_id != school_pk:  # rows come by school, in id order
+                    yield school, upns, data
+                    school, upns, data = next(waiting), {}, []
+                    school_pk = school.pk
+                seen = tuple([made(row[i : i + 3]) for i, made in scores if row[i] is not None])
+                upns[pupil_id] = upn
+                data.append(
+                    PupilData(
+                        upn=upn,
+                        phase=school.phase,
+                        statutory_status=status,
+                        fsm=fsm,
+                        eal=eal,
+                        attendance=(
+                            (period(row[6:10]),) if attendance and row[7] is not None else ()
+                        ),
+                        attainment=tuple(
+                            [made(row[i : i + 3]) for i, made in results if row[i] is not None]
+                        ),
+                        scores=tuple(dict.fromkeys(seen)) if overlap else seen,
+                    )
                 )
-            )
-        yield school, upns, data
+    yield school, upns, data
+    for school in waiting:  # no pupils on roll
+        yield school, {}, []
 
 
 def screening_data(school, on: date, rules: Rules) -> tuple[dict[int, str], list[PupilData]]:
     """One school's pupils on roll with what the rules look at ({pupil id: upn}, [PupilData])."""
-    for _, upns, data in screening_data_by_school([school], on, rules):
-        return upns, data
-    return {}, []
+    ((_, upns, data),) = screening_data_for([school], on, rules)
+    return upns, data
 
 
 def rounds_visible_to(user):

@@ -1,17 +1,19 @@
 """The screening engine: which pupils are at risk in which areas, and the shortlist.
 
-Pure: frozen dataclasses in, frozen dataclasses out; no ORM, clock or settings. The rules
+Pure: frozen dataclasses in, frozen dataclasses out; no ORM, clock or settings (a rule
+made ready keeps the verdicts it gave, which changes nothing but the time). The rules
 are the checked `screening.yaml` document (see `documents.parse_screening_rules`) and
 `docs/screening.md` works an example through every rule kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from operator import attrgetter
 
 NO_DATA = "no data"
 NO_THRESHOLD = "no threshold for this phase"
@@ -73,6 +75,14 @@ class AreaVerdict:
     def as_json(self) -> dict:
         return {"value": self.value, "threshold": self.threshold, "at_risk": self.at_risk}
 
+    def as_detailed_json(self) -> dict:
+        """With the date and source of the value seen, as a stored profile keeps it."""
+        return {
+            **self.as_json(),
+            "seen_on": self.seen_on.isoformat() if self.seen_on else None,
+            "source": self.source,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RiskProfile:
@@ -88,14 +98,7 @@ class RiskProfile:
 
     def detailed_explanation(self) -> dict:
         """The explanation with, per area, the date and source of the value seen."""
-        return {
-            verdict.area: {
-                **verdict.as_json(),
-                "seen_on": verdict.seen_on.isoformat() if verdict.seen_on else None,
-                "source": verdict.source,
-            }
-            for verdict in self.areas
-        }
+        return {verdict.area: verdict.as_detailed_json() for verdict in self.areas}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,98 +197,208 @@ def _for_phase(threshold, phase: str) -> Decimal | None:
     return _threshold(threshold, phase)
 
 
-def judge_area(rule: AreaRule, pupil: PupilData, on: date) -> AreaVerdict:
-    """One area's verdict on the latest data on or before `on`."""
-    if rule.kind == "pupil_flag":
-        flag = getattr(pupil, rule.subject)
-        if flag is None:
-            return AreaVerdict(rule.name, NO_DATA, "Y", False)
-        return AreaVerdict(rule.name, "Y" if flag else "N", "Y", bool(flag))
+# A judge keeps the verdicts it gave, by the value judged: a borough repeats the same
+# terms, scores and results, shared as one object each by the reader, and a value (being
+# frozen) always gets the same verdict. At most this many each, held with their values
+# so that an id stays theirs.
+KEPT = 1024
 
-    threshold = _for_phase(rule.threshold, pupil.phase)
-    if rule.kind == "attendance":
-        shown = "" if threshold is None else f"< {threshold:f}"
-        periods = [p for p in pupil.attendance if p.period_end <= on and p.possible > 0]
-        if not periods:
-            return AreaVerdict(rule.name, NO_DATA, shown, False)
-        latest = max(periods, key=lambda p: (p.period_end, p.period_start))
-        rate = Decimal(latest.present) / Decimal(latest.possible)
+
+def _remembered(verdicts: dict, value, judge: Callable) -> AreaVerdict:
+    known = verdicts.get(id(value))
+    if known is None or known[0] is not value:
+        if len(verdicts) >= KEPT:
+            verdicts.clear()
+        known = verdicts[id(value)] = (value, judge(value))
+    return known[1]
+
+
+def _flag_judge(rule: AreaRule, phase: str, on: date) -> Callable[[PupilData], AreaVerdict]:
+    """Y is at risk; an unknown flag is no data."""
+    given = {
+        None: AreaVerdict(rule.name, NO_DATA, "Y", False),
+        True: AreaVerdict(rule.name, "Y", "Y", True),
+        False: AreaVerdict(rule.name, "N", "Y", False),
+    }
+    flag = attrgetter(rule.subject)
+
+    def judge(pupil: PupilData) -> AreaVerdict:
+        value = flag(pupil)
+        return given[None if value is None else bool(value)]
+
+    return judge
+
+
+def _attendance_judge(rule: AreaRule, phase: str, on: date) -> Callable[[PupilData], AreaVerdict]:
+    """The latest period ending on or before `on` with sessions: at risk when
+    present / possible < the threshold, compared exactly."""
+    threshold = _for_phase(rule.threshold, phase)
+    shown = "" if threshold is None else f"< {threshold:f}"
+    no_data = AreaVerdict(rule.name, NO_DATA, shown, False)
+    verdicts: dict[int, tuple] = {}
+
+    def verdict(period: Attendance) -> AreaVerdict:
+        rate = Decimal(period.present) / Decimal(period.possible)
         value = text(rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP))
-        source = f"{latest.present}/{latest.possible} sessions"
+        source = f"{period.present}/{period.possible} sessions"
         if threshold is None:
-            return AreaVerdict(rule.name, value, NO_THRESHOLD, False, latest.period_end, source)
-        # present / possible < v, compared exactly
-        at_risk = Decimal(latest.present) < threshold * latest.possible
-        return AreaVerdict(rule.name, value, shown, at_risk, latest.period_end, source)
+            return AreaVerdict(rule.name, value, NO_THRESHOLD, False, period.period_end, source)
+        at_risk = Decimal(period.present) < threshold * period.possible
+        return AreaVerdict(rule.name, value, shown, at_risk, period.period_end, source)
 
-    if rule.kind == "attainment":
-        results = [r for r in pupil.attainment if r.subject == rule.subject and r.assessed_on <= on]
-        shown = "" if threshold is None else f"<= expected - {threshold:f}"
-        if not results:
-            return AreaVerdict(rule.name, NO_DATA, shown, False)
-        latest = max(results, key=lambda r: r.assessed_on)
-        source = f"expected {text(latest.expected)}"
+    def judge(pupil: PupilData) -> AreaVerdict:
+        latest = None
+        for period in pupil.attendance:
+            if period.period_end > on or period.possible <= 0:
+                continue
+            # by end, then start; the first of equals
+            if latest is None or (period.period_end, period.period_start) > (
+                latest.period_end,
+                latest.period_start,
+            ):
+                latest = period
+        if latest is None:
+            return no_data
+        return _remembered(verdicts, latest, verdict)
+
+    return judge
+
+
+def _attainment_judge(rule: AreaRule, phase: str, on: date) -> Callable[[PupilData], AreaVerdict]:
+    """The latest result in the subject on or before `on`: at risk when
+    value <= expected - the threshold."""
+    threshold = _for_phase(rule.threshold, phase)
+    no_data = AreaVerdict(
+        rule.name, NO_DATA, "" if threshold is None else f"<= expected - {threshold:f}", False
+    )
+    verdicts: dict[int, tuple] = {}
+
+    def verdict(result: AttainmentResult) -> AreaVerdict:
+        source = f"expected {text(result.expected)}"
         if threshold is None:
             return AreaVerdict(
-                rule.name, text(latest.value), NO_THRESHOLD, False, latest.assessed_on, source
+                rule.name, text(result.value), NO_THRESHOLD, False, result.assessed_on, source
             )
-        limit = latest.expected - threshold
+        limit = result.expected - threshold
         return AreaVerdict(
             rule.name,
-            text(latest.value),
+            text(result.value),
             f"<= {text(limit)}",
-            latest.value <= limit,
-            latest.assessed_on,
+            result.value <= limit,
+            result.assessed_on,
             source,
         )
 
+    def judge(pupil: PupilData) -> AreaVerdict:
+        latest = None
+        for result in pupil.attainment:
+            if result.subject != rule.subject or result.assessed_on > on:
+                continue
+            if latest is None or result.assessed_on > latest.assessed_on:
+                latest = result
+        if latest is None:
+            return no_data
+        return _remembered(verdicts, latest, verdict)
+
+    return judge
+
+
+def _score_judge(rule: AreaRule, phase: str, on: date) -> Callable[[PupilData], AreaVerdict]:
+    """The latest score on the scale on or before `on` (on one date, self before parent
+    before teacher; only the named respondent's if the rule names one): at risk from
+    the threshold up ("from") or below it ("below")."""
     instrument, scale = rule.subject.split("/", 1)
+    threshold = _for_phase(rule.threshold, phase)
     operator = ">=" if rule.direction == "from" else "<"
     shown = "" if threshold is None else f"{operator} {threshold:f}"
-    scores = [
-        s
-        for s in pupil.scores
-        if s.instrument == instrument
-        and s.scale == scale
-        and s.administered_on <= on
-        and (rule.respondent is None or s.respondent == rule.respondent)
-    ]
-    if not scores:
-        return AreaVerdict(rule.name, NO_DATA, shown, False)
-    latest = min(
-        scores, key=lambda s: (-s.administered_on.toordinal(), RESPONDENT_ORDER[s.respondent])
-    )
-    if threshold is None:
+    no_data = AreaVerdict(rule.name, NO_DATA, shown, False)
+    verdicts: dict[int, tuple] = {}
+
+    def verdict(found: ScaleScore) -> AreaVerdict:
+        value = text(found.score)
+        if threshold is None:
+            return AreaVerdict(
+                rule.name, value, NO_THRESHOLD, False, found.administered_on, found.respondent
+            )
+        if rule.direction == "from":
+            at_risk = found.score >= threshold
+        else:
+            at_risk = found.score < threshold
         return AreaVerdict(
-            rule.name,
-            text(latest.score),
-            NO_THRESHOLD,
-            False,
-            latest.administered_on,
-            latest.respondent,
+            rule.name, value, shown, at_risk, found.administered_on, found.respondent
         )
-    at_risk = latest.score >= threshold if rule.direction == "from" else latest.score < threshold
-    return AreaVerdict(
-        rule.name, text(latest.score), shown, at_risk, latest.administered_on, latest.respondent
-    )
+
+    def judge(pupil: PupilData) -> AreaVerdict:
+        latest, latest_order = None, 0
+        for found in pupil.scores:
+            if (
+                found.scale != scale
+                or found.instrument != instrument
+                or found.administered_on > on
+                or (rule.respondent is not None and found.respondent != rule.respondent)
+            ):
+                continue
+            order = RESPONDENT_ORDER[found.respondent]
+            # by date, then respondent; the first of equals
+            if latest is None or (
+                found.administered_on > latest.administered_on
+                or (found.administered_on == latest.administered_on and order < latest_order)
+            ):
+                latest, latest_order = found, order
+        if latest is None:
+            return no_data
+        return _remembered(verdicts, latest, verdict)
+
+    return judge
+
+
+JUDGES = {
+    "pupil_flag": _flag_judge,
+    "attendance": _attendance_judge,
+    "attainment": _attainment_judge,
+    "score": _score_judge,
+}
+
+
+@lru_cache(maxsize=32)
+def _judge(rule: AreaRule, phase: str, on: date) -> Callable[[PupilData], AreaVerdict]:
+    """The rule made ready for one phase and date: its threshold worked out once."""
+    return JUDGES[rule.kind](rule, phase, on)
+
+
+def judge_area(rule: AreaRule, pupil: PupilData, on: date) -> AreaVerdict:
+    """One area's verdict on the latest data on or before `on`."""
+    return _judge(rule, pupil.phase, on)(pupil)
+
+
+@lru_cache(maxsize=16)
+def _profiler(rules: Rules, phase: str, on: date) -> Callable[[PupilData], RiskProfile]:
+    """`profile_pupil` made ready for one phase and date."""
+    judges = tuple(_judge(rule, phase, on) for rule in rules.areas)
+    priority = tuple(rule.name in rules.priority_areas for rule in rules.areas)
+    exclude = rules.exclude_statutory
+    least = rules.min_risk_areas
+
+    def profile(pupil: PupilData) -> RiskProfile:
+        verdicts = tuple([judge(pupil) for judge in judges])
+        risk = priority_risk = 0
+        for verdict, is_priority in zip(verdicts, priority, strict=True):
+            if verdict.at_risk:
+                risk += 1
+                priority_risk += is_priority
+        excluded = ""
+        if pupil.statutory_status in exclude:
+            excluded = f"statutory status {pupil.statutory_status}"
+        return RiskProfile(
+            pupil.upn, verdicts, risk, priority_risk, excluded, not excluded and risk >= least
+        )
+
+    return profile
 
 
 def profile_pupil(rules: Rules, pupil: PupilData, on: date) -> RiskProfile:
     """Every area's verdict for one pupil, the counts, and whether they are excluded."""
-    verdicts = tuple(judge_area(rule, pupil, on) for rule in rules.areas)
-    risk = sum(1 for v in verdicts if v.at_risk)
-    priority = sum(1 for v in verdicts if v.at_risk and v.area in rules.priority_areas)
-    excluded = ""
-    if pupil.statutory_status in rules.exclude_statutory:
-        excluded = f"statutory status {pupil.statutory_status}"
-    return RiskProfile(
-        upn=pupil.upn,
-        areas=verdicts,
-        risk_areas=risk,
-        priority_areas=priority,
-        excluded_reason=excluded,
-        shortlisted=not excluded and risk >= rules.min_risk_areas,
-    )
+    return _profiler(rules, pupil.phase, on)(pupil)
 
 
 def shortlist_key(profile: RiskProfile):
@@ -301,16 +414,23 @@ def screen(rules: Rules | Mapping, pupils: Iterable[PupilData], on: date) -> Scr
     """
     if not isinstance(rules, Rules):
         rules = Rules.from_document(rules)
-    profiles = tuple(
-        sorted((profile_pupil(rules, pupil, on) for pupil in pupils), key=lambda p: p.upn)
-    )
-    dates = [v.seen_on for p in profiles for v in p.areas if v.seen_on is not None]
+    profilers = {}
+    made = []
+    for pupil in pupils:
+        profile = profilers.get(pupil.phase)
+        if profile is None:
+            profile = profilers[pupil.phase] = _profiler(rules, pupil.phase, on)
+        made.append(profile(pupil))
+    made.sort(key=attrgetter("upn"))
+    profiles = tuple(made)
     return ScreeningResult(
         on=on,
         profiles=profiles,
         shortlist=tuple(sorted((p for p in profiles if p.shortlisted), key=shortlist_key)),
         excluded=tuple(p for p in profiles if p.excluded_reason),
-        data_date=max(dates) if dates else None,
+        data_date=max(
+            (v.seen_on for p in profiles for v in p.areas if v.seen_on is not None), default=None
+        ),
     )
 
 

@@ -1,13 +1,17 @@
 """Writes for screening: rules versions, rounds, and the review of a shortlist."""
 
 import json
+import queue
+import threading
 import uuid
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from linkwork.audit.services import record
@@ -23,8 +27,8 @@ from .models import (
     Upload,
     UploadStatus,
 )
-from .queries import latest_rules, may_review, screening_data_by_school
-from .rules import Rules, screen
+from .queries import latest_rules, may_review, screening_batches, screening_data_for
+from .rules import KEPT, Rules, screen
 from .uploads import UPLOADABLE, write_package
 
 DECISION_STATUS = {
@@ -53,7 +57,6 @@ def store_screening_rules(*, actor, document: dict, source: str) -> ScreeningRul
     return rules
 
 
-@transaction.atomic
 def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = None):
     """Screen every pupil on roll at `school` on `on` and store the round.
 
@@ -61,33 +64,63 @@ def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = Non
     explanation), the shortlist order, the rules version and the newest data date.
     The round comes back with its `result` (the engine's `ScreeningResult`).
     """
-    rules = _rules_or_latest(rules)
-    engine_rules = Rules.from_document(rules.document)
-    with _ProfileWriter() as writer:
-        for _, upns, pupils in screening_data_by_school([school], on, engine_rules):
-            result = screen(engine_rules, pupils, on)
-            screening_round = _store_round(actor, school, on, rules, upns, result, writer)
-    screening_round.result = result
+    (screening_round,) = _screen_schools(actor, [school], on, rules, keep_results=True)
     return screening_round
 
 
-@transaction.atomic
 def run_screening_rounds(*, actor, schools, on: date, rules: ScreeningRules | None = None):
     """Screen every pupil on roll at each of `schools` on `on`: one round per school.
 
-    The same rounds as `run_screening` school by school, in one transaction: the data of
-    all the schools is read in four streamed queries and the profiles are written in
-    large batches, so time grows with the number of pupils, not of schools, and memory
-    stays that of one school. Each round is audited. Returns the rounds, in school order.
+    The same rounds as `run_screening` school by school, in one transaction: the data is
+    read one query per batch of schools (about `queries.BATCH` pupils) and each batch's
+    profiles are written at once, so time grows with the number of pupils, not of
+    schools, and memory stays that of a few batches. Each round is audited. Returns the
+    rounds, in school order.
     """
-    rules = _rules_or_latest(rules)
-    engine_rules = Rules.from_document(rules.document)
-    rounds = []
-    with _ProfileWriter() as writer:
-        for school, upns, pupils in screening_data_by_school(schools, on, engine_rules):
-            result = screen(engine_rules, pupils, on)
-            rounds.append(_store_round(actor, school, on, rules, upns, result, writer))
-    return rounds
+    return _screen_schools(actor, schools, on, rules)
+
+
+def _screen_schools(actor, schools, on, rules, *, keep_results=False) -> list[ScreeningRound]:
+    """Read, screen and store the schools batch by batch, in one transaction.
+
+    Outside a caller's transaction, on PostgreSQL, threads read and screen the next
+    batches, each on a connection of its own, while this one stores a batch; and each
+    batch's foreign keys are checked as it is stored rather than all at commit. Inside a
+    caller's transaction its own rows are visible only to this connection, so batches
+    are read and screened here in turn.
+    """
+    owned = (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.get_autocommit()
+    )
+    with transaction.atomic():
+        rules = _rules_or_latest(rules)
+        engine_rules = Rules.from_document(rules.document)
+        batches = screening_batches(schools)
+        writer = _RoundWriter(
+            actor=actor, on=on, rules=rules, schools=[s for b in batches for s in b]
+        )
+        if owned:
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        shared: dict = {}
+
+        def screen_batch(batch) -> list[_Screened]:
+            screened = []
+            for school, upns, pupils in screening_data_for(batch, on, engine_rules, shared):
+                result = screen(engine_rules, pupils, on)
+                screened.append(writer.prepare(school, upns, result, keep_result=keep_results))
+            return screened
+
+        if owned and len(batches) > 1:
+            screened_batches = _read_ahead(screen_batch, batches)
+        else:
+            screened_batches = (screen_batch(batch) for batch in batches)
+        with closing(screened_batches):
+            for screened in screened_batches:
+                writer.write(screened)
+    return writer.rounds
 
 
 def _rules_or_latest(rules: ScreeningRules | None) -> ScreeningRules:
@@ -97,43 +130,55 @@ def _rules_or_latest(rules: ScreeningRules | None) -> ScreeningRules:
     return rules
 
 
-def _store_round(actor, school, on, rules, upns, result, writer) -> ScreeningRound:
-    """Store one school's round, its profiles (through `writer`) and its audit entry."""
-    screening_round = ScreeningRound.objects.create(
-        school=school,
-        on=on,
-        rules=rules,
-        data_date=result.data_date,
-        run_by=actor if getattr(actor, "pk", None) else None,
-        run_at=timezone.now(),
-        pupils_screened=len(result.profiles),
-        shortlisted=len(result.shortlist),
-        excluded=len(result.excluded),
-    )
-    ids = {upn: pupil_id for pupil_id, upn in upns.items()}
-    rank = {p.upn: n for n, p in enumerate(result.shortlist, start=1)}
-    for profile in result.profiles:
-        if profile.excluded_reason:
-            status = ProfileStatus.EXCLUDED
-        elif profile.shortlisted:
-            status = ProfileStatus.SHORTLISTED
-        else:
-            status = ProfileStatus.SCREENED
-        writer.add(screening_round.pk, ids[profile.upn], profile, rank.get(profile.upn), status)
-    record(
-        actor=actor,
-        action="screening.run",
-        obj=screening_round,
-        summary=f"{school.urn} on {on}: {len(result.shortlist)} shortlisted of "
-        f"{len(result.profiles)}, {len(result.excluded)} excluded",
-        changes={
-            "school": school.urn,
-            "on": on,
-            "rules_version": rules.version,
-            "data_date": result.data_date,
-        },
-    )
-    return screening_round
+READERS = 2  # threads reading and screening ahead, each on a connection of its own
+
+
+def _read_ahead(read, items, readers: int | None = None):
+    """`read(item)` for each of `items`, in order, done by `readers` threads, each on its
+    own database connection and one item ahead of the caller. The threads' connections
+    are closed when they end."""
+    readers = readers or READERS
+    handoffs: list[queue.Queue] = [queue.Queue(maxsize=1) for _ in range(readers)]
+    stop = threading.Event()
+
+    def hand(handoff, kind, value) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put((kind, value), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce(mine, handoff):
+        try:
+            for item in mine:
+                if not hand(handoff, "item", read(item)):
+                    return
+        except Exception as error:  # raised again in the caller's thread
+            hand(handoff, "error", error)
+        finally:
+            connections.close_all()
+
+    items = list(items)
+    threads = [
+        threading.Thread(
+            target=produce, args=(items[n::readers], handoffs[n]), name="screening read-ahead"
+        )
+        for n in range(readers)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for n in range(len(items)):
+            kind, value = handoffs[n % readers].get()
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
 
 
 PROFILE_COLUMNS = (
@@ -148,57 +193,181 @@ PROFILE_COLUMNS = (
 )
 
 
-class _ProfileWriter:
-    """Stores risk profiles in large batches: COPY on PostgreSQL, where a borough is tens
-    of thousands of rows, else bulk_create. Used as a context manager, which writes the
-    last batch."""
+@dataclass
+class _Screened:
+    """One school's round, ready to store: the round (not saved) and its profiles, as
+    COPY text on PostgreSQL, else as unsaved RiskProfile rows."""
 
-    BATCH = 5000
+    round: ScreeningRound
+    profiles: str | list[RiskProfile]
 
-    def __init__(self):
-        self.rows = []
+
+class _RoundWriter:
+    """Stores rounds, their profiles and their audit entries, a batch at a time.
+
+    `prepare` needs no database (the reading threads call it); `write` stores what it
+    prepared. On PostgreSQL the rounds' ids are taken from their sequence first, so the
+    profiles can be made ready as COPY text, and go out by one COPY per batch.
+    """
+
+    def __init__(self, *, actor, on: date, rules: ScreeningRules, schools):
+        self.actor, self.on, self.rules = actor, on, rules
+        self.run_by = actor if getattr(actor, "pk", None) else None
+        self.rounds: list[ScreeningRound] = []
         self.copy = connection.vendor == "postgresql"
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, trace):
-        if kind is None:
-            self.flush()
-
-    def add(self, round_id: int, pupil_id: int, profile, rank: int | None, status) -> None:
-        explanation = profile.detailed_explanation()
-        self.rows.append(
-            (
-                round_id,
-                pupil_id,
-                profile.risk_areas,
-                profile.priority_areas,
-                rank,
-                profile.excluded_reason,
-                json.dumps(explanation) if self.copy else explanation,
-                status.value,
+        self.ids = {}
+        if self.copy:
+            self.ids = dict(
+                zip((s.pk for s in schools), _reserve_round_ids(len(schools)), strict=True)
             )
-        )
-        if len(self.rows) >= self.BATCH:
-            self.flush()
+        self.explained = _Explanations(_copy_text)
 
-    def flush(self) -> None:
-        rows, self.rows = self.rows, []
-        if not rows:
-            return
+    def prepare(self, school, upns: dict[int, str], result, *, keep_result=False) -> _Screened:
+        screening_round = ScreeningRound(
+            pk=self.ids.get(school.pk),
+            school=school,
+            on=self.on,
+            rules=self.rules,
+            data_date=result.data_date,
+            run_by=self.run_by,
+            run_at=timezone.now(),
+            pupils_screened=len(result.profiles),
+            shortlisted=len(result.shortlist),
+            excluded=len(result.excluded),
+        )
+        if keep_result:
+            screening_round.result = result
+        ids = {upn: pupil_id for pupil_id, upn in upns.items()}
+        rank = {p.upn: n for n, p in enumerate(result.shortlist, start=1)}
+        if not self.copy:
+            return _Screened(
+                screening_round,
+                [
+                    RiskProfile(
+                        round=screening_round,
+                        pupil_id=ids[p.upn],
+                        risk_areas=p.risk_areas,
+                        priority_areas=p.priority_areas,
+                        rank=rank.get(p.upn),
+                        excluded_reason=p.excluded_reason,
+                        explanation=p.detailed_explanation(),
+                        status=_status(p),
+                    )
+                    for p in result.profiles
+                ],
+            )
+        round_id = screening_round.pk
+        lines = [
+            f"{round_id}\t{ids[p.upn]}\t{p.risk_areas}\t{p.priority_areas}\t"
+            f"{rank.get(p.upn, NULL)}\t{_copy_text(p.excluded_reason)}\t"
+            f"{self.explained(p)}\t{_status(p)}\n"
+            for p in result.profiles
+        ]
+        return _Screened(screening_round, "".join(lines))
+
+    def write(self, screened: list[_Screened]) -> None:
+        """Store a batch: its rounds, their audit entries, then their profiles."""
+        rounds = [s.round for s in screened]
+        if self.copy:
+            ScreeningRound.objects.bulk_create(rounds)
+        else:
+            for screening_round in rounds:
+                screening_round.save()
+        for screening_round in rounds:
+            self._audit(screening_round)
+        self.rounds += rounds
         if not self.copy:
             RiskProfile.objects.bulk_create(
-                [RiskProfile(**dict(zip(PROFILE_COLUMNS, row, strict=True))) for row in rows],
-                batch_size=1000,
+                [p for s in screened for p in s.profiles], batch_size=1000
             )
             return
         table = RiskProfile._meta.db_table
         with connection.cursor() as cursor:
             copy_sql = f"COPY {table} ({', '.join(PROFILE_COLUMNS)}) FROM STDIN"
             with cursor.cursor.copy(copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+                for s in screened:
+                    copy.write(s.profiles)
+
+    def _audit(self, screening_round: ScreeningRound) -> None:
+        record(
+            actor=self.actor,
+            action="screening.run",
+            obj=screening_round,
+            summary=f"{screening_round.school.urn} on {self.on}: "
+            f"{screening_round.shortlisted} shortlisted of {screening_round.pupils_screened}, "
+            f"{screening_round.excluded} excluded",
+            changes={
+                "school": screening_round.school.urn,
+                "on": self.on,
+                "rules_version": self.rules.version,
+                "data_date": screening_round.data_date,
+            },
+        )
+
+
+_EXCLUDED, _SHORTLISTED, _SCREENED = (
+    ProfileStatus.EXCLUDED.value,
+    ProfileStatus.SHORTLISTED.value,
+    ProfileStatus.SCREENED.value,
+)
+
+
+def _status(profile) -> str:
+    if profile.excluded_reason:
+        return _EXCLUDED
+    return _SHORTLISTED if profile.shortlisted else _SCREENED
+
+
+NULL = "\\N"  # COPY's text for NULL
+COMPACT = (",", ":")  # JSON without spaces: less for PostgreSQL to read
+
+
+def _copy_text(value: str) -> str:
+    """A text value as COPY's text format writes it."""
+    if not value:
+        return value
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _reserve_round_ids(count: int) -> list[int]:
+    """`count` new ids from the rounds' sequence (PostgreSQL), in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [ScreeningRound._meta.db_table, count],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+class _Explanations:
+    """A profile's stored explanation as JSON text (passed through `escape`), from each
+    area's text.
+
+    Pupils with equal data share verdicts (the engine keeps them), so each verdict's text
+    is kept by the verdict itself: a bounded number, held with the verdict so its id
+    stays its own. Safe to share between threads (at worst a text is made twice).
+    """
+
+    def __init__(self, escape=str):
+        self.escape = escape
+        self.texts: dict[int, tuple] = {}
+
+    def __call__(self, profile) -> str:
+        texts = self.texts
+        parts = []
+        for verdict in profile.areas:
+            known = texts.get(id(verdict))
+            if known is None or known[0] is not verdict:
+                if len(texts) >= KEPT:
+                    texts.clear()
+                area_text = json.dumps(
+                    {verdict.area: verdict.as_detailed_json()}, separators=COMPACT
+                )[1:-1]
+                known = texts[id(verdict)] = (verdict, self.escape(area_text))
+            parts.append(known[1])
+        return "{" + ",".join(parts) + "}"
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """The service reads only the latest rows, chosen in the database; the pure rules must
 reach the same verdicts from them as from every row on record."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -8,10 +9,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from linkwork.audit.models import AuditEntry
 from linkwork.core.upn import make_upn
 from linkwork.schools.models import School
 from linkwork.screening import queries, services
 from linkwork.screening.documents import parse_screening_rules
+from linkwork.screening.models import RiskProfile, ScreeningRound, ScreeningRules
 from linkwork.screening.queries import screening_data
 from linkwork.screening.rules import (
     AttainmentResult,
@@ -24,6 +27,10 @@ from linkwork.screening.rules import (
 from linkwork.screening.services import run_screening, run_screening_rounds, store_screening_rules
 
 from .conftest import put_pupil
+from .example import ON as EXAMPLE_ON
+from .example import PUPILS, RULES_YAML
+
+DOC = parse_screening_rules(RULES_YAML, filename="screening.yaml")
 
 pytestmark = pytest.mark.django_db
 
@@ -223,9 +230,9 @@ def test_rounds_over_many_schools_store_what_one_school_rounds_store(
     manager, borough, monkeypatch, small
 ):
     if small:
-        # many fetches from each stream and many profile batches, interleaved
+        # batches of schools, each read (a few rows at a time), screened and written
+        monkeypatch.setattr(queries, "BATCH", 2)
         monkeypatch.setattr(queries, "CHUNK", 2)
-        monkeypatch.setattr(services._ProfileWriter, "BATCH", 3)
     rules = stored_rules(manager, TIES_YAML)
     together = run_screening_rounds(actor=manager, schools=borough, on=ON, rules=rules)
     assert [r.school for r in together] == sorted(borough, key=lambda s: s.pk)
@@ -241,11 +248,145 @@ def test_rounds_over_many_schools_store_what_one_school_rounds_store(
     assert [r.pupils_screened for r in together] == [4, 3, 0]
 
 
-def test_rounds_over_many_schools_read_in_four_queries(manager, borough):
+def test_rounds_over_many_schools_read_in_one_query_per_batch(manager, borough, monkeypatch):
     rules = stored_rules(manager, TIES_YAML)
+    monkeypatch.setattr(queries, "BATCH", 16)  # the first school, then the other two
+    batches = queries.screening_batches(borough)
+    assert len(batches) == 2
     with CaptureQueriesContext(connection) as context:
         run_screening_rounds(actor=manager, schools=borough, on=ON, rules=rules)
     reads = [q["sql"] for q in context.captured_queries if "SELECT" in q["sql"].upper()]
-    # pupils, attendance, attainment, scores; per school only the round and its audit entry
-    assert len(reads) == 4
-    assert len(context.captured_queries) <= 4 + 2 * len(borough) + 1 + 2
+    # pupils on roll per school, then one row per pupil for each batch
+    assert "GROUP BY" in reads[0]
+    assert len([sql for sql in reads if sql.startswith("WITH batch")]) == len(batches)
+    # per school only the round and its audit entry, and (PostgreSQL) the rounds' ids
+    assert len(context.captured_queries) <= 3 + 2 * len(borough) + 2 + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rounds_read_ahead_outside_a_transaction_store_the_same(manager, borough, monkeypatch):
+    """Outside a caller's transaction PostgreSQL reads the next batch on a second
+    connection while a batch is written; the rounds are the same."""
+    monkeypatch.setattr(queries, "BATCH", 2)
+    read_ahead, original = [], services._read_ahead
+    monkeypatch.setattr(
+        services,
+        "_read_ahead",
+        lambda read, items: read_ahead.append(1) or original(read, items),
+    )
+    rules = stored_rules(manager, TIES_YAML)
+    together = run_screening_rounds(actor=manager, schools=borough, on=ON, rules=rules)
+    assert read_ahead == ([1] if connection.vendor == "postgresql" else [])
+    for screening_round in together:
+        alone = run_screening(actor=manager, school=screening_round.school, on=ON, rules=rules)
+        assert stored(screening_round) == stored(alone)
+        assert screening_round.data_date == alone.data_date
+    assert [r.pupils_screened for r in together] == [4, 3, 0]
+    assert AuditEntry.objects.filter(action="screening.run").count() == 6
+
+
+def test_a_failed_round_stores_nothing(manager, borough, monkeypatch):
+    rules = stored_rules(manager, TIES_YAML)
+    monkeypatch.setattr(queries, "BATCH", 2)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the data could not be read")
+
+    monkeypatch.setattr(services, "screening_data_for", broken)
+    with pytest.raises(RuntimeError, match="could not be read"):
+        run_screening_rounds(actor=manager, schools=borough, on=ON, rules=rules)
+    assert not ScreeningRound.objects.exists() and not RiskProfile.objects.exists()
+
+
+@pytest.mark.parametrize("readers", [1, 2, 3])
+def test_read_ahead_yields_in_order_and_passes_errors_on(readers):
+    def square(n):
+        return n * n
+
+    assert list(services._read_ahead(square, range(10), readers)) == [n * n for n in range(10)]
+
+    def failing(n):
+        if n == 2:
+            raise ValueError("bad batch")
+        return n
+
+    seen = []
+    with pytest.raises(ValueError, match="bad batch"):
+        for item in services._read_ahead(failing, range(10), readers):
+            seen.append(item)
+    assert seen == [0, 1]
+
+
+def test_read_ahead_stops_its_threads_when_left_early():
+    produced = []
+
+    def read(n):
+        produced.append(n)
+        return n
+
+    reads = services._read_ahead(read, range(1000), 2)
+    assert next(reads) == 0
+    reads.close()
+    assert len(produced) < 10  # a few ahead at most, then they stopped
+
+
+def test_stored_explanation_text_is_the_json_of_the_detailed_explanation():
+    explained = services._Explanations()
+    result = screen(Rules.from_document(DOC), PUPILS, EXAMPLE_ON)
+    for profile in result.profiles * 2:  # the second time from the kept texts
+        assert json.loads(explained(profile)) == profile.detailed_explanation()
+        assert explained(profile) == json.dumps(
+            profile.detailed_explanation(), separators=(",", ":")
+        )
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("", ""),
+        ("statutory status CP", "statutory status CP"),
+        ("a\\b\tc\nd\re", "a\\\\b\\tc\\nd\\re"),
+    ],
+)
+def test_copy_text_escapes_what_copy_reads_specially(value, written):
+    assert services._copy_text(value) == written
+
+
+def test_explanations_with_unusual_text_are_stored_as_given(manager, school):
+    """Text with quotes, backslashes, tabs and accents reaches the stored explanation
+    intact (on PostgreSQL through COPY)."""
+    put_pupil(school, TRICKY[0], 1)
+    name = 'wellbeing "self" \\ \t über'
+    document = {
+        "min_risk_areas": 1,
+        "priority_areas": [],
+        "exclude_statutory": [],
+        "areas": {name: {"score": "SDQ/emotional", "at_risk_from": "3"}},
+    }
+    rules = ScreeningRules.objects.create(version=99, document=document, source="")
+    screening_round = run_screening(actor=manager, school=school, on=ON, rules=rules)
+    (stored_profile,) = screening_round.profiles.all()
+    assert stored_profile.explanation == {
+        name: {
+            "value": "3",
+            "threshold": ">= 3",
+            "at_risk": True,
+            "seen_on": "2026-10-01",
+            "source": "self",
+        }
+    }
+
+
+def test_batches_keep_school_order_and_start_small(area, school, other_school):
+    more = [
+        School.objects.create(urn=f"2000{n:02d}", name=f"School {n}", phase="primary", area=area)
+        for n in range(6)
+    ]
+    for n, pupil in enumerate(TRICKY, start=1):
+        put_pupil(more[n % 3], pupil, n)
+    schools = [*more, school, other_school, more[0]]  # in no order, one twice
+    batches = queries.screening_batches(schools, size=8)
+    assert [s for b in batches for s in b] == sorted(set(schools), key=lambda s: s.pk)
+    # at most 1, 2, 4, then 8 pupils a batch, but a school is never split
+    on_roll = [[s.pupils.count() for s in b] for b in batches]
+    assert on_roll == [[0, 0], [2], [3], [2, 0, 0, 0]]

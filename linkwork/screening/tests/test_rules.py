@@ -256,3 +256,25 @@ def test_statutory_status_not_listed_is_screened():
 
 def test_same_inputs_same_result():
     assert screen(DOC, PUPILS, ON) == screen(DOC, list(reversed(PUPILS)), ON)
+
+
+def test_kept_verdicts_change_nothing(monkeypatch):
+    """Judges keep their verdicts by value; forgetting them at once gives the same."""
+    from linkwork.screening import rules as engine
+
+    kept = screen(DOC, PUPILS, ON)
+    engine._judge.cache_clear()
+    engine._profiler.cache_clear()
+    monkeypatch.setattr(engine, "KEPT", 1)
+    assert screen(DOC, PUPILS, ON) == kept
+    engine._judge.cache_clear()
+    engine._profiler.cache_clear()
+
+
+def test_equal_values_in_different_objects_get_equal_verdicts():
+    twins = [
+        PupilData(f"U{n}", attendance=(att(date(2026, 7, 20), 89),), fsm=True) for n in range(3)
+    ]
+    result = screen(DOC, twins, ON)
+    assert len({p.areas for p in result.profiles}) == 1
+    assert [p.risk_areas for p in result.profiles] == [2, 2, 2]
