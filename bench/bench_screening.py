@@ -9,7 +9,8 @@ scratch one, dropped afterwards, or the one given, filled only if empty and kept
 times `run_screening_rounds` over every school (one round per school, one transaction;
 in a subprocess, so its peak memory is measured; also over a quarter of the schools, to
 show memory does not grow with N) and the same risk computation written as one SQL
-query over the same tables. Checks that both give the same shortlist. The round's
+query over the same tables, each the best of three runs (the round's table emptied
+between runs). Checks that both give the same shortlist. The round's
 PostgreSQL CPU is that of its own connection (writing) and of the connections it opens
 to read ahead.
 """
@@ -205,8 +206,12 @@ def fill(url: str, pupils: int, schools: int, seed: int = 7) -> dict[str, int]:
     return counts
 
 
+RUNS = 3  # the round, like the query, is timed three times and its best run kept
+
+
 def round_all(limit: int | None) -> None:
-    """Child process: screen every school (or the first `limit`) in one call."""
+    """Child process: screen every school (or the first `limit`) in one call, best of
+    RUNS (each run on an empty round table, as the first was)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkwork.config.settings")
     import django
 
@@ -222,29 +227,36 @@ def round_all(limit: int | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    others = OtherBackends(os.environ["DATABASE_URL"], pid)
-    db_started = backend_cpu(pid)
-    started = time.perf_counter()
-    cpu_started = time.process_time()
-    with others:
-        rounds = run_screening_rounds(actor=None, schools=schools, on=ON, rules=rules)
-    elapsed = time.perf_counter() - started
-    cpu = time.process_time() - cpu_started
-    db_cpu = backend_cpu(pid) - db_started
-    print(
-        json.dumps(
-            {
-                "seconds": elapsed,
-                "cpu": cpu,
-                "db_cpu": db_cpu,
-                "db_others_cpu": others.cpu,
-                "db_others": len(others.seen),
-                "schools": len(rounds),
-                "pupils": sum(r.pupils_screened for r in rounds),
-                "shortlisted": sum(r.shortlisted for r in rounds),
-            }
-        )
-    )
+    best = None
+    for run in range(RUNS):
+        if run:
+            with connection.cursor() as cursor:
+                cursor.execute("TRUNCATE screening_riskprofile, screening_shortlistdecision")
+                cursor.execute("DELETE FROM screening_screeninground")
+                cursor.execute("VACUUM ANALYZE screening_riskprofile, screening_screeninground")
+        others = OtherBackends(os.environ["DATABASE_URL"], pid)
+        db_started = backend_cpu(pid)
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        with others:
+            rounds = run_screening_rounds(actor=None, schools=schools, on=ON, rules=rules)
+        elapsed = time.perf_counter() - started
+        measured = {
+            "seconds": elapsed,
+            "cpu": time.process_time() - cpu_started,
+            "db_cpu": backend_cpu(pid) - db_started,
+            "db_others_cpu": others.cpu,
+            "db_others": len(others.seen),
+            "schools": len(rounds),
+            "pupils": sum(r.pupils_screened for r in rounds),
+            "shortlisted": sum(r.shortlisted for r in rounds),
+            "runs": [],
+        }
+        runs = [*(best["runs"] if best else []), round(elapsed, 2)]
+        if best is None or elapsed < best["seconds"]:
+            best = measured
+        best["runs"] = runs
+    print(json.dumps(best))
 
 
 class OtherBackends:
@@ -424,7 +436,8 @@ def main() -> None:
         for run, mem in ((small, small_mem), (full, full_mem)):
             print(
                 f"round over {run['schools']} schools ({run['pupils']:,} pupils): "
-                f"{run['seconds']:.2f} s (Python CPU {run['cpu']:.2f} s, PostgreSQL CPU "
+                f"{run['seconds']:.2f} s, best of {run['runs']} "
+                f"(Python CPU {run['cpu']:.2f} s, PostgreSQL CPU "
                 f"{run['db_cpu']:.2f} s writing + {run['db_others_cpu']:.2f} s on "
                 f"{run['db_others']} reading connections), peak memory {mem} MiB, "
                 f"{run['shortlisted']:,} shortlisted"
