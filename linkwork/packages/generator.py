@@ -649,18 +649,30 @@ def _write_school(
 
 
 def _write_survey(files, p: Pupil, child, on: date, year, emotional, peer, last_day) -> None:
-    """The SDQ emotional and peer scale scores: the child's own for Year 3 up, else a parent's."""
+    """The SDQ emotional, peer and prosocial scale scores (the child's own for Year 3 up,
+    else a parent's) and, from Year 4, the child's Stirling wellbeing score."""
     if on > last_day:
         return
     grade = p.grade + year.year - p.years[-1].year
     respondent = "self" if grade >= 3 else "parent"
     better = child.improvement * _effect(child, on, 300) if child else 0.0
     iso = on.isoformat()
+    # Prosocial behaviour and the Stirling scale follow the child's difficulties, with
+    # noise of their own drawn from the pupil and date (so the main stream is unchanged).
+    own = random.Random(f"{p.upn}:{iso}")
+    prosocial = 8.3 - 0.35 * (p.emotional - 2.8) - 0.25 * (p.peer - 2.0) + own.gauss(0, 1.2)
+    wellbeing = 46 - 1.8 * (p.emotional - 2.8) - 1.2 * (p.peer - 2.0) + own.gauss(0, 5)
     emotional = max(0, min(10, round(emotional - better)))
     peer = max(0, min(10, round(peer - 0.7 * better)))
     rows = files.rows["scores"]
     rows.append((p.upn, iso, "SDQ", "emotional", respondent, emotional))
     rows.append((p.upn, iso, "SDQ", "peer", respondent, peer))
+    rows.append(
+        (p.upn, iso, "SDQ", "prosocial", respondent, max(0, min(10, round(prosocial + better))))
+    )
+    if grade >= 4:  # the Stirling scale is for ages 8 to 15, answered by the child
+        wellbeing = max(12, min(60, round(wellbeing + 3 * better)))
+        rows.append((p.upn, iso, "SCWBS", "total", "self", wellbeing))
 
 
 def _interaction_kind(r: float) -> tuple[str, int, int]:
