@@ -33,6 +33,19 @@ class ChildOutcomes:
     rules_version: int | None = None
 
 
+def measured(rules) -> tuple[Q, list[str]]:
+    """The scores (as a filter on Score) and attainment subjects the rules count."""
+    wanted = Q(pk__in=[])
+    subjects = []
+    for rule in rules:
+        if rule.measure.kind == "score":
+            instrument, scale = rule.measure.subject.split("/", 1)
+            wanted |= Q(administration__instrument_code=instrument, scale=scale)
+        elif rule.measure.kind == "attainment":
+            subjects.append(rule.measure.subject)
+    return wanted, subjects
+
+
 def outcome_enrolment(enrolments, today: dt.date):
     """The enrolment outcomes are counted from: the active one, else the latest."""
     for enrolment in enrolments:
@@ -59,14 +72,7 @@ def outcomes_for_child(pupil, enrolments, *, today: dt.date) -> ChildOutcomes:
         pupil.school.phase,
     )
     last_day = enrolment.enrolled_on + YEAR_TWO
-    wanted = Q()
-    subjects = []
-    for rule in rules:
-        if rule.measure.kind == "score":
-            instrument, scale = rule.measure.subject.split("/", 1)
-            wanted |= Q(administration__instrument_code=instrument, scale=scale)
-        elif rule.measure.kind == "attainment":
-            subjects.append(rule.measure.subject)
+    wanted, subjects = measured(rules)
     scores = [
         ScoreRow(*row)
         for row in Score.objects.filter(
@@ -127,15 +133,8 @@ def cohort_outcome_rows(cohort) -> tuple[dict, list[ChildRows], int | None]:
         )
         for phase in Phase.values
     }
-    any_rules = next(iter(rules_by_phase.values()), ())
-    wanted = Q(pk__in=[])
-    subjects = []
-    for rule in any_rules:
-        if rule.measure.kind == "score":
-            instrument, scale = rule.measure.subject.split("/", 1)
-            wanted |= Q(administration__instrument_code=instrument, scale=scale)
-        elif rule.measure.kind == "attainment":
-            subjects.append(rule.measure.subject)
+    # Every phase counts the same measures; only their thresholds differ.
+    wanted, subjects = measured(next(iter(rules_by_phase.values()), ()))
 
     enrolments = list(
         Enrolment.objects.filter(cohort=cohort).values_list(
