@@ -456,7 +456,7 @@ class Checker:
         if scoring is None or definition is None or scale is None:
             return passed
         if score is not None:
-            problem = self._score_problem(definition, instrument, scale, score)
+            problem = self._instrument_problem("score", definition, instrument, scale, score)
             if problem is not None:
                 if problem.startswith("not a scale"):
                     report(line, "scale", problem, scale)
@@ -467,33 +467,33 @@ class Checker:
 
     def _scores_batch(self, values) -> bool:
         upns, _, instruments, scales, _, scores = values
+        return self._instrument_batch("score", upns, instruments, scales, scores)
+
+    def _instrument_batch(self, kind, upns, instruments, codes, values) -> bool:
+        """Whether a batch of scores or responses has every pupil known and no problem."""
         if not self.known.pupils.issuperset(upns):
             return False
-        for instrument, scale, score in set(zip(instruments, scales, scores, strict=True)):
+        if scoring is None:
+            return True
+        for instrument, code, value in set(zip(instruments, codes, values, strict=True)):
             definition = self.known.instruments.get(instrument)
-            if scoring is not None and definition is not None:
-                if self._score_problem(definition, instrument, scale, score) is not None:
+            if definition is not None:
+                if self._instrument_problem(kind, definition, instrument, code, value) is not None:
                     return False
         return True
 
-    def _score_problem(self, definition, instrument, scale, score) -> str | None:
-        """`scoring.score_problem`, remembered: a zone's scores take few distinct values."""
-        key = ("score", instrument, scale, score)
+    def _instrument_problem(self, kind, definition, instrument, code, value) -> str | None:
+        """`scoring.score_problem` (kind "score": `code` a scale) or `response_problem`
+        (kind "response": `code` an item), remembered: a zone's scores and answers take
+        few distinct values."""
+        key = (kind, instrument, code, value)
         try:
             return self._instrument_problems[key]
         except KeyError:
-            problem = scoring.score_problem(definition, scale, Decimal(score))
-            if len(self._instrument_problems) < _CACHED:
-                self._instrument_problems[key] = problem
-            return problem
-
-    def _response_problem(self, definition, instrument, item, value) -> str | None:
-        """`scoring.response_problem`, remembered likewise."""
-        key = ("response", instrument, item, value)
-        try:
-            return self._instrument_problems[key]
-        except KeyError:
-            problem = scoring.response_problem(definition, item, value)
+            if kind == "score":
+                problem = scoring.score_problem(definition, code, Decimal(value))
+            else:
+                problem = scoring.response_problem(definition, code, value)
             if len(self._instrument_problems) < _CACHED:
                 self._instrument_problems[key] = problem
             return problem
@@ -505,7 +505,7 @@ class Checker:
         if scoring is None or definition is None or item is None:
             return passed
         if value is not None:
-            problem = self._response_problem(definition, instrument, item, value)
+            problem = self._instrument_problem("response", definition, instrument, item, value)
             if problem is not None:
                 if problem.startswith("not an item"):
                     report(line, "item", problem, item)
@@ -516,11 +516,4 @@ class Checker:
 
     def _responses_batch(self, values) -> bool:
         upns, _, instruments, _, items, answers = values
-        if not self.known.pupils.issuperset(upns):
-            return False
-        for instrument, item, value in set(zip(instruments, items, answers, strict=True)):
-            definition = self.known.instruments.get(instrument)
-            if scoring is not None and definition is not None:
-                if self._response_problem(definition, instrument, item, value) is not None:
-                    return False
-        return True
+        return self._instrument_batch("response", upns, instruments, items, answers)
