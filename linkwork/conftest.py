@@ -52,7 +52,7 @@ def _flush_past_audit_triggers():
         yield
         return
     DatabaseOperations = type(connection.ops)
-    triggers = importlib.import_module("linkwork.audit.migrations.0003_append_only_on_sqlite")
+    triggers = importlib.import_module("linkwork.audit.migrations.0004_redaction_on_erasure")
     original = DatabaseOperations.sql_flush
 
     def sql_flush(self, style, tables, **kwargs):

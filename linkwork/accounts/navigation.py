@@ -88,6 +88,12 @@ NAVIGATION = [
         {Role.ADMIN},
         "Every change and every view of a child's record, searchable.",
     ),
+    (
+        "people:erasures",
+        "Erasures and retention",
+        {Role.ADMIN},
+        "Children whose data was erased, and who is due under the retention schedule.",
+    ),
 ]
 
 
@@ -128,6 +134,7 @@ CHILD_PAGES = [
     ("screening:enrol", "Enrol", {Role.LINK_WORKER, Role.MANAGER}),
     ("contracts:child_achievements", "Achievements and payments", {Role.MANAGER, Role.ADMIN}),
     ("people:subject_access", "Subject access export", {Role.ADMIN}),
+    ("people:erase", "Erase this child's data", {Role.ADMIN}),
 ]
 
 

@@ -5,7 +5,9 @@ from django.db import models
 class AuditEntry(models.Model):
     """Who did or looked at what, when, and what changed. Append-only.
 
-    On PostgreSQL a trigger refuses UPDATE and DELETE on this table.
+    Database triggers refuse UPDATE and DELETE on this table, with one exception: when a
+    child's data is erased, the summary and changes of the entries about the child are
+    cleared and `redacted_at` set, once; who did what and when stay as they were.
     """
 
     at = models.DateTimeField(db_index=True)
@@ -32,6 +34,11 @@ class AuditEntry(models.Model):
     )
     summary = models.CharField(max_length=300, blank=True)
     changes = models.JSONField(default=dict, blank=True)
+    redacted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the summary and changes were cleared because the child was erased.",
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]

@@ -65,6 +65,19 @@ LINKWORK_REQUIRE_MFA = env_flag("LINKWORK_REQUIRE_MFA", default=HTTPS)
 
 # Aggregate reports show counts below this as "<N", so no child can be singled out.
 LINKWORK_SUPPRESS_BELOW = int(os.environ.get("LINKWORK_SUPPRESS_BELOW", "5"))
+# Years after a contract ends that its payment evidence is kept (the audit period), also
+# for children whose other data has been erased.
+LINKWORK_PAYMENT_EVIDENCE_YEARS = int(os.environ.get("LINKWORK_PAYMENT_EVIDENCE_YEARS", "6"))
+# The retention schedule (see docs/data-protection.md): months after the newest data about
+# a pupil never enrolled, years after a child's last enrolment ended, days an uploaded
+# file is kept once its upload has finished.
+LINKWORK_RETAIN_NOT_ENROLLED_MONTHS = int(
+    os.environ.get("LINKWORK_RETAIN_NOT_ENROLLED_MONTHS", "18")
+)
+LINKWORK_RETAIN_AFTER_ENROLMENT_YEARS = int(
+    os.environ.get("LINKWORK_RETAIN_AFTER_ENROLMENT_YEARS", "3")
+)
+LINKWORK_RETAIN_UPLOADS_DAYS = int(os.environ.get("LINKWORK_RETAIN_UPLOADS_DAYS", "30"))
 SESSION_COOKIE_AGE = 8 * 60 * 60
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -105,8 +105,12 @@ def compute_claim(
     period_code: str,
     achievements: list[Achievement],
     submitted_lines: list[Line],
+    erased: frozenset[str] = frozenset(),
 ) -> ClaimResult:
-    """The claim for `period_code` as the spec defines it, to the penny."""
+    """The claim for `period_code` as the spec defines it, to the penny.
+
+    `erased` holds the UPNs of children whose data was erased: their submitted lines
+    stand as the payment evidence kept, and are never reversed for want of the data."""
     period = contract.period(period_code)
     triggers = {t.code: t for t in contract.triggers}
     trigger_order = contract.trigger_order()
@@ -121,7 +125,9 @@ def compute_claim(
 
     lines: list[Line] = []
     amounts: list[Decimal] = []  # each line's amount, summed once
-    reversals = [line for key, line in standing.items() if key not in supported]
+    reversals = [
+        line for key, line in standing.items() if key not in supported and line.upn not in erased
+    ]
     reversals.sort(
         key=lambda ln: (
             ln.upn,

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 from linkwork.measures.models import Score
-from linkwork.people.models import Attainment, Consent, Enrolment, Purpose
+from linkwork.people.models import Attainment, Consent, Enrolment, Erasure, Purpose
 from linkwork.support.models import RegisterEntry, Service
 
 from .achievements import (
@@ -27,6 +27,11 @@ from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus, Contract
 from .terms import ContractTerms, terms_from_document
 
 CHUNK = 2000
+
+
+def erased_upns() -> frozenset[str]:
+    """The UPNs of erased children, whose submitted claim lines stand as they are."""
+    return frozenset(Erasure.objects.values_list("upn", flat=True))
 
 
 def latest_contract(code: str) -> Contract | None:

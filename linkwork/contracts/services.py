@@ -16,6 +16,7 @@ from .queries import (
     REGISTERS_TEXT,
     UNLISTED,
     contract_terms,
+    erased_upns,
     listing_keys,
     load_children,
     standing_evidence,
@@ -78,7 +79,9 @@ def _period_or_error(terms: ContractTerms, period_code: str):
 def compute_for(terms: ContractTerms, period_code: str) -> ClaimResult:
     """The claim the current data supports for a period (reads only)."""
     achievements = supported_achievements(terms)
-    return compute_claim(terms, period_code, achievements, submitted_lines(terms.code))
+    return compute_claim(
+        terms, period_code, achievements, submitted_lines(terms.code), erased_upns()
+    )
 
 
 # The evidence of engagement achievements counted by the database, with their register
@@ -194,7 +197,8 @@ def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
         if batch:
             _list_rows(_listing_params(batch))
     supported = {a.key for a in achievements}
-    reversed_keys = [key for key in standing if key not in supported]
+    erased = erased_upns()
+    reversed_keys = [key for key in standing if key not in supported and key[0] not in erased]
     if reversed_keys:
         evidence = standing_evidence(terms.code, reversed_keys)
         submitted = [
@@ -203,7 +207,7 @@ def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
             else line
             for line in submitted
         ]
-    result = compute_claim(terms, period_code, achievements, submitted)
+    result = compute_claim(terms, period_code, achievements, submitted, erased)
     return result, listed
 
 

@@ -101,13 +101,14 @@ class Indexes:
     # (upn, service code) -> {start date: end date or None}, ISO text
     allocations: dict = field(default_factory=dict)
     instruments: dict = field(default_factory=dict)  # code -> latest definition
+    erased: dict = field(default_factory=dict)  # UPN -> "on DATE (reference)", erased children
 
 
 def database_indexes() -> Indexes:
     """The keys already in the database that a package may refer to."""
     from linkwork.accounts.models import Role, User
     from linkwork.measures.models import Instrument
-    from linkwork.people.models import Pupil
+    from linkwork.people.models import Erasure, Pupil
     from linkwork.schools.models import School
     from linkwork.support.models import Allocation, Partner, Service
 
@@ -120,6 +121,12 @@ def database_indexes() -> Indexes:
             email.lower(): role for email, role in User.objects.values_list("email", "role")
         },
     )
+    indexes.erased = {
+        upn: f"on {erased_at:%Y-%m-%d} ({reference})"
+        for upn, erased_at, reference in Erasure.objects.values_list(
+            "upn", "erased_at", "reference"
+        )
+    }
     indexes.link_workers = {
         email for email, role in indexes.user_roles.items() if role == Role.LINK_WORKER
     }
@@ -313,6 +320,10 @@ class Checker:
     def _pupils(self, line, values, report, ok) -> bool:
         upn, urn = values[0], values[1]
         passed = self._reference(line, urn, report, "school_urn", self.known.schools, "school")
+        if upn in self.known.erased:
+            erased = self.known.erased[upn]
+            report(line, "upn", f"this child's data was erased {erased}: remove the row", upn)
+            return False
         if upn is not None:
             self.known.pupils.add(upn)
         return passed

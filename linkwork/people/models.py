@@ -292,3 +292,40 @@ class Enrolment(models.Model):
 
     def active_on(self, on) -> bool:
         return self.enrolled_on <= on and (self.ended_on is None or self.ended_on >= on)
+
+
+class ErasureGrounds(models.TextChoices):
+    REQUEST = "request", "Erasure request"
+    RETENTION = "retention", "Retention schedule"
+
+
+class Erasure(models.Model):
+    """A child whose data was erased: what went, on what grounds, and what was kept.
+
+    The UPN stays, as a suppression record: a package that holds the child again is
+    refused, and the child's submitted claim lines (payment evidence, kept by UPN until
+    `evidence_kept_until`) are not reversed for want of the erased data.
+    """
+
+    upn = models.CharField("UPN", max_length=13, unique=True)
+    pupil_id = models.BigIntegerField(help_text="The erased pupil's id, as the audit trail has it.")
+    erased_at = models.DateTimeField()
+    erased_by = models.CharField(max_length=254, help_text="Who erased, kept as text.")
+    grounds = models.CharField(max_length=10, choices=ErasureGrounds.choices)
+    reference = models.CharField(
+        max_length=100, help_text="The request's reference, or the retention rule applied."
+    )
+    rows = models.JSONField(default=dict, blank=True, help_text="Rows erased, per table.")
+    evidence_kept_until = models.DateField(
+        null=True, blank=True, help_text="The end of the audit period of the payment evidence kept."
+    )
+
+    class Meta:
+        ordering = ["-erased_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.upn} erased {self.erased_at:%Y-%m-%d}"
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())

@@ -1,15 +1,31 @@
 """Writes for children: consent, its withdrawal, and enrolment with a Link Worker."""
 
+import shutil
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from linkwork.accounts.models import Role
+from linkwork.audit.models import AuditEntry
 from linkwork.audit.services import record
 
-from .models import Cohort, Consent, Enrolment, GivenBy, Pupil, Purpose
+from .erasure import ErasurePlan, plan_erasure
+from .models import (
+    Cohort,
+    Consent,
+    Enrolment,
+    Erasure,
+    ErasureGrounds,
+    GivenBy,
+    Pupil,
+    Purpose,
+)
+from .retention import Schedule, due_children, expired_uploads
 from .subject_access import build_archive
 
 
@@ -168,3 +184,122 @@ def export_subject_access(*, actor, pupil: Pupil) -> bytes:
         changes={"rows": counts},
     )
     return archive
+
+
+@transaction.atomic
+def erase_child(
+    *, actor, pupil: Pupil, reference: str, grounds: str = ErasureGrounds.REQUEST
+) -> Erasure:
+    """Erase everything held about `pupil` but the payment evidence (see `erasure`).
+
+    The data protection officer erases on request (`actor` an administrator); the
+    retention schedule erases as the system (`actor` None). `reference` is the request's
+    reference or the rule applied: it is kept, so it must not be the child's name.
+    """
+    if actor is not None and not (
+        actor.is_authenticated and actor.is_active and actor.role == Role.ADMIN
+    ):
+        raise PermissionDenied("Only the data protection officer erases a child's data.")
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError({"reference": "Give the request's reference."})
+    if len(reference) > 100:
+        raise ValidationError({"reference": "At most 100 characters."})
+    if grounds not in ErasureGrounds.values:
+        raise ValidationError({"grounds": f"Unknown grounds {grounds!r}."})
+    pupil = Pupil.objects.select_for_update().get(pk=pupil.pk)
+    plan: ErasurePlan = plan_erasure(pupil)
+    now = timezone.now()
+    for claim in plan.drafts:
+        claim.delete()
+    # The one update the audit trail allows (see audit.AuditEntry).
+    AuditEntry.objects.filter(pupil_id=pupil.pk, redacted_at__isnull=True).update(
+        summary="", changes={}, redacted_at=now
+    )
+    pupil_id, upn = pupil.pk, pupil.upn
+    pupil.delete()
+    erasure = Erasure.objects.create(
+        upn=upn,
+        pupil_id=pupil_id,
+        erased_at=now,
+        erased_by=getattr(actor, "email", "") or "system",
+        grounds=grounds,
+        reference=reference,
+        rows=plan.rows,
+        evidence_kept_until=plan.evidence_kept_until,
+    )
+    kept = ""
+    if plan.claim_lines:
+        kept = (
+            f"; {plan.claim_lines} claim lines kept as payment evidence until "
+            f"{plan.evidence_kept_until}"
+        )
+    record(
+        actor=actor,
+        action="child.erased",
+        obj=erasure,
+        summary=(
+            f"Child {pupil_id} erased ({ErasureGrounds(grounds).label.lower()} {reference}): "
+            f"{sum(plan.rows.values())} rows in {len(plan.rows)} tables{kept}"
+        ),
+        changes={
+            "rows": plan.rows,
+            "audit_entries_redacted": plan.audit_entries,
+            "draft_claims_discarded": [f"{c.contract_code} {c.period_code}" for c in plan.drafts],
+            "evidence_kept_until": plan.evidence_kept_until,
+        },
+    )
+    return erasure
+
+
+@dataclass
+class RetentionReport:
+    erased: list[str] = field(default_factory=list)  # UPNs
+    uploads_removed: int = 0
+
+
+def apply_retention(*, actor, today: date, schedule: Schedule | None = None) -> RetentionReport:
+    """Erase every child the retention schedule makes due and delete expired uploaded
+    files. Each child is erased in a transaction of its own, so a long run keeps what it
+    has done if it stops; the run is audited with its counts."""
+    if actor is not None and not (
+        actor.is_authenticated and actor.is_active and actor.role == Role.ADMIN
+    ):
+        raise PermissionDenied("Only the data protection officer applies the retention schedule.")
+    schedule = schedule or Schedule.from_settings()
+    report = RetentionReport()
+    for due in due_children(today, schedule):
+        with transaction.atomic():
+            pupil = Pupil.objects.select_for_update().filter(pk=due.pupil_id).first()
+            if pupil is None:
+                continue  # erased meanwhile
+            erase_child(
+                actor=actor, pupil=pupil, reference=due.reference, grounds=ErasureGrounds.RETENTION
+            )
+        report.erased.append(due.upn)
+    for upload in expired_uploads(today, schedule):
+        with transaction.atomic():
+            _remove_upload_files(upload)
+        report.uploads_removed += 1
+    record(
+        actor=actor,
+        action="retention.applied",
+        summary=(
+            f"Retention schedule on {today}: {len(report.erased)} children erased, "
+            f"{report.uploads_removed} uploads' files deleted"
+        ),
+        changes={"schedule": vars(schedule), "erased": len(report.erased)},
+    )
+    return report
+
+
+def _remove_upload_files(upload) -> None:
+    """Delete an upload's files; keep its row and counts, drop its problem list (whose
+    values can name children)."""
+    folder = Path(upload.folder)
+    if folder.resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve()):
+        shutil.rmtree(folder, ignore_errors=True)
+    upload.folder = ""
+    upload.errors = []
+    upload.save(update_fields=["folder", "errors"])
+    record(actor=None, action="upload.files_deleted", obj=upload, summary=upload.original_name)

@@ -1,9 +1,10 @@
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
@@ -12,6 +13,8 @@ from linkwork.accounts.models import Role
 from linkwork.accounts.navigation import child_links_for
 from linkwork.audit.services import record_view
 
+from .erasure import plan_erasure
+from .models import Erasure
 from .queries import (
     Status,
     child_for,
@@ -22,7 +25,8 @@ from .queries import (
     sees_children,
     sees_details,
 )
-from .services import export_subject_access
+from .retention import Schedule, due_children, expired_uploads
+from .services import erase_child, export_subject_access
 from .subject_access import sections_for
 
 PAGE_SIZE = 25
@@ -129,3 +133,89 @@ def subject_access(request, pk):
         return response
     sections = [(section.title, section.queryset.count()) for section in sections_for(pupil)]
     return render(request, "people/subject_access.html", {"pupil": pupil, "sections": sections})
+
+
+class ErasureForm(forms.Form):
+    reference = forms.CharField(
+        label="Request reference",
+        max_length=100,
+        help_text="The erasure request's reference, kept with the record of the erasure. "
+        "Not the child's name.",
+    )
+    confirm_upn = forms.CharField(
+        label="The child's UPN, typed to confirm",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, upn: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.upn = upn
+
+    def clean_confirm_upn(self):
+        typed = self.cleaned_data["confirm_upn"].strip().upper()
+        if typed != self.upn:
+            raise forms.ValidationError("This is not the child's UPN.")
+        return typed
+
+
+def _only_the_dpo(user) -> None:
+    if user.role != Role.ADMIN:
+        raise PermissionDenied("Only the data protection officer erases a child's data.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def erase(request, pk):
+    """The DPO's erasure of one child: what goes and what is kept (GET), then erasing
+    (POST, with the request's reference and the UPN typed again)."""
+    _only_the_dpo(request.user)
+    pupil = child_for(request.user, pk)
+    form = ErasureForm(request.POST or None, upn=pupil.upn)
+    if request.method == "POST" and form.is_valid():
+        erasure = erase_child(
+            actor=request.user, pupil=pupil, reference=form.cleaned_data["reference"]
+        )
+        messages.success(
+            request,
+            f"Erased {sum(erasure.rows.values())} rows about the child with UPN {erasure.upn} "
+            f"(reference {erasure.reference}).",
+        )
+        return redirect("people:erasures")
+    plan = plan_erasure(pupil)
+    return render(request, "people/erase.html", {"pupil": pupil, "plan": plan, "form": form})
+
+
+DUE_SHOWN = 50
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def erasures(request):
+    """The register of erasures, newest first, and who the retention schedule makes due
+    (GET); applying the schedule in the background (POST)."""
+    _only_the_dpo(request.user)
+    today = timezone.localdate()
+    if request.method == "POST":
+        from .tasks import apply_retention_task
+
+        apply_retention_task.enqueue(today.isoformat())
+        messages.success(
+            request,
+            "The retention schedule is being applied in the background; each child erased "
+            "appears in the register below.",
+        )
+        return redirect("people:erasures")
+    page = Paginator(Erasure.objects.all(), PAGE_SIZE).get_page(request.GET.get("page"))
+    due = due_children(today)
+    return render(
+        request,
+        "people/erasures.html",
+        {
+            "page": page,
+            "schedule": Schedule.from_settings(),
+            "due": due[:DUE_SHOWN],
+            "due_count": len(due),
+            "uploads_due": expired_uploads(today).count(),
+        },
+    )

@@ -93,3 +93,20 @@ def test_account_and_admin_pages_have_no_serious_accessibility_violations(
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the export").click()
     assert download.value.suggested_filename.startswith("subject-access-")
+
+
+def test_the_dpo_erases_a_child(page, login, axe_check, visit, admin_user, children):
+    login(page, admin_user)
+    visit(page, "people:child_detail", pk=children.pk)
+    page.get_by_role("link", name="Erase this child's data").click()
+    axe_check(page)
+    page.get_by_label("Request reference").fill("SAR-2026-031")
+    page.get_by_label("The child's UPN, typed to confirm").fill("A000000000000")
+    page.get_by_role("button", name="Erase this child's data").click()
+    assert page.get_by_text("This is not the child's UPN.").is_visible()
+    axe_check(page)
+    page.get_by_label("The child's UPN, typed to confirm").fill(children.upn)
+    page.get_by_role("button", name="Erase this child's data").click()
+    page.wait_for_url("**/erasures/")
+    assert page.get_by_role("cell", name="SAR-2026-031").is_visible()
+    axe_check(page)

@@ -16,4 +16,9 @@ ACCESS = {
         "allowed": {Role.ADMIN},
         "kwargs": lambda world: {"pk": world.pupil.pk},
     },
+    "people:erase": {
+        "allowed": {Role.ADMIN},
+        "kwargs": lambda world: {"pk": world.pupil.pk},
+    },
+    "people:erasures": {"allowed": {Role.ADMIN}, "kwargs": None},
 }
