@@ -157,13 +157,15 @@ def _write(staging, resource: Resource, present: set[str], report: LoadReport) -
             counts["scores"] = scores.as_dict()
             return
         both = [BY_NAME[n] for n in ("scores", "responses") if n in present]
+        _analyze_staged(both, rows)
         counts["administrations"] = writers.upsert(
             connection,
             writers.ADMINISTRATIONS,
             source_rows=sum(rows.get(r.filename, 0) for r in both),
         ).as_dict()
+        _analyze_changed(writers.ADMINISTRATIONS, counts)
         for each in both:
-            _upsert_all(each, rows, counts)
+            _upsert_all(each, rows, counts, staged_analyzed=True)
         return
     _upsert_all(resource, rows, counts)
 
@@ -180,10 +182,28 @@ def _in_file_order(counts: dict) -> dict:
     return {name: counts[name] for name in order if name in counts}
 
 
-def _upsert_all(resource: Resource, rows: dict, counts: dict) -> None:
+def _upsert_all(resource: Resource, rows: dict, counts: dict, staged_analyzed=False) -> None:
+    if not staged_analyzed:
+        _analyze_staged([resource], rows)
     for spec in writers.UPSERTS[resource.name]:
         staged = None if spec.distinct else rows[resource.filename]  # areas, cohorts: few
         counts[spec.name] = writers.upsert(connection, spec, staged).as_dict()
+        _analyze_changed(spec, counts)
+
+
+def _analyze_staged(resources, rows: dict) -> None:
+    """Statistics for staging tables big enough for a bad plan to cost."""
+    tables = [
+        writers.stage_table(r) for r in resources if rows.get(r.filename, 0) >= writers.ANALYZE_ROWS
+    ]
+    writers.analyze(connection, *tables)
+
+
+def _analyze_changed(spec, counts: dict) -> None:
+    """Statistics again for a table the files after it may join, once it has changed."""
+    written = counts[spec.name]
+    if written["inserted"] + written["updated"] >= writers.ANALYZE_ROWS:
+        writers.analyze(connection, spec.table)
 
 
 def _score_responses(staging, report: LoadReport) -> dict:

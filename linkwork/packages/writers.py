@@ -470,6 +470,21 @@ BULK_MEMORY = "256MB"  # maintenance_work_mem while building indexes again
 BULK_WORK_MEMORY = "32MB"  # work_mem for the load's statements
 
 
+ANALYZE_ROWS = 100  # a table that gains or changes this many rows is analysed again
+
+
+def analyze(connection, *tables: str) -> None:
+    """Fresh planner statistics for tables filled in this transaction (PostgreSQL).
+
+    A temporary staging table never gets any otherwise, and a table's own can date from
+    when it was empty, or from a load that was rolled back: the joins that follow would
+    be planned as if on a handful of rows (nested loops over thousands). ANALYZE sees
+    the transaction's own rows and reads a sample, so it costs little."""
+    if _vendor(connection) == "postgresql" and tables:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(tables)}")
+
+
 def _count_if_many(connection, cursor, new_rows: str, staged: int) -> int | None:
     """The number of rows `new_rows` selects, counted only when it may be a bulk insert."""
     if _vendor(connection) != "postgresql" or staged < BULK_ROWS:

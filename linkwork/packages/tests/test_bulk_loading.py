@@ -190,3 +190,25 @@ def test_a_bulk_insert_still_refuses_a_missing_reference(every_insert_in_bulk):
     with pytest.raises(DatabaseError, match="foreign key"), transaction.atomic():
         writers.begin_writes(connection)
         writers.upsert(connection, spec, staged=1)
+
+
+@postgresql_only
+def test_tables_the_later_files_join_are_analysed_as_they_fill(tmp_path):
+    """Statistics from an empty table (or a load rolled back) would have the joins after
+    it planned as if on no rows: the loader analyses what it fills."""
+    from linkwork.packages.generator import generate_package
+
+    generate_package(tmp_path, children=30, seed=9)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE people_pupil, measures_administration")  # seen empty
+    load_package(actor=None, path=tmp_path)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class "
+            "WHERE relname IN ('people_pupil', 'measures_administration')"
+        )
+        estimated = dict(cursor.fetchall())
+        cursor.execute("SELECT count(*) FROM people_pupil")
+        (pupils,) = cursor.fetchone()
+    assert estimated["people_pupil"] == pupils > 100
+    assert estimated["measures_administration"] > 100
