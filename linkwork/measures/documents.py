@@ -7,6 +7,7 @@ stored on `Instrument.definition` and read back by `scoring.py` unchanged.
 from decimal import Decimal, InvalidOperation
 
 from linkwork.core.documents import DocumentError, key_line, read_yaml
+from linkwork.support.models import OutcomeArea
 
 RESPONDENTS = ("self", "parent", "teacher")
 PHASES = ("nursery", "primary", "secondary", "all-through", "special")
@@ -34,7 +35,11 @@ SCALE_KEYS = {
     "reliability",
     "at_risk",
     "bands",
+    "outcome_area",
 }
+# The outcome areas a scale can count in (the fourth, progress at school, is attainment
+# and school attendance): see linkwork/outcomes/areas.py.
+SCALE_OUTCOME_AREAS = tuple(area for area in OutcomeArea.values if area != OutcomeArea.SCHOOL)
 
 
 class _Collector:
@@ -297,6 +302,18 @@ def _parse_scale(errors, code, spec, *, at, items, scale_codes, respondents, ite
     bands = spec.get("bands")
     if bands is not None:
         scale["bands"] = _parse_bands(errors, where, bands, at=at, respondents=respondents)
+
+    area = spec.get("outcome_area")
+    if area is not None:
+        if area in SCALE_OUTCOME_AREAS:
+            scale["outcome_area"] = area
+        else:
+            errors.add(
+                f"{where}.outcome_area",
+                f"one of {', '.join(SCALE_OUTCOME_AREAS)}",
+                after_line=at,
+                value=area,
+            )
     return scale
 
 

@@ -2,8 +2,10 @@
 what the child's data says about them.
 
 Pure: the screening rules document, the instrument definitions and the child's rows come
-in as plain data; `AreaSummary`s come out. Which measure counts in which area is decided
-here, in `OUTCOME_AREAS`, and nowhere else. Thresholds are configuration: a measure's
+in as plain data; `AreaSummary`s come out. Which score counts in which area is
+configuration: each instrument scale with an `outcome_area` (`outcome_areas`); the fourth
+area, progress at school, is reading and maths attainment and school attendance.
+Thresholds are configuration too: a measure's
 threshold is the latest screening rules' threshold for the same score, subject or
 attendance, else the instrument definition's `at_risk` for the school phase; SD and
 reliability come from the instrument definition. See `docs/outcomes.md`.
@@ -13,6 +15,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+from linkwork.support.models import OutcomeArea as SupportOutcomeArea
 
 from .change import reliable_change_threshold_squared
 from .progress import AreaOutcome, AreaRule, Observation, area_outcome, at_risk
@@ -27,6 +31,7 @@ class Measure:
     kind: str  # "score", "attainment" or "attendance" (school attendance)
     subject: str  # "INSTRUMENT/scale", an attainment subject, or "school"
     label: str
+    area: str  # the key of the outcome area it counts in
 
 
 @dataclass(frozen=True)
@@ -36,35 +41,42 @@ class OutcomeArea:
     measures: tuple[Measure, ...]
 
 
-OUTCOME_AREAS = (
-    OutcomeArea(
-        "wellbeing",
-        "Emotional and mental wellbeing",
-        (Measure("score", "SDQ/emotional", "SDQ emotional symptoms"),),
-    ),
-    OutcomeArea(
-        "relationships",
-        "Relationships",
-        (Measure("score", "SDQ/peer", "SDQ peer problems"),),
-    ),
-    OutcomeArea(
-        "confidence",
-        "Confidence and aspiration",
-        (
-            Measure("score", "SCWBS/total", "Stirling wellbeing"),
-            Measure("score", "SDQ/prosocial", "SDQ prosocial"),
-        ),
-    ),
-    OutcomeArea(
-        "school",
-        "Progress at school",
-        (
-            Measure("attainment", "reading", "Reading"),
-            Measure("attainment", "maths", "Maths"),
-            Measure("attendance", "school", "School attendance"),
-        ),
-    ),
+# The four outcome areas, (key, name) in the order they are shown: the same choices a
+# partner's service names its areas by.
+AREA_NAMES = tuple(SupportOutcomeArea.choices)
+SCHOOL_MEASURES = (
+    Measure("attainment", "reading", "Reading", "school"),
+    Measure("attainment", "maths", "Maths", "school"),
+    Measure("attendance", "school", "School attendance", "school"),
 )
+
+
+def _score_label(code: str, scale_code: str, scale: Mapping) -> str:
+    name = str(scale.get("name") or scale_code)
+    return f"{code} {name[:1].lower()}{name[1:]}"
+
+
+def outcome_areas(definitions: Mapping[str, Mapping]) -> tuple[OutcomeArea, ...]:
+    """The four areas with their measures: in the first three, every scale of the current
+    instrument definitions that names the area as its `outcome_area` (by instrument code,
+    then in the definition's order); in the fourth, attainment and school attendance."""
+    measures: dict[str, list[Measure]] = {key: [] for key, _ in AREA_NAMES}
+    for code in sorted(definitions):
+        for scale_code, scale in definitions[code].get("scales", {}).items():
+            area = scale.get("outcome_area")
+            if area in measures and area != "school":
+                label = _score_label(code, scale_code, scale)
+                measures[area].append(Measure("score", f"{code}/{scale_code}", label, area))
+    measures["school"].extend(SCHOOL_MEASURES)
+    return tuple(OutcomeArea(key, name, tuple(measures[key])) for key, name in AREA_NAMES)
+
+
+def areas_of(rules: Iterable["MeasureRule"]) -> tuple[OutcomeArea, ...]:
+    """The four areas with the measures of `rules`, in the rules' order."""
+    measures: dict[str, list[Measure]] = {key: [] for key, _ in AREA_NAMES}
+    for mr in rules:
+        measures[mr.measure.area].append(mr.measure)
+    return tuple(OutcomeArea(key, name, tuple(measures[key])) for key, name in AREA_NAMES)
 
 
 @dataclass(frozen=True)
@@ -240,9 +252,9 @@ def measure_rules(
     definitions: Mapping[str, Mapping],
     phase: str,
 ) -> tuple[MeasureRule, ...]:
-    """Every measure of `OUTCOME_AREAS` with its rule for a school of this phase."""
+    """Every measure of the outcome areas with its rule for a school of this phase."""
     rules = []
-    for area in OUTCOME_AREAS:
+    for area in outcome_areas(definitions):
         for measure in area.measures:
             if measure.kind == "score":
                 rules.append(_score_rule(measure, screening, version, definitions, phase))
@@ -365,6 +377,7 @@ def child_outcomes(
     attendance: Iterable[AttendanceRow] = (),
 ) -> tuple[AreaSummary, ...]:
     """The four outcome areas for one child enrolled on `enrolled_on`, from their rows."""
+    rules = list(rules)
     scores, attainment, attendance = list(scores), list(attainment), list(attendance)
     by_measure = {
         mr.measure: summarise_measure(
@@ -373,6 +386,5 @@ def child_outcomes(
         for mr in rules
     }
     return tuple(
-        AreaSummary(area, tuple(by_measure[m] for m in area.measures if m in by_measure))
-        for area in OUTCOME_AREAS
+        AreaSummary(area, tuple(by_measure[m] for m in area.measures)) for area in areas_of(rules)
     )

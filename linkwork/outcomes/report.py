@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from .areas import (
-    OUTCOME_AREAS,
     AttainmentRow,
     AttendanceRow,
     Measure,
     MeasureRule,
     OutcomeArea,
     ScoreRow,
+    areas_of,
     measure_observations,
 )
 from .progress import YEAR_ONE, AreaOutcome, area_outcome
@@ -81,8 +81,10 @@ class _Tally:
 def cohort_report(
     children: Iterable[ChildRows], rules_by_phase: Mapping[str, tuple[MeasureRule, ...]]
 ) -> tuple[MeasureCounts, ...]:
-    """Counts per measure of `OUTCOME_AREAS` over the children, in the areas' order."""
-    tallies = {m: _Tally() for area in OUTCOME_AREAS for m in area.measures}
+    """Counts per measure of the outcome areas over the children, in the areas' order
+    (every phase's rules have the same measures)."""
+    areas = areas_of(next(iter(rules_by_phase.values()), ()))
+    tallies = {m: _Tally() for area in areas for m in area.measures}
     for child in children:
         for mr in rules_by_phase[child.phase]:
             tally = tallies[mr.measure]
@@ -113,7 +115,7 @@ def cohort_report(
             mid_point=tallies[measure].wave("mid"),
             end_point=tallies[measure].wave("end"),
         )
-        for area in OUTCOME_AREAS
+        for area in areas
         for measure in area.measures
     )
 

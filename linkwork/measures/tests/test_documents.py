@@ -95,6 +95,16 @@ def test_good_definition_is_plain_data():
             ],
         ),
         (
+            (
+                "    direction: higher_is_better",
+                "    direction: higher_is_better\n    outcome_area: joy",
+            ),
+            [
+                "instruments/mini.yaml:17: scales.b.outcome_area: one of wellbeing,"
+                " relationships, confidence (joy)"
+            ],
+        ),
+        (
             ("    direction: higher_is_better", "    direction: up"),
             [
                 "instruments/mini.yaml:16: scales.b.direction: one of higher_is_worse,"
@@ -109,3 +119,14 @@ def test_bad_definitions_are_located(change, expected):
     errors = errors_of(GOOD.replace(old, new))
     for message in expected:
         assert message in errors
+
+
+def test_a_scale_names_the_outcome_area_it_counts_in():
+    document = parse_instrument(
+        GOOD.replace(
+            "    at_risk: {primary: 4}", "    at_risk: {primary: 4}\n    outcome_area: wellbeing"
+        ),
+        filename="instruments/mini.yaml",
+    )
+    assert document["scales"]["a"]["outcome_area"] == "wellbeing"
+    assert "outcome_area" not in document["scales"]["b"]

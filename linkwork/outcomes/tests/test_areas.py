@@ -11,6 +11,7 @@ from linkwork.outcomes.areas import (
     ScoreRow,
     child_outcomes,
     measure_rules,
+    outcome_areas,
 )
 from linkwork.outcomes.change import reliable_change_threshold_squared
 
@@ -21,18 +22,24 @@ DEFINITIONS = {
     "SDQ": {
         "scales": {
             "emotional": {
+                "name": "Emotional symptoms",
+                "outcome_area": "wellbeing",
                 "direction": "higher_is_worse",
                 "sd": "2.1",
                 "reliability": "0.66",
                 "at_risk": {"primary": "5", "secondary": "6"},
             },
             "peer": {
+                "name": "Peer relationship problems",
+                "outcome_area": "relationships",
                 "direction": "higher_is_worse",
                 "sd": "1.4",
                 "reliability": "0.41",
                 "at_risk": {"primary": "4", "secondary": "4"},
             },
             "prosocial": {
+                "name": "Prosocial behaviour",
+                "outcome_area": "confidence",
                 "direction": "higher_is_better",
                 "sd": "1.7",
                 "reliability": "0.66",
@@ -41,7 +48,16 @@ DEFINITIONS = {
         }
     },
     "SCWBS": {
-        "scales": {"total": {"direction": "higher_is_better", "sd": "7.5", "reliability": "0.85"}}
+        "scales": {
+            "total": {
+                "name": "Wellbeing",
+                "outcome_area": "confidence",
+                "direction": "higher_is_better",
+                "sd": "7.5",
+                "reliability": "0.85",
+            },
+            "extra": {"direction": "higher_is_better", "sd": "1", "reliability": "0.5"},
+        }
     },
 }
 SCREENING = {
@@ -69,10 +85,23 @@ def test_the_four_areas_in_order_with_their_measures():
     _, areas = outcomes()
     assert [(a.area.name, [m.measure.label for m in a.measures]) for a in areas] == [
         ("Emotional and mental wellbeing", ["SDQ emotional symptoms"]),
-        ("Relationships", ["SDQ peer problems"]),
-        ("Confidence and aspiration", ["Stirling wellbeing", "SDQ prosocial"]),
+        ("Relationships", ["SDQ peer relationship problems"]),
+        ("Confidence and aspiration", ["SCWBS wellbeing", "SDQ prosocial behaviour"]),
         ("Progress at school", ["Reading", "Maths", "School attendance"]),
     ]
+
+
+def test_a_scale_counts_in_the_area_its_definition_names():
+    moved = {
+        **DEFINITIONS,
+        "WEMWBS": {"scales": {"total": {"name": "Wellbeing", "outcome_area": "wellbeing"}}},
+    }
+    areas = outcome_areas(moved)
+    assert [m.subject for m in areas[0].measures] == ["SDQ/emotional", "WEMWBS/total"]
+    assert [m.subject for m in areas[2].measures] == ["SCWBS/total", "SDQ/prosocial"]
+    # A scale without an outcome area counts in none; attainment and attendance always do.
+    none = outcome_areas({"SDQ": {"scales": {"emotional": {"name": "Emotional"}}}})
+    assert [len(area.measures) for area in none] == [0, 0, 0, 3]
 
 
 def test_thresholds_come_from_the_screening_rules_else_the_definition():

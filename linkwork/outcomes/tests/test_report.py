@@ -63,7 +63,7 @@ def test_measures_without_sd_and_reliability_have_no_reliable_count():
     assert reading.with_baseline == 0
     assert [line.measure.label for line in report][:2] == [
         "SDQ emotional symptoms",
-        "SDQ peer problems",
+        "SDQ peer relationship problems",
     ]
 
 
