@@ -1,4 +1,5 @@
-"""Writes for children: consent, its withdrawal, and enrolment with a Link Worker."""
+"""Writes for children: consent, its withdrawal, and enrolment with a Link Worker; and
+for the data protection officer, subject access, erasure and the retention schedule."""
 
 import shutil
 from dataclasses import dataclass, field
@@ -27,6 +28,11 @@ from .models import (
 )
 from .retention import Schedule, due_children, expired_uploads
 from .subject_access import build_archive
+
+
+def _is_dpo(user) -> bool:
+    """The administrator role is the data protection officer."""
+    return user.is_authenticated and user.is_active and user.role == Role.ADMIN
 
 
 def _works_with(user, pupil: Pupil) -> bool:
@@ -170,7 +176,7 @@ def export_subject_access(*, actor, pupil: Pupil) -> bytes:
     Only administrators (the DPO) may run it; the export itself is audited with the
     row counts of every table it covers.
     """
-    if not (actor.is_authenticated and actor.is_active and actor.role == Role.ADMIN):
+    if not _is_dpo(actor):
         raise PermissionDenied("Only the data protection officer exports a subject access request.")
     archive, counts = build_archive(
         pupil, generated_at=timezone.now(), generated_by=getattr(actor, "email", str(actor))
@@ -196,9 +202,7 @@ def erase_child(
     retention schedule erases as the system (`actor` None). `reference` is the request's
     reference or the rule applied: it is kept, so it must not be the child's name.
     """
-    if actor is not None and not (
-        actor.is_authenticated and actor.is_active and actor.role == Role.ADMIN
-    ):
+    if actor is not None and not _is_dpo(actor):
         raise PermissionDenied("Only the data protection officer erases a child's data.")
     reference = (reference or "").strip()
     if not reference:
@@ -262,9 +266,7 @@ def apply_retention(*, actor, today: date, schedule: Schedule | None = None) -> 
     """Erase every child the retention schedule makes due and delete expired uploaded
     files. Each child is erased in a transaction of its own, so a long run keeps what it
     has done if it stops; the run is audited with its counts."""
-    if actor is not None and not (
-        actor.is_authenticated and actor.is_active and actor.role == Role.ADMIN
-    ):
+    if actor is not None and not _is_dpo(actor):
         raise PermissionDenied("Only the data protection officer applies the retention schedule.")
     schedule = schedule or Schedule.from_settings()
     report = RetentionReport()
@@ -279,7 +281,7 @@ def apply_retention(*, actor, today: date, schedule: Schedule | None = None) -> 
         report.erased.append(due.upn)
     for upload in expired_uploads(today, schedule):
         with transaction.atomic():
-            _remove_upload_files(upload)
+            _remove_upload_files(actor, upload)
         report.uploads_removed += 1
     record(
         actor=actor,
@@ -293,7 +295,7 @@ def apply_retention(*, actor, today: date, schedule: Schedule | None = None) -> 
     return report
 
 
-def _remove_upload_files(upload) -> None:
+def _remove_upload_files(actor, upload) -> None:
     """Delete an upload's files; keep its row and counts, drop its problem list (whose
     values can name children)."""
     folder = Path(upload.folder)
@@ -302,4 +304,4 @@ def _remove_upload_files(upload) -> None:
     upload.folder = ""
     upload.errors = []
     upload.save(update_fields=["folder", "errors"])
-    record(actor=None, action="upload.files_deleted", obj=upload, summary=upload.original_name)
+    record(actor=actor, action="upload.files_deleted", obj=upload, summary=upload.original_name)

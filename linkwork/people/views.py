@@ -28,8 +28,14 @@ from .queries import (
 from .retention import Schedule, due_children, expired_uploads
 from .services import erase_child, export_subject_access
 from .subject_access import sections_for
+from .tasks import apply_retention_task
 
 PAGE_SIZE = 25
+
+
+def _only_the_dpo(user) -> None:
+    if user.role != Role.ADMIN:
+        raise PermissionDenied("Only the data protection officer opens this page.")
 
 
 class ChildSearchForm(forms.Form):
@@ -122,8 +128,7 @@ def child_detail(request, pk):
 @require_http_methods(["GET", "POST"])
 def subject_access(request, pk):
     """The DPO's subject access export: what it covers (GET), the ZIP itself (POST)."""
-    if request.user.role != Role.ADMIN:
-        raise PermissionDenied("Only the data protection officer exports a child's data.")
+    _only_the_dpo(request.user)
     pupil = child_for(request.user, pk)
     if request.method == "POST":
         archive = export_subject_access(actor=request.user, pupil=pupil)
@@ -159,11 +164,6 @@ class ErasureForm(forms.Form):
         return typed
 
 
-def _only_the_dpo(user) -> None:
-    if user.role != Role.ADMIN:
-        raise PermissionDenied("Only the data protection officer erases a child's data.")
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def erase(request, pk):
@@ -197,8 +197,6 @@ def erasures(request):
     _only_the_dpo(request.user)
     today = timezone.localdate()
     if request.method == "POST":
-        from .tasks import apply_retention_task
-
         apply_retention_task.enqueue(today.isoformat())
         messages.success(
             request,
