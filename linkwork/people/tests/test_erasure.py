@@ -191,3 +191,16 @@ def test_the_page_shows_the_plan_and_erases_only_with_the_upn_typed(client, chil
     text = done.content.decode()
     assert child.upn in text and "SAR-9" in text and "Erased" in text
     assert not Pupil.objects.filter(pk=child.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_register_moves_with_dumpdata_and_loaddata(child, admin_user, tmp_path):
+    from django.core.management import call_command
+
+    erasure = erase_child(actor=admin_user, pupil=child, reference="SAR-8")
+    dump = tmp_path / "erasures.json"
+    call_command("dumpdata", "people.Erasure", output=str(dump))
+    Erasure.objects.all().delete()
+    call_command("loaddata", str(dump), verbosity=0)
+    moved = Erasure.objects.get()
+    assert (moved.upn, moved.reference, moved.rows) == (erasure.upn, "SAR-8", erasure.rows)
