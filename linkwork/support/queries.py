@@ -224,7 +224,7 @@ def prefill_needs(pupil) -> dict:
 
     Uses the child's latest screening risk profile when there is one (areas at risk are
     needs, the others strengths); otherwise the latest attendance, attainment against
-    expected and SDQ scale scores.
+    expected and the latest score of each scale that counts in an outcome area.
     """
     from_screening = _needs_from_screening(pupil)
     if from_screening is not None:
@@ -246,16 +246,30 @@ def prefill_needs(pupil) -> dict:
             f"{subject.capitalize()}: {row.value.normalize()} against expected "
             f"{row.expected.normalize()} ({where} expected)"
         )
-    scores = (
-        Score.objects.filter(administration__pupil=pupil, administration__instrument_code="SDQ")
-        .select_related("administration")
-        .order_by("administration__administered_on")
-    )
-    sdq = {s.scale: s.score for s in scores}
-    if "emotional" in sdq:
-        needs["wellbeing"].append(f"SDQ emotional symptoms score {sdq['emotional'].normalize()}")
-    if "peer" in sdq:
-        needs["relationships"].append(f"SDQ peer problems score {sdq['peer'].normalize()}")
+    # The latest score of each scale that counts in an outcome area.
+    from linkwork.measures.queries import current_definitions
+    from linkwork.outcomes.areas import outcome_areas
+
+    measures = [
+        measure
+        for area in outcome_areas(current_definitions())
+        for measure in area.measures
+        if measure.kind == "score"
+    ]
+    wanted = Q(pk__in=[])
+    for measure in measures:
+        instrument, scale = measure.subject.split("/", 1)
+        wanted |= Q(administration__instrument_code=instrument, scale=scale)
+    latest_scores = {
+        f"{instrument}/{scale}": score
+        for instrument, scale, score in Score.objects.filter(wanted, administration__pupil=pupil)
+        .order_by("administration__administered_on", "pk")
+        .values_list("administration__instrument_code", "scale", "score")
+    }
+    for measure in measures:
+        if measure.subject in latest_scores:
+            score = latest_scores[measure.subject].normalize()
+            needs[measure.area].append(f"{measure.label} score {score}")
     return {area: {"needs": "\n".join(lines), "strengths": ""} for area, lines in needs.items()}
 
 

@@ -290,6 +290,22 @@ def test_plan_needs_prefilled_from_the_screening_profile(child, school):
     assert needs["school"]["strengths"] == "Maths: 104 (threshold 99)"
 
 
+def test_plan_needs_prefilled_from_the_latest_scores_without_a_profile(child):
+    from linkwork.measures.models import Administration, Score
+    from linkwork.support.queries import prefill_needs
+
+    for day, emotional, peer in ((dt.date(2024, 9, 1), 7, 5), (dt.date(2025, 9, 1), 6, 4)):
+        administration = Administration.objects.create(
+            pupil=child, instrument_code="SDQ", administered_on=day, respondent="self"
+        )
+        for scale, score in (("emotional", emotional), ("peer", peer), ("conduct", 9)):
+            Score.objects.create(administration=administration, scale=scale, score=score)
+    needs = prefill_needs(child)
+    assert needs["wellbeing"]["needs"] == "SDQ emotional symptoms score 6"
+    assert needs["relationships"]["needs"] == "SDQ peer relationship problems score 4"
+    assert needs["confidence"]["needs"] == ""  # conduct counts in no area
+
+
 def test_plan_history_keeps_every_version(child, link_worker):
     from linkwork.support.services import add_goal, record_review, save_support_plan
 
