@@ -22,10 +22,7 @@ from django.apps import apps
 from django.conf import settings
 
 from .models import Pupil
-from .subject_access import sections_for
-
-# Tables subject access lists that erasure keeps or treats on its own.
-KEPT = ("contracts.ClaimLine", "contracts.ClaimedAchievement", "audit.AuditEntry")
+from .subject_access import keyed_sections
 
 
 @dataclass(frozen=True)
@@ -76,8 +73,7 @@ def plan_erasure(pupil: Pupil) -> ErasurePlan:
     audit_entry = apps.get_model("audit", "AuditEntry")
     erased = [
         (section.label, section.title, section.queryset.count())
-        for section in sections_for(pupil)
-        if section.label not in KEPT
+        for section in keyed_sections(pupil)
     ]
     submitted = claim_line.objects.filter(upn=pupil.upn).exclude(claim__status="draft")
     contracts = sorted(set(submitted.values_list("claim__contract_code", flat=True)))

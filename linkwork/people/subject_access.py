@@ -63,14 +63,20 @@ def _section(model, queryset) -> Section:
     )
 
 
+def keyed_sections(pupil: Pupil) -> list[Section]:
+    """The pupil's own row and every table that leads back to it by a key: what goes
+    with the pupil's row when it is deleted."""
+    return [_section(Pupil, Pupil.objects.filter(pk=pupil.pk)), *_related_sections(pupil)]
+
+
 def sections_for(pupil: Pupil) -> list[Section]:
-    """Every table holding data about `pupil`, the pupil's own row first."""
+    """Every table holding data about `pupil`, the pupil's own row first: the keyed
+    ones, then those that name the child by UPN or id without a key."""
     claim_line = apps.get_model("contracts", "ClaimLine")
     claimed = apps.get_model("contracts", "ClaimedAchievement")
     audit_entry = apps.get_model("audit", "AuditEntry")
     return [
-        _section(Pupil, Pupil.objects.filter(pk=pupil.pk)),
-        *_related_sections(pupil),
+        *keyed_sections(pupil),
         _section(claim_line, claim_line.objects.filter(upn=pupil.upn)),
         _section(claimed, claimed.objects.filter(upn=pupil.upn)),
         _section(audit_entry, audit_entry.objects.filter(pupil=pupil)),
