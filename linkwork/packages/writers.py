@@ -485,14 +485,6 @@ def analyze(connection, *tables: str) -> None:
             cursor.execute(f"ANALYZE {', '.join(tables)}")
 
 
-def _count_if_many(connection, cursor, new_rows: str, staged: int) -> int | None:
-    """The number of rows `new_rows` selects, counted only when it may be a bulk insert."""
-    if _vendor(connection) != "postgresql" or staged < BULK_ROWS:
-        return None
-    cursor.execute(f"SELECT count(*) FROM ({new_rows}) x")  # noqa: S608
-    return cursor.fetchone()[0]
-
-
 def is_empty(cursor, table: str) -> bool:
     cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608
     return cursor.fetchone() is None
@@ -609,17 +601,18 @@ class Counts:
 def upsert(connection, spec: Upsert, staged: int | None = None, source_rows: int = 0) -> Counts:
     """Update rows whose data differ, insert new keys, leave equal rows alone; count each.
 
-    `staged` is the number of source rows when known (else they are counted), and
-    `source_rows` a bound on it for a `distinct` spec. An UPDATE of the differing rows
-    then an INSERT of the missing keys is cheaper than `INSERT ... ON CONFLICT` and counts
-    both for free. Into an empty table every key is new: one INSERT, nothing compared.
+    `staged` is the number of source rows when known, and `source_rows` a bound on it for
+    a `distinct` spec: they size the bulk insert into an empty table, where every key is
+    new (one INSERT, nothing compared). Into a table with rows, one join of the source
+    with the table counts the rows, the new keys and the rows whose data differ; then an
+    UPDATE runs only if some differ, and an INSERT of the missing keys only if some are
+    new. A reload of unchanged rows is that one join. (An UPDATE then an INSERT is cheaper
+    than `INSERT ... ON CONFLICT` and counts both for free.)
     """
     distinct = "DISTINCT " if spec.distinct else ""
-    matched = " AND ".join(f"t.{column} = {expr}" for column, expr in spec.key.items())
     columns = {**spec.key, **spec.data, **spec.insert_only}
     names = ", ".join(columns)
     exprs = ", ".join(columns.values())
-    updated = 0
     with connection.cursor() as cursor:
         if is_empty(cursor, spec.table):
             with _bulk(connection, cursor, spec.table, staged or source_rows, empty=True):
@@ -628,11 +621,9 @@ def upsert(connection, spec: Upsert, staged: int | None = None, source_rows: int
                 inserted = cursor.rowcount
             staged = inserted if staged is None else staged
             return Counts(inserted=inserted, unchanged=staged - inserted)
-        if staged is None:
-            keys = ", ".join(spec.key.values())
-            cursor.execute(f"SELECT count(*) FROM (SELECT {distinct}{keys} FROM {spec.source}) x")  # noqa: S608
-            staged = cursor.fetchone()[0]
-        if spec.data:
+        total, adding, differing = _classify(cursor, spec)
+        updated = 0
+        if differing:
             selected = ", ".join(
                 f"{expr} AS {column}" for column, expr in {**spec.key, **spec.data}.items()
             )
@@ -646,17 +637,37 @@ def upsert(connection, spec: Upsert, staged: int | None = None, source_rows: int
                 f"WHERE {same_key} AND ({differs})"
             )
             updated = cursor.rowcount
-        new_rows = (
-            f"SELECT {distinct}{exprs} FROM {spec.source} "  # noqa: S608
-            f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {matched})"
-        )
-        adding = _count_if_many(connection, cursor, new_rows, staged)
         inserted = 0
-        if adding != 0:  # a reload of a big file has nothing to insert: no second join
+        if adding:
+            matched = " AND ".join(f"t.{column} = {expr}" for column, expr in spec.key.items())
+            new_rows = (
+                f"SELECT {distinct}{exprs} FROM {spec.source} "  # noqa: S608
+                f"WHERE NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {matched})"
+            )
             with _bulk(connection, cursor, spec.table, adding, empty=False):
                 cursor.execute(f"INSERT INTO {spec.table} ({names}) {new_rows}")  # noqa: S608
                 inserted = cursor.rowcount
-    return Counts(inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
+    return Counts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
+
+
+def _classify(cursor, spec: Upsert) -> tuple[int, int, int]:
+    """(source rows, rows with a key the table lacks, rows whose data differ from the
+    table's row with their key), from one outer join. A key column is never null in the
+    table, so a null one marks a key it lacks."""
+    distinct = "DISTINCT " if spec.distinct else ""
+    selected = ", ".join(
+        f"{expr} AS {column}" for column, expr in {**spec.key, **spec.data}.items()
+    )
+    joined = " AND ".join(f"t.{column} = x.{column}" for column in spec.key)
+    probe = next(iter(spec.key))
+    differs = " OR ".join(f"t.{column} IS DISTINCT FROM x.{column}" for column in spec.data)
+    cursor.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE t.{probe} IS NULL), "  # noqa: S608
+        f"count(*) FILTER (WHERE t.{probe} IS NOT NULL AND ({differs or 'false'})) "
+        f"FROM (SELECT {distinct}{selected} FROM {spec.source}) x "
+        f"LEFT JOIN {spec.table} t ON {joined}"
+    )
+    return cursor.fetchone()
 
 
 def first_scores_apply(connection, staged: int) -> bool:
