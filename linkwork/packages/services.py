@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from linkwork.audit.services import record
 
@@ -168,6 +169,8 @@ def _write(staging, resource: Resource, present: set[str], report: LoadReport) -
             _upsert_all(each, rows, counts, staged_analyzed=True)
         return
     _upsert_all(resource, rows, counts)
+    if name == "pupils":
+        writers.stamp_received(connection, timezone.localdate())
 
 
 def _in_file_order(counts: dict) -> dict:

@@ -275,6 +275,7 @@ UPSERTS: dict[str, tuple[Upsert, ...]] = {
                 "eal": "s.eal",
                 "statutory_status": "s.statutory_status",
             },
+            insert_only={"received_on": "CURRENT_DATE"},
         ),
     ),
     "partners": (
@@ -413,6 +414,18 @@ SCORES_FROM_RESPONSES = Upsert(
     key={"administration_id": "s.administration_id", "scale": "s.scale"},
     data={"score": "s.score"},
 )
+
+
+def stamp_received(connection, day) -> int:
+    """Mark every pupil of the staged pupils.csv as received on `day` (the retention
+    schedule counts from it); not a change to the pupil's data, so not counted as one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE people_pupil SET received_on = %s WHERE received_on < %s "
+            "AND upn IN (SELECT upn FROM lw_stage_pupils)",
+            [day, day],
+        )
+        return cursor.rowcount
 
 
 def responses_to_score(connection, chunk_size: int = 5000) -> Iterator[tuple[int, str, str, int]]:

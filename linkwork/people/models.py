@@ -94,6 +94,12 @@ class Pupil(models.Model):
     statutory_status = models.CharField(
         max_length=4, choices=StatutoryStatus.choices, default=StatutoryStatus.NONE
     )
+    # The day the pupil last came in a school's data (a package or an upload): the
+    # retention schedule counts from it when nothing newer is known about the pupil.
+    received_on = models.DateField(
+        default=timezone.localdate,
+        help_text="The day this pupil last came in a school's data.",
+    )
 
     objects = PupilQuerySet.as_manager()
 

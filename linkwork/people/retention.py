@@ -4,8 +4,8 @@ Three rules, each a number in the settings (configuration, set by the DPO to mat
 data-sharing agreements and the privacy notice):
 
 - a pupil **never enrolled** is due for erasure once the newest dated data about them
-  (school attendance, attainment, a score, a screening round, a consent) is older than
-  `LINKWORK_RETAIN_NOT_ENROLLED_MONTHS`; a pupil with no dated data is never due;
+  (the day they last came in a school's data, school attendance, attainment, a score, a
+  screening round, a consent) is older than `LINKWORK_RETAIN_NOT_ENROLLED_MONTHS`;
 - a child whose **enrolments have all ended** is due once the latest end is older than
   `LINKWORK_RETAIN_AFTER_ENROLMENT_YEARS`;
 - an **uploaded file** (school data or a survey) is deleted from disk once its upload
@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import DateField, Exists, Max, OuterRef, Q, Subquery, Value
+from django.db.models import DateField, Exists, F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from linkwork.measures.models import Administration
@@ -97,19 +97,23 @@ _DATED = (
 
 
 def _never_enrolled(cutoff: dt.date):
-    """Pupils never enrolled with no dated data on or after `cutoff`, with the newest
-    date they have (_NONE when they have none: those are left out by the caller). The
-    tests for recent data are NOT EXISTS, which the database answers with one anti-join
-    per table; the newest dates are looked up only for the pupils left."""
+    """Pupils never enrolled, last received before `cutoff` and with no dated data on
+    or after it, with the newest date they have. The tests for recent data are NOT
+    EXISTS, which the database answers with one anti-join per table; the newest dates
+    are looked up only for the pupils left."""
     recent = [
         ~Exists(queryset.filter(pupil=OuterRef("pk"), **{f"{field}__gte": cutoff}))
         for queryset, field in _DATED
     ]
     seen = Greatest(
-        *(_newest(queryset, field) for queryset, field in _DATED), output_field=DateField()
+        F("received_on"),
+        *(_newest(queryset, field) for queryset, field in _DATED),
+        output_field=DateField(),
     )
     enrolled = Enrolment.objects.filter(pupil=OuterRef("pk"))
-    return Pupil.objects.filter(~Exists(enrolled), *recent).annotate(since=seen)
+    return Pupil.objects.filter(~Exists(enrolled), *recent, received_on__lt=cutoff).annotate(
+        since=seen
+    )
 
 
 def _enrolment_ended(cutoff: dt.date):

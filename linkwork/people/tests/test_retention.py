@@ -32,6 +32,7 @@ from linkwork.screening.models import Upload
 
 TODAY = dt.date(2026, 11, 20)
 SCHEDULE = Schedule(not_enrolled_months=18, after_enrolment_years=3, uploads_days=30)
+RECEIVED_LONG_AGO = dt.date(2024, 1, 10)
 
 
 @pytest.mark.parametrize(
@@ -68,12 +69,18 @@ def zone(make_pupil, cohort):
             "recent_data",
             "old_and_recent",
             "no_data",
+            "no_data_received_lately",
             "open",
             "ended_long_ago",
             "ended_lately",
             "one_open_one_ended",
         )
     }
+    # Every pupil last came in a school's data long ago, but one.
+    Pupil.objects.update(received_on=RECEIVED_LONG_AGO)
+    Pupil.objects.filter(pk=pupils["no_data_received_lately"].pk).update(
+        received_on=dt.date(2026, 9, 1)
+    )
     _attendance(pupils["old_data"], dt.date(2025, 3, 31))  # 20 months before TODAY
     _attendance(pupils["recent_data"], dt.date(2026, 7, 20))
     _attendance(pupils["old_and_recent"], dt.date(2024, 7, 20))
@@ -108,9 +115,11 @@ def test_who_is_due(zone):
     due = due_children(TODAY, SCHEDULE)
     assert [(d.upn, d.rule, d.since) for d in due] == [
         (zone["ended_long_ago"].upn, ENROLMENT_ENDED, dt.date(2022, 7, 20)),
+        # nothing known but the day the school last sent the pupil
+        (zone["no_data"].upn, NEVER_ENROLLED, RECEIVED_LONG_AGO),
         (zone["old_data"].upn, NEVER_ENROLLED, dt.date(2025, 3, 31)),
     ]
-    assert due[1].reference == "retention: never enrolled (last 2025-03-31)"
+    assert due[2].reference == "retention: never enrolled (last 2025-03-31)"
     # A longer schedule makes no one due; a shorter one adds the child who ended lately.
     assert due_children(TODAY, Schedule(36, 5, 30)) == []
     later = {d.upn for d in due_children(TODAY, Schedule(18, 2, 30))}
@@ -120,13 +129,14 @@ def test_who_is_due(zone):
 @pytest.mark.django_db
 def test_applying_erases_those_due_and_no_one_else(zone):
     report = apply_retention(actor=None, today=TODAY, schedule=SCHEDULE)
-    assert sorted(report.erased) == sorted([zone["ended_long_ago"].upn, zone["old_data"].upn])
-    assert Pupil.objects.count() == len(zone) - 2
+    erased = [zone[name].upn for name in ("ended_long_ago", "no_data", "old_data")]
+    assert sorted(report.erased) == sorted(erased)
+    assert Pupil.objects.count() == len(zone) - 3
     erasure = Erasure.objects.get(upn=zone["old_data"].upn)
     assert erasure.grounds == ErasureGrounds.RETENTION and erasure.erased_by == "system"
     assert erasure.reference == "retention: never enrolled (last 2025-03-31)"
     applied = AuditEntry.objects.get(action="retention.applied")
-    assert applied.changes["erased"] == 2 and applied.changes["schedule"]["uploads_days"] == 30
+    assert applied.changes["erased"] == 3 and applied.changes["schedule"]["uploads_days"] == 30
     # Applying again finds no one.
     assert apply_retention(actor=None, today=TODAY, schedule=SCHEDULE).erased == []
 
@@ -181,12 +191,12 @@ def test_the_command_lists_then_applies(zone, settings):
     out = StringIO()
     call_command("retention", "--date", TODAY.isoformat(), stdout=out)
     text = out.getvalue()
-    assert zone["old_data"].upn in text and "2 children due for erasure" in text
+    assert zone["old_data"].upn in text and "3 children due for erasure" in text
     assert Pupil.objects.count() == len(zone)
     out = StringIO()
     call_command("retention", "--apply", "--date", TODAY.isoformat(), stdout=out)
-    assert "Erased 2 children" in out.getvalue()
-    assert Pupil.objects.count() == len(zone) - 2
+    assert "Erased 3 children" in out.getvalue()
+    assert Pupil.objects.count() == len(zone) - 3
 
 
 @pytest.mark.django_db
@@ -202,3 +212,22 @@ def test_the_page_lists_those_due_and_applies_in_the_background(client, admin_us
     assert "being applied in the background" in response.content.decode()
     assert not Pupil.objects.filter(pk=zone["old_data"].pk).exists()
     assert Erasure.objects.filter(grounds=ErasureGrounds.RETENTION).count() >= 2
+
+
+@pytest.mark.django_db
+def test_a_load_marks_the_pupils_it_received(make_pupil):
+    """Each pupil of a package's pupils.csv is marked received on the day it loads; a
+    pupil the package leaves out keeps their day; the counts do not show the marking."""
+    from linkwork.contracts.tests.example import EXAMPLE
+    from linkwork.packages.services import load_package
+
+    root = EXAMPLE / "package"
+    load_package(actor=None, path=root)
+    left_out = make_pupil()
+    Pupil.objects.update(received_on=RECEIVED_LONG_AGO)
+    report = load_package(actor=None, path=root)
+    assert report.counts["pupils"]["updated"] == 0
+    today = timezone.localdate()
+    received = dict(Pupil.objects.values_list("upn", "received_on"))
+    assert received.pop(left_out.upn) == RECEIVED_LONG_AGO
+    assert set(received.values()) == {today}
