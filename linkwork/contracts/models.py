@@ -84,6 +84,9 @@ class ClaimLine(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     portions = models.JSONField()
     evidence = models.JSONField(default=list)
+    # Set when the contract's audit period is over and the line's UPN and evidence were
+    # removed: the one change the database lets through on a submitted claim's line.
+    evidence_removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["claim", "position"]
@@ -106,7 +109,8 @@ class ClaimedAchievement(models.Model):
 
     One row per submitted claim line. A later adjustment line that reverses it sets
     `released_by`; only then may the same (contract, child, trigger, instance) be claimed
-    again, by a new row, and only if the data supports it again. Rows are never deleted.
+    again, by a new row, and only if the data supports it again. Rows are deleted only
+    once their line's evidence is removed, at the end of the contract's audit period.
     """
 
     contract_code = models.CharField(max_length=40)

@@ -2,10 +2,11 @@
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Count, Max
 
 from linkwork.measures.models import Score
 from linkwork.people.models import Attainment, Consent, Enrolment, Erasure, Purpose
@@ -32,6 +33,52 @@ CHUNK = 2000
 def erased_upns() -> frozenset[str]:
     """The UPNs of erased children, whose submitted claim lines stand as they are."""
     return frozenset(Erasure.objects.values_list("upn", flat=True))
+
+
+@dataclass(frozen=True)
+class KeptEvidence:
+    """A contract whose submitted claims still hold children's UPNs and evidence, and the
+    last day they must be kept (the contract's end plus the audit period)."""
+
+    contract_code: str
+    name: str
+    ends_on: dt.date
+    kept_until: dt.date
+    lines: int
+
+
+def evidence_past_keeping(today: dt.date) -> list[KeptEvidence]:
+    """The contracts whose payment evidence is past its keeping on `today`."""
+    from linkwork.people.erasure import evidence_years, years_after
+
+    holding = (
+        ClaimLine.objects.filter(evidence_removed_at__isnull=True)
+        .exclude(claim__status=ClaimStatus.DRAFT)
+        .values("claim__contract_code")
+        .annotate(lines=Count("id"))
+        .order_by("claim__contract_code")
+    )
+    past = []
+    for row in holding:
+        contract = latest_contract(row["claim__contract_code"])
+        if contract is None:
+            continue
+        ends_on = contract_terms(contract).ends_on
+        kept_until = years_after(ends_on, evidence_years())
+        if kept_until < today:
+            past.append(
+                KeptEvidence(contract.code, contract.name, ends_on, kept_until, row["lines"])
+            )
+    return past
+
+
+def evidence_removed_on(contract_code: str) -> dt.datetime | None:
+    """When the contract's payment evidence was removed, if it was."""
+    return (
+        ClaimLine.objects.filter(claim__contract_code=contract_code)
+        .aggregate(removed=Max("evidence_removed_at"))
+        .get("removed")
+    )
 
 
 def latest_contract(code: str) -> Contract | None:

@@ -17,6 +17,7 @@ from .queries import (
     UNLISTED,
     contract_terms,
     erased_upns,
+    evidence_removed_on,
     listing_keys,
     load_children,
     standing_evidence,
@@ -64,6 +65,16 @@ def _locked_contract(contract_code: str) -> Contract:
     if contract is None:
         raise ClaimError(f"no contract with code {contract_code!r}")
     return contract
+
+
+def _evidence_kept(contract_code: str) -> None:
+    removed = evidence_removed_on(contract_code)
+    if removed is not None:
+        when = timezone.localtime(removed).strftime("%Y-%m-%d")
+        raise ClaimError(
+            f"the payment evidence of contract {contract_code} was removed on {when}, at the "
+            "end of its audit period: no claim can be run or submitted any more"
+        )
 
 
 def _period_or_error(terms: ContractTerms, period_code: str):
@@ -306,6 +317,7 @@ def run_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     """Compute the period's claim from the current data and store it as the draft
     (replacing any earlier draft), with the contract version used."""
     contract = _locked_contract(contract_code)
+    _evidence_kept(contract_code)
     terms = contract_terms(contract)
     _period_or_error(terms, period_code)
     claim = _store_draft(contract, terms, period_code)
@@ -324,6 +336,7 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     """Recompute the period's claim from the current data and freeze it. Periods are
     submitted in order; a period is submitted once. The database then refuses any change."""
     contract = _locked_contract(contract_code)
+    _evidence_kept(contract_code)
     terms = contract_terms(contract)
     period = _period_or_error(terms, period_code)
     earlier = [p.code for p in terms.periods[: terms.periods.index(period)]]
@@ -387,3 +400,37 @@ def mark_claim_paid(*, actor, contract_code: str, period_code: str) -> Claim:
         summary=f"Claim {contract_code} {period_code} marked paid",
     )
     return claim
+
+
+@transaction.atomic
+def remove_payment_evidence(*, actor, contract_code: str, today) -> int:
+    """At the end of a contract's audit period (its end plus
+    LINKWORK_PAYMENT_EVIDENCE_YEARS), remove the children from its claims: each submitted
+    line's UPN and evidence are emptied (the one change the database lets through),
+    the register of claimed achievements is deleted, drafts are discarded. Totals,
+    payers' totals and each line's trigger, date and amounts stay as the accounts' record.
+    Returns the number of lines emptied."""
+    from linkwork.people.erasure import evidence_years, years_after
+
+    contract = _locked_contract(contract_code)
+    kept_until = years_after(contract_terms(contract).ends_on, evidence_years())
+    if today <= kept_until:
+        raise ClaimError(
+            f"the payment evidence of contract {contract_code} is kept until {kept_until}"
+        )
+    Claim.objects.filter(contract_code=contract_code, status=ClaimStatus.DRAFT).delete()
+    removed = ClaimLine.objects.filter(
+        claim__contract_code=contract_code, evidence_removed_at__isnull=True
+    ).update(upn="", evidence=[], evidence_removed_at=timezone.now())
+    ClaimedAchievement.objects.filter(contract_code=contract_code).delete()
+    record(
+        actor=actor,
+        action="contract.evidence_removed",
+        obj=contract,
+        summary=(
+            f"Payment evidence of contract {contract_code} removed: its audit period ended "
+            f"on {kept_until}"
+        ),
+        changes={"lines": removed, "kept_until": kept_until.isoformat()},
+    )
+    return removed

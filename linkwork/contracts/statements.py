@@ -48,6 +48,12 @@ def child_reference(contract_code: str, upn: str) -> str:
     return "C-" + digest.hexdigest()[:10].upper()
 
 
+def _reference(contract_code: str, upn: str) -> str:
+    """A line's child reference; none once the line's UPN was removed at the end of the
+    contract's audit period."""
+    return child_reference(contract_code, upn) if upn else ""
+
+
 def _money(value) -> str:
     return f"{Decimal(value):.2f}"
 
@@ -62,7 +68,7 @@ def statement_lines(claim: Claim, payer: str) -> list[dict]:
             {
                 "position": line.position,
                 "kind": line.kind,
-                "reference": child_reference(claim.contract_code, line.upn),
+                "reference": _reference(claim.contract_code, line.upn),
                 "trigger": line.trigger,
                 "instance": line.instance,
                 "achieved_on": line.achieved_on,
@@ -172,7 +178,7 @@ def evidence_csv(claim: Claim) -> str:
                     line.position,
                     line.kind,
                     line.upn,
-                    child_reference(claim.contract_code, line.upn),
+                    _reference(claim.contract_code, line.upn),
                     line.trigger,
                     line.instance,
                     line.achieved_on.isoformat() if line.achieved_on else "",

@@ -87,6 +87,7 @@ def contract_detail(request, code):
         changed = forecast_claims(terms, **inputs, prices=prices)
     claims = queries.claims_visible_to(request.user, code)
     periods = {c.period_code: c for c in claims}
+    removed = queries.evidence_removed_on(code)
     return render(
         request,
         "contracts/contract_detail.html",
@@ -96,7 +97,8 @@ def contract_detail(request, code):
             "usage": queries.cap_usage(contract),
             "periods": [(p, periods.get(p.code)) for p in terms.periods],
             "is_funder": request.user.role == Role.FUNDER,
-            "can_run": request.user.role == Role.MANAGER,
+            "can_run": request.user.role == Role.MANAGER and removed is None,
+            "evidence_removed": removed,
             "forecast": current,
             "changed": changed,
             "difference": (changed.total - current.total) if changed else None,

@@ -260,12 +260,17 @@ def erase_child(
 class RetentionReport:
     erased: list[str] = field(default_factory=list)  # UPNs
     uploads_removed: int = 0
+    contracts: list[str] = field(default_factory=list)  # whose payment evidence went
 
 
 def apply_retention(*, actor, today: date, schedule: Schedule | None = None) -> RetentionReport:
-    """Erase every child the retention schedule makes due and delete expired uploaded
-    files. Each child is erased in a transaction of its own, so a long run keeps what it
-    has done if it stops; the run is audited with its counts."""
+    """Erase every child the retention schedule makes due, delete expired uploaded files,
+    and remove the children from the claims of contracts past their audit period. Each
+    child and each contract is done in a transaction of its own, so a long run keeps what
+    it has done if it stops; the run is audited with its counts."""
+    from linkwork.contracts.queries import evidence_past_keeping
+    from linkwork.contracts.services import remove_payment_evidence
+
     if actor is not None and not _is_dpo(actor):
         raise PermissionDenied("Only the data protection officer applies the retention schedule.")
     schedule = schedule or Schedule.from_settings()
@@ -283,14 +288,22 @@ def apply_retention(*, actor, today: date, schedule: Schedule | None = None) -> 
         with transaction.atomic():
             _remove_upload_files(actor, upload)
         report.uploads_removed += 1
+    for kept in evidence_past_keeping(today):
+        remove_payment_evidence(actor=actor, contract_code=kept.contract_code, today=today)
+        report.contracts.append(kept.contract_code)
     record(
         actor=actor,
         action="retention.applied",
         summary=(
             f"Retention schedule on {today}: {len(report.erased)} children erased, "
-            f"{report.uploads_removed} uploads' files deleted"
+            f"{report.uploads_removed} uploads' files deleted, payment evidence of "
+            f"{len(report.contracts)} contracts removed"
         ),
-        changes={"schedule": vars(schedule), "erased": len(report.erased)},
+        changes={
+            "schedule": vars(schedule),
+            "erased": len(report.erased),
+            "contracts": report.contracts,
+        },
     )
     return report
 

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from linkwork.accounts.models import Role
 from linkwork.accounts.navigation import child_links_for
 from linkwork.audit.services import record_view
+from linkwork.contracts.queries import evidence_past_keeping
 
-from .erasure import plan_erasure
+from .erasure import evidence_years, plan_erasure
 from .models import Erasure
 from .queries import (
     Status,
@@ -215,5 +216,7 @@ def erasures(request):
             "due": due[:DUE_SHOWN],
             "due_count": len(due),
             "uploads_due": expired_uploads(today).count(),
+            "contracts_due": evidence_past_keeping(today),
+            "evidence_years": evidence_years(),
         },
     )
