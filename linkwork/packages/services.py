@@ -118,6 +118,8 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
             )
             if dry_run:
                 transaction.set_rollback(True)
+            elif _changes_engagement(report.counts):
+                _refresh_flags_after_commit()
             report.seconds["finish"] = clock() - started - sum(report.seconds.values())
         report.seconds["commit"] = clock() - started - sum(report.seconds.values())
     except DatabaseError as exc:
@@ -125,6 +127,26 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
         # load is still refused whole rather than ending in a traceback.
         raise PackageInvalid([f"{root}: the database refused the package: {exc}"]) from exc
     return report
+
+
+# A load that changes any of these may raise or clear engagement flags.
+ENGAGEMENT_INPUTS = ("enrolments", "allocations", "registers", "interactions")
+
+
+def _changes_engagement(counts: dict) -> bool:
+    return any(
+        counts.get(name, {}).get("inserted", 0) or counts.get(name, {}).get("updated", 0)
+        for name in ENGAGEMENT_INPUTS
+    )
+
+
+def _refresh_flags_after_commit() -> None:
+    """Once the load commits, every enrolled child's flags are brought up to date in the
+    background: registers and interactions that came in a package count as if recorded
+    one by one."""
+    from linkwork.engagement.tasks import refresh_all_flags_task
+
+    transaction.on_commit(refresh_all_flags_task.enqueue)
 
 
 def _check_file_names(root: Path, problems: Problems) -> None:

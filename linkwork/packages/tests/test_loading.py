@@ -53,6 +53,28 @@ def test_loading_the_same_package_again_changes_nothing(example_package):
     assert row_counts() == before
 
 
+def test_a_load_that_changes_registers_refreshes_flags_once_committed(
+    example_package, django_capture_on_commit_callbacks, settings
+):
+    from linkwork.engagement.models import Flag
+    from linkwork.engagement.tasks import refresh_all_flags_task
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with django_capture_on_commit_callbacks() as callbacks:
+        load_package(actor=None, path=example_package, dry_run=True)
+    assert callbacks == []  # nothing written, nothing to refresh
+    with django_capture_on_commit_callbacks() as callbacks:
+        load_package(actor=None, path=example_package)
+    assert callbacks == [refresh_all_flags_task.enqueue]
+    # The worked example has no Link Worker interactions and a child who missed their
+    # last two sessions: the shipped rules flag both.
+    callbacks[0]()
+    assert Flag.objects.filter(cleared_at__isnull=True).exists()
+    with django_capture_on_commit_callbacks() as callbacks:
+        load_package(actor=None, path=example_package)
+    assert callbacks == []  # unchanged: nothing to refresh
+
+
 def test_a_corrected_register_corrects_that_row(example_package, corrected_registers, tmp_path):
     load_package(actor=None, path=example_package)
     correction = tmp_path / "correction"

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from linkwork.accounts.models import Role
+from linkwork.engagement.services import refresh_all_flags
 from linkwork.packages.demo import reset_demo_logins
 from linkwork.packages.generator import generate_package
 from linkwork.packages.services import PackageInvalid, load_package
@@ -97,6 +98,9 @@ class Command(BaseCommand):
             for line in exc.errors[:20]:
                 self.stderr.write(line)
             raise CommandError("the generated zone did not load") from exc
+        # At once rather than by the queued task, so the first page already shows them.
+        changes = refresh_all_flags(actor=None, today=today)
+        self.stdout.write(f"Engagement flags raised for the zone: {len(changes.raised)}.")
 
     def _serve(self, port: int, workers: int) -> None:
         self.stdout.write("Starting the task worker and the web server; Ctrl-C stops both.")
