@@ -221,3 +221,22 @@ def register_marks(data) -> tuple[list[RegisterMark], int | None]:
             pupil_id = key.removeprefix("seen-")
             marks.append(RegisterMark(int(pupil_id), data.get(f"mark-{pupil_id}") or ABSENT, seen))
     return marks, None
+
+
+class OpenRegisterForm(forms.Form):
+    """Which service and day to take a register for, when the service has no regular
+    weekday (or the session moved)."""
+
+    service = forms.ModelChoiceField(label="Service", queryset=None, empty_label=None)
+    date = forms.DateField(label="Day of the session", widget=DATE, initial=timezone.localdate)
+
+    def __init__(self, *args, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = services
+        self.fields["service"].label_from_instance = lambda s: f"{s.name} ({s.school.name})"
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("A register is taken on or after the day of the session.")
+        return day

@@ -21,6 +21,7 @@ from .queries import (
     places_used,
     prefill_needs,
     register_rows,
+    register_services_for,
     service_for,
     services_for,
     session_on,
@@ -323,9 +324,23 @@ def allocation_end(request, pk):
 @roles(REGISTER_TAKERS)
 @require_GET
 def sessions(request):
+    """The week's sessions from each service's weekday, and a form to open the register
+    of any service on any day up to today (a service with no regular day, a session
+    moved): with `service` and `date` in the query it goes to that register."""
     today = timezone.localdate()
     days = sessions_this_week(request.user, today)
-    return render(request, "support/sessions.html", {"days": days, "today": today})
+    choices = register_services_for(request.user).select_related("school").order_by("name")
+    form = forms.OpenRegisterForm(
+        request.GET if "service" in request.GET else None, services=choices
+    )
+    if form.is_valid():
+        service, day = form.cleaned_data["service"], form.cleaned_data["date"]
+        return redirect("support:register", service.pk, day.isoformat())
+    return render(
+        request,
+        "support/sessions.html",
+        {"days": days, "today": today, "form": form if choices.exists() else None},
+    )
 
 
 def _register_context(service, on, today):

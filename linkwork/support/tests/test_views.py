@@ -117,6 +117,32 @@ def test_sessions_page_lists_this_weeks_sessions(client, partner_user, allocated
     assert register_url(service) in page
 
 
+def test_any_service_register_opens_for_a_day_up_to_today(
+    client, partner_user, make_pupil, enrol, service, link_worker, partner, school
+):
+    """A service with no regular day is not in the week's list, but its register opens
+    from the form; a day after today is refused; another partner's service is not offered."""
+    from linkwork.support.models import Partner, Service
+
+    pupil = make_pupil(given_name="Amara", family_name="Example")
+    enrol(pupil)
+    allocate_child(actor=link_worker, pupil=pupil, service=service, start_date=dt.date(2026, 3, 2))
+    other = Partner.objects.create(code="OTHER", name="Other charity")
+    theirs = Service.objects.create(code="THEIRS", partner=other, name="Their club", school=school)
+    client.force_login(partner_user)
+    page = client.get(reverse("support:sessions")).content.decode()
+    assert "no sessions with a regular day" in page
+    assert "Monday art club (" in page and "Their club" not in page
+    url = reverse("support:sessions")
+    response = client.get(url, {"service": service.pk, "date": "2026-03-11"})
+    assert response.status_code == 302
+    assert response["Location"] == register_url(service, dt.date(2026, 3, 11))
+    page = client.get(url, {"service": service.pk, "date": "2026-03-17"}).content.decode()
+    assert "on or after the day of the session" in page
+    refused = client.get(url, {"service": theirs.pk, "date": "2026-03-11"})
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+
+
 def test_cancelled_session(client, partner_user, allocated, service):
     client.force_login(partner_user)
     client.post(
