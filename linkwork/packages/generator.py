@@ -829,6 +829,16 @@ def _contract_yaml(years: list[SchoolYear], children: int) -> str:
     )
 
 
+def service_weekdays(*, children: int, seed: int) -> dict[str, int]:
+    """The weekday (0 = Monday) each service of the zone `generate_package` writes for
+    these arguments meets on: its registers fall on that day. The package has no column
+    for it; a zone sets it in the admin."""
+    rng = random.Random(f"linkwork-zone-{seed}")
+    schools = _plan_schools(rng, children)
+    _plan_partners(rng, schools)  # gives each school its services, as generate_package does
+    return {code: weekday for school in schools for code, weekday in school.services}
+
+
 def generate_package(
     path, *, children: int, seed: int, start: date | None = None, until: date | None = None
 ) -> dict[str, int]:

@@ -78,6 +78,15 @@ def test_demo_loads_the_zone_into_the_embedded_database(demo):
         funder = db.execute(
             "SELECT payer_code FROM accounts_user WHERE email = 'funder@example.org'"
         ).fetchone()[0]
+        # Each service meets on the weekday its registers fall on (SQLite: 0 = Sunday).
+        off_day = db.execute(
+            "SELECT count(*) FROM support_registerentry r JOIN support_service s "
+            "ON s.id = r.service_id WHERE s.weekday IS NULL "
+            "OR (CAST(strftime('%w', r.session_date) AS integer) + 6) % 7 <> s.weekday"
+        ).fetchone()[0]
+        flags = db.execute("SELECT count(*) FROM engagement_flag").fetchone()[0]
+    assert off_day == 0
+    assert flags > 0  # raised once the zone is loaded
     assert enrolments == 40
     assert registers > 1000
     assert sorted(roles.values()) == sorted(

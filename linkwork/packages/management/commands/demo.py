@@ -2,7 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -12,13 +12,15 @@ from django.utils import timezone
 from linkwork.accounts.models import Role
 from linkwork.engagement.services import refresh_all_flags
 from linkwork.packages.demo import reset_demo_logins
-from linkwork.packages.generator import generate_package
+from linkwork.packages.generator import generate_package, service_weekdays
 from linkwork.packages.services import PackageInvalid, load_package
 from linkwork.people.models import Pupil
+from linkwork.support.models import Service
 
 from .serve import run_server
 
 DEMO_SEED = 2016
+AFTER_SCHOOL = time(15, 30)
 
 
 def demo_start(today: date) -> date:
@@ -98,6 +100,10 @@ class Command(BaseCommand):
             for line in exc.errors[:20]:
                 self.stderr.write(line)
             raise CommandError("the generated zone did not load") from exc
+        # A running zone has its services' regular days set in the admin: the partner's
+        # "Sessions this week" lists them.
+        for code, weekday in service_weekdays(children=children, seed=DEMO_SEED).items():
+            Service.objects.filter(code=code).update(weekday=weekday, starts_at=AFTER_SCHOOL)
         # At once rather than by the queued task, so the first page already shows them.
         changes = refresh_all_flags(actor=None, today=today)
         self.stdout.write(f"Engagement flags raised for the zone: {len(changes.raised)}.")
