@@ -79,7 +79,7 @@ NAVIGATION = [
     (
         "outcomes:report",
         "Outcomes",
-        {Role.MANAGER, Role.ADMIN, Role.FUNDER},
+        {Role.MANAGER, Role.ADMIN, Role.FUNDER, Role.SCHOOL_STAFF, Role.LINK_WORKER},
         "A cohort's outcomes in the four areas, counted, with small numbers suppressed.",
     ),
     (

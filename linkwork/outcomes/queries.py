@@ -116,8 +116,9 @@ def outcomes_for_child(pupil, enrolments, *, today: dt.date) -> ChildOutcomes:
     )
 
 
-def cohort_outcome_rows(cohort) -> tuple[dict, list[ChildRows], int | None]:
-    """The inputs of a cohort's outcome report: rules by phase and every enrolled child's rows.
+def cohort_outcome_rows(cohort, school=None) -> tuple[dict, list[ChildRows], int | None]:
+    """The inputs of a cohort's outcome report: rules by phase and every enrolled child's
+    rows (only the children of `school` when given).
 
     Four queries for the rows whatever the cohort's size (enrolments, scores, attainment,
     school attendance), each limited to the cohort's children and the measures counted.
@@ -136,16 +137,16 @@ def cohort_outcome_rows(cohort) -> tuple[dict, list[ChildRows], int | None]:
     # Every phase counts the same measures; only their thresholds differ.
     wanted, subjects = measured(next(iter(rules_by_phase.values()), ()))
 
-    enrolments = list(
-        Enrolment.objects.filter(cohort=cohort).values_list(
-            "pupil_id", "enrolled_on", "pupil__school__phase"
-        )
-    )
+    members = Enrolment.objects.filter(cohort=cohort)
     in_cohort = {"pupil__enrolments__cohort": cohort}
+    scored = {"administration__pupil__enrolments__cohort": cohort}
+    if school is not None:
+        members = members.filter(pupil__school=school)
+        in_cohort["pupil__school"] = school
+        scored["administration__pupil__school"] = school
+    enrolments = list(members.values_list("pupil_id", "enrolled_on", "pupil__school__phase"))
     scores, attainment, attendance = {}, {}, {}
-    for pupil_id, *row in Score.objects.filter(
-        wanted, administration__pupil__enrolments__cohort=cohort
-    ).values_list(
+    for pupil_id, *row in Score.objects.filter(wanted, **scored).values_list(
         "administration__pupil_id",
         "administration__administered_on",
         "administration__instrument_code",

@@ -3,5 +3,8 @@
 from linkwork.accounts.models import Role
 
 ACCESS = {
-    "outcomes:report": {"allowed": {Role.MANAGER, Role.ADMIN, Role.FUNDER}, "kwargs": None},
+    "outcomes:report": {
+        "allowed": {Role.MANAGER, Role.ADMIN, Role.FUNDER, Role.SCHOOL_STAFF, Role.LINK_WORKER},
+        "kwargs": None,
+    },
 }

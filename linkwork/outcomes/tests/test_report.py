@@ -144,7 +144,48 @@ def test_the_report_downloads_as_csv(client, manager, reported_cohort):
 
 
 @pytest.mark.django_db
-def test_people_who_work_with_children_do_not_get_the_report(client, link_worker, partner_user):
-    for user in (link_worker, partner_user):
-        client.force_login(user)
-        assert client.get(reverse("outcomes:report")).status_code == 403
+def test_partner_staff_do_not_get_the_report(client, partner_user):
+    client.force_login(partner_user)
+    assert client.get(reverse("outcomes:report")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_school_staff_read_their_own_schools_children_only(
+    client, school_staff, reported_cohort, make_pupil, enrol, other_school
+):
+    """Their pupils' progress summary: the cohort's children at their school, with small
+    numbers suppressed; another school's children never counted, even when asked for."""
+    elsewhere = make_pupil(school=other_school)
+    enrol(elsewhere, on=ENROLLED)
+    client.force_login(school_staff)
+    url = reverse("outcomes:report")
+    text = client.get(url, {"cohort": reported_cohort.pk}).content.decode()
+    assert "Riverside Primary" in text and "6 enrolled children" in text
+    assert "Hillside Primary" not in text  # not theirs to choose
+    asked = client.get(url, {"cohort": reported_cohort.pk, "school": other_school.pk})
+    assert "6 enrolled children" in asked.content.decode()  # their own school again
+    response = client.get(url, {"cohort": reported_cohort.pk, "format": "csv"})
+    assert (
+        "outcomes-" in response["Content-Disposition"]
+        and "-100001.csv" in response["Content-Disposition"]
+    )
+
+
+@pytest.mark.django_db
+def test_a_manager_narrows_the_report_to_one_school(
+    client, manager, reported_cohort, make_pupil, enrol, other_school
+):
+    elsewhere = make_pupil(school=other_school)
+    enrol(elsewhere, on=ENROLLED)
+    client.force_login(manager)
+    url = reverse("outcomes:report")
+    assert "7 enrolled children" in client.get(url, {"cohort": reported_cohort.pk}).content.decode()
+    one = client.get(url, {"cohort": reported_cohort.pk, "school": other_school.pk})
+    assert "1 enrolled child" in one.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_funder_has_no_school_to_choose(client, funder, reported_cohort):
+    client.force_login(funder)
+    text = client.get(reverse("outcomes:report"), {"cohort": reported_cohort.pk}).content.decode()
+    assert 'name="school"' not in text
