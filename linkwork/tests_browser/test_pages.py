@@ -59,6 +59,25 @@ def test_sign_out_from_the_user_menu(page, login, manager):
     page.get_by_role("heading", name="Sign in").wait_for()
 
 
+def test_a_long_navigation_folds_behind_a_menu_button_on_a_phone(
+    page, login, axe_check, visit, manager
+):
+    login(page, manager)
+    visit(page, "contracts:contract_list")
+    button = page.locator(".nav-toggle")
+    contracts = page.locator("#site-nav-list").get_by_role("link", name="Contracts")
+    if page.viewport_name == "desktop":
+        assert button.is_hidden() and contracts.is_visible()
+        return
+    assert button.inner_text().endswith("Menu: Contracts")
+    assert button.get_attribute("aria-expanded") == "false" and contracts.is_hidden()
+    button.click()
+    assert button.get_attribute("aria-expanded") == "true" and contracts.is_visible()
+    axe_check(page)
+    page.locator("#site-nav-list").get_by_role("link", name="Outcomes").click()
+    page.get_by_role("heading", name="Outcomes").wait_for()
+
+
 def test_pages_have_no_serious_accessibility_violations(
     page, login, axe_check, visit, link_worker, children
 ):

@@ -26,7 +26,36 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { markScrollingRegions(); });
+  // A navigation of more than FOLD_AFTER links folds behind its "Menu" button on a narrow
+  // screen, the button naming the current page; it unfolds again on a wide one.
+  var FOLD_AFTER = 4;
+  var narrow = window.matchMedia("(max-width: 40em)");
+
+  function setUpNavigation() {
+    var nav = document.querySelector(".site-nav");
+    var button = nav && nav.querySelector(".nav-toggle");
+    if (!button || nav.querySelectorAll("li").length <= FOLD_AFTER) return;
+    var current = nav.querySelector('[aria-current="page"]');
+    button.textContent = current ? "Menu: " + current.textContent.trim() : "Menu";
+    function show(open) {
+      nav.classList.toggle("folded", !open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    function fit() {
+      button.hidden = !narrow.matches;
+      show(!narrow.matches);
+    }
+    button.addEventListener("click", function () {
+      show(button.getAttribute("aria-expanded") !== "true");
+    });
+    narrow.addEventListener("change", fit);
+    fit();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpNavigation();
+    markScrollingRegions();
+  });
   window.addEventListener("resize", function () { markScrollingRegions(); });
   document.addEventListener("htmx:afterSettle", function (event) {
     markScrollingRegions(event.target);
