@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
 
 from linkwork.audit.services import record
 
@@ -192,7 +191,7 @@ def _write(staging, resource: Resource, present: set[str], report: LoadReport) -
         return
     _upsert_all(resource, rows, counts)
     if name == "pupils":
-        writers.stamp_received(connection, timezone.localdate())
+        writers.stamp_received(connection)
 
 
 def _in_file_order(counts: dict) -> dict:

@@ -416,14 +416,14 @@ SCORES_FROM_RESPONSES = Upsert(
 )
 
 
-def stamp_received(connection, day) -> int:
-    """Mark every pupil of the staged pupils.csv as received on `day` (the retention
-    schedule counts from it); not a change to the pupil's data, so not counted as one."""
+def stamp_received(connection) -> int:
+    """Mark every pupil of the staged pupils.csv as received today, the database's date
+    as for the pupils the load inserts (the retention schedule counts from it); not a
+    change to the pupil's data, so not counted as one."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE people_pupil SET received_on = %s WHERE received_on < %s "
-            "AND upn IN (SELECT upn FROM lw_stage_pupils)",
-            [day, day],
+            "UPDATE people_pupil SET received_on = CURRENT_DATE WHERE received_on < CURRENT_DATE "
+            "AND upn IN (SELECT upn FROM lw_stage_pupils)"
         )
         return cursor.rowcount
 

@@ -227,7 +227,7 @@ def test_a_load_marks_the_pupils_it_received(make_pupil):
     Pupil.objects.update(received_on=RECEIVED_LONG_AGO)
     report = load_package(actor=None, path=root)
     assert report.counts["pupils"]["updated"] == 0
-    today = timezone.localdate()
     received = dict(Pupil.objects.values_list("upn", "received_on"))
     assert received.pop(left_out.upn) == RECEIVED_LONG_AGO
-    assert set(received.values()) == {today}
+    [day] = set(received.values())  # the database's date: within a day of the local one
+    assert abs((day - timezone.localdate()).days) <= 1
