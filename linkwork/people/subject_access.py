@@ -36,31 +36,39 @@ class Section:
         return f"{self.label}.csv"
 
 
-def _related_sections(pupil: Pupil) -> list[Section]:
-    """Follow reverse relations outward from the pupil, breadth first, each table once."""
-    sections = []
+def pupil_paths() -> list[tuple[type[models.Model], str]]:
+    """Every model that leads back to the pupil by keys, with the lookup from its rows to
+    the pupil's id (e.g. `administration__pupil` for a score): reverse relations followed
+    outward from the pupil, breadth first, each model once, by the first path found."""
+    paths = []
     seen = {Pupil}
-    frontier = [(Pupil, Pupil.objects.filter(pk=pupil.pk))]
+    frontier: list[tuple[type[models.Model], str]] = [(Pupil, "")]
     while frontier:
-        model, rows = frontier.pop(0)
+        model, path = frontier.pop(0)
         for relation in model._meta.related_objects:
             related = relation.related_model
             if related in seen or related._meta.app_label == "audit":
                 continue
             seen.add(related)
-            queryset = related._default_manager.filter(**{f"{relation.field.name}__in": rows})
-            sections.append(_section(related, queryset))
-            frontier.append((related, queryset))
-    return sections
+            lookup = f"{relation.field.name}__{path}" if path else relation.field.name
+            paths.append((related, lookup))
+            frontier.append((related, lookup))
+    return paths
+
+
+def _related_sections(pupil: Pupil) -> list[Section]:
+    return [
+        _section(model, model._default_manager.filter(**{lookup: pupil.pk}))
+        for model, lookup in pupil_paths()
+    ]
+
+
+def title_of(model) -> str:
+    return str(model._meta.verbose_name_plural).capitalize()
 
 
 def _section(model, queryset) -> Section:
-    meta = model._meta
-    return Section(
-        label=meta.label,
-        title=str(meta.verbose_name_plural).capitalize(),
-        queryset=queryset.order_by("pk"),
-    )
+    return Section(label=model._meta.label, title=title_of(model), queryset=queryset.order_by("pk"))
 
 
 def keyed_sections(pupil: Pupil) -> list[Section]:

@@ -55,3 +55,14 @@ def test_a_draft_holding_the_child_is_discarded(loaded, admin_user):
     assert not Claim.objects.filter(pk=draft.pk).exists()
     again = run_claim(actor=None, contract_code="EX-1", period_code="T1")
     assert again.lines.count() == 3 and not again.lines.filter(upn=BEN).exists()
+
+
+def test_erasing_two_children_of_one_draft_discards_it_once(loaded, admin_user):
+    from linkwork.people.services import erase_children
+
+    draft = run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    pupils = list(Pupil.objects.filter(upn__in=[BEN, "F201300024003"]))
+    erasures = erase_children(actor=admin_user, references={p.pk: "SAR-5" for p in pupils})
+    assert len(erasures) == 2 and not Claim.objects.filter(pk=draft.pk).exists()
+    again = run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    assert set(again.lines.values_list("upn", flat=True)) == {"C201300024001"}

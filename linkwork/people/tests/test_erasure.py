@@ -204,3 +204,35 @@ def test_the_register_moves_with_dumpdata_and_loaddata(child, admin_user, tmp_pa
     call_command("loaddata", str(dump), verbosity=0)
     moved = Erasure.objects.get()
     assert (moved.upn, moved.reference, moved.rows) == (erasure.upn, "SAR-8", erasure.rows)
+
+
+@pytest.mark.django_db
+def test_erasing_many_at_once_does_for_each_what_erasing_one_does(
+    child, make_pupil, enrol, add_history, admin_user
+):
+    """The retention schedule erases children in batches: each child's register row and
+    audit entry are those erasing it alone would give; a pupil gone meanwhile is left out;
+    a pupil not in the batch is untouched."""
+    from linkwork.people.services import erase_children
+
+    second, third, bystander = make_pupil(), make_pupil(), make_pupil()
+    enrol(second)
+    add_history(second, 2)
+    add_history(bystander, 1)
+    alone = {p.pk: plan_erasure(p).rows for p in (child, second, third)}
+    before_bystander = _rows_about(bystander.pk)
+    gone = 10**9  # no such pupil
+    erasures = erase_children(
+        actor=admin_user,
+        references={child.pk: "SAR-1", second.pk: "SAR-2", third.pk: "SAR-3", gone: "SAR-4"},
+    )
+    assert [e.pupil_id for e in erasures] == sorted([child.pk, second.pk, third.pk])
+    for erasure in erasures:
+        assert erasure.rows == alone[erasure.pupil_id]
+        assert _rows_about(erasure.pupil_id) == 0
+        entry = AuditEntry.objects.get(action="child.erased", object_id=str(erasure.pk))
+        assert entry.changes["rows"] == alone[erasure.pupil_id]
+    assert {e.reference for e in erasures} == {"SAR-1", "SAR-2", "SAR-3"}
+    assert not Pupil.objects.filter(pk__in=[child.pk, second.pk, third.pk]).exists()
+    assert _rows_about(bystander.pk) == before_bystander
+    assert not AuditEntry.objects.filter(pupil_id=child.pk, redacted_at__isnull=True).exists()
