@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 
@@ -128,4 +129,18 @@ def test_the_dpo_erases_a_child(page, login, axe_check, visit, admin_user, child
     page.get_by_role("button", name="Erase this child's data").click()
     page.wait_for_url("**/erasures/")
     assert page.get_by_role("cell", name="SAR-2026-031").is_visible()
+    axe_check(page)
+
+
+def test_the_sessions_and_outcomes_pages_have_no_serious_accessibility_violations(
+    page, login, axe_check, visit, partner_user, school_staff, service, children
+):
+    login(page, partner_user)
+    visit(page, "support:sessions")
+    page.get_by_label("Day of the session").wait_for()
+    axe_check(page)
+    page.context.clear_cookies()
+    login(page, school_staff)
+    visit(page, "outcomes:report")
+    page.get_by_role("heading", name=re.compile(r"^Outcomes: .*, Riverside Primary$")).wait_for()
     axe_check(page)
