@@ -58,10 +58,12 @@ def _money(value) -> str:
     return f"{Decimal(value):.2f}"
 
 
-def statement_lines(claim: Claim, payer: str) -> list[dict]:
-    """The lines of `claim` with a portion for `payer`, as a funder may see them."""
+def statement_lines(claim: Claim, payer: str, lines=None) -> list[dict]:
+    """The lines of `claim` (or of `lines`, some of them) with a portion for `payer`, as a
+    funder may see them: no UPN, no evidence."""
     out = []
-    for line in claim.lines.order_by("position"):
+    rows = claim.lines.order_by("position") if lines is None else lines
+    for line in rows.defer("evidence"):
         if payer not in line.portions:
             continue
         out.append(

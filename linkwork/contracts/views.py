@@ -4,6 +4,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,11 +16,12 @@ from linkwork.people.queries import child_for
 from . import queries, statements
 from .documents import parse_contract
 from .forecast import forecast_claims
-from .forms import ContractUploadForm, PriceChangeForm
+from .forms import ContractUploadForm, LineFilterForm, PriceChangeForm
 from .models import ClaimStatus
 from .services import ClaimError, mark_claim_paid, run_claim, store_contract, submit_claim
 
 READERS = {Role.MANAGER, Role.ADMIN, Role.FUNDER}
+LINES_PER_PAGE = 100
 STAFF = {Role.MANAGER, Role.ADMIN}
 
 
@@ -124,12 +126,35 @@ def claim_detail(request, code, period):
         ),
         "payer_codes": payer_codes,
     }
+    lines = claim.lines.order_by("position")
+    triggers = sorted(set(lines.order_by().values_list("trigger", flat=True).distinct()))
+    form = LineFilterForm(
+        request.GET or None,
+        triggers=triggers,
+        child_label="Child reference" if is_funder else "UPN",
+    )
+    filters = form.cleaned_data if form.is_valid() else {}
+    if filters.get("trigger"):
+        lines = lines.filter(trigger=filters["trigger"])
+    if filters.get("kind"):
+        lines = lines.filter(kind=filters["kind"])
+    child = (filters.get("q") or "").strip().upper()
     if is_funder:
         payer = request.user.payer_code
-        context["statement"] = statements.statement_lines(claim, payer)
+        lines = lines.filter(portions__has_key=payer)
+        if child:
+            upns = lines.order_by().values_list("upn", flat=True).distinct()
+            match = [u for u in upns if statements.child_reference(code, u) == child]
+            lines = lines.filter(upn__in=match)
         context["payer_total"] = Decimal(claim.payer_totals.get(payer, "0"))
-    else:
-        context["lines"] = list(claim.lines.order_by("position"))
+    elif child:
+        lines = lines.filter(upn__icontains=child)
+    page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
+    if is_funder:
+        context["statement"] = statements.statement_lines(claim, payer, lines=page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context.update(form=form, page=page, query=query.urlencode(), narrowed=bool(filters))
     return render(request, "contracts/claim_detail.html", context)
 
 

@@ -54,6 +54,33 @@ def test_claim_page_queries_are_bounded(claimed, client, manager, django_assert_
     assert "C201300024001" in page.content.decode()
 
 
+def test_a_claims_lines_are_paged_and_narrowed(claimed, client, manager, funder, monkeypatch):
+    """A claim of thousands of lines is read a page at a time, narrowed to a child (the
+    UPN for staff, the child reference for a funder), a trigger or a kind."""
+    from linkwork.contracts import views
+
+    monkeypatch.setattr(views, "LINES_PER_PAGE", 2)
+    client.force_login(manager)
+    url = _url("claim_detail", code="EX-1", period="T1")
+    first = client.get(url)
+    assert first.context["page"].paginator.count == 5  # three signups, two engaged
+    assert len(first.context["page"].object_list) == 2 and "Next lines" in first.content.decode()
+    third = client.get(url, {"page": 3}).context["page"]
+    assert [line.position for line in third.object_list] == [5]
+    engaged = client.get(url, {"trigger": "engaged"}).context["page"]
+    assert {line.trigger for line in engaged.object_list} == {"engaged"}
+    one = client.get(url, {"q": "c2013000240"}).context["page"]  # part of a UPN, any case
+    assert {line.upn for line in one.object_list} == {"C201300024001"}
+    assert client.get(url, {"kind": "adjustment"}).context["page"].paginator.count == 0
+    client.force_login(funder)
+    reference = child_reference("EX-1", "C201300024001")
+    page = client.get(url, {"q": reference.lower()})
+    rows = page.context["statement"]
+    assert {row["reference"] for row in rows} == {reference} and len(rows) == 2
+    assert "C201300024001" not in page.content.decode()
+    assert client.get(url, {"q": "C201300024001"}).context["page"].paginator.count == 0
+
+
 def test_manager_runs_and_submits_from_the_page(claimed, client, manager):
     client.force_login(manager)
     client.post(_url("claim_run", code="EX-1", period="T3"))
