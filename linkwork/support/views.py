@@ -3,6 +3,8 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -108,6 +110,9 @@ def interaction_new(request, pk):
     return render(request, "support/interaction_form.html", {"pupil": pupil, "form": form})
 
 
+FOLLOW_UPS_PER_PAGE = 50
+
+
 @roles(STAFF)
 @require_GET
 def follow_ups(request):
@@ -116,13 +121,12 @@ def follow_ups(request):
     open_items = (
         FollowUp.objects.filter(completed_at__isnull=True, pupil__in=visible)
         .select_related("pupil", "assigned_to")
-        .order_by("due_on", "opened_at")
+        .order_by(F("due_on").asc(nulls_last=True), "opened_at")
     )
     if not request.user.sees_everyone:
         open_items = open_items.filter(assigned_to=request.user)
-    return render(
-        request, "support/follow_ups.html", {"follow_ups": open_items[:200], "today": today}
-    )
+    page = Paginator(open_items, FOLLOW_UPS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "support/follow_ups.html", {"page": page, "today": today})
 
 
 @roles(STAFF)

@@ -384,3 +384,32 @@ def test_goal_reworded_keeps_the_old_wording_in_history(client, link_worker, all
     client.post(reverse("support:goal_update", kwargs={"pk": goal.pk}), {"status": "achieved"})
     goal.refresh_from_db()
     assert (goal.text, goal.status) == ("Read in front of the class", "achieved")
+
+
+def test_follow_ups_are_paged_soonest_due_first(
+    client, link_worker, manager, make_pupil, monkeypatch
+):
+    from linkwork.support import views
+    from linkwork.support.services import open_follow_up
+
+    monkeypatch.setattr(views, "FOLLOW_UPS_PER_PAGE", 2)
+    pupil = make_pupil(given_name="Amara", family_name="Example")
+    for days in (3, 1, 2):
+        open_follow_up(
+            actor=link_worker,
+            pupil=pupil,
+            reason=f"Call home ({days})",
+            due_on=TODAY + dt.timedelta(days=days),
+        )
+    open_follow_up(actor=manager, pupil=pupil, reason="The manager's own")
+    client.force_login(link_worker)
+    first = client.get(reverse("support:follow_ups"))
+    assert [f.reason for f in first.context["page"].object_list] == [
+        "Call home (1)",
+        "Call home (2)",
+    ]
+    assert "3 open, soonest due first; page 1 of 2" in first.content.decode()
+    second = client.get(reverse("support:follow_ups"), {"page": 2}).context["page"]
+    assert [f.reason for f in second.object_list] == ["Call home (3)"]
+    client.force_login(manager)  # sees everyone's
+    assert client.get(reverse("support:follow_ups")).context["page"].paginator.count == 4
