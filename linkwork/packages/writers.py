@@ -637,16 +637,13 @@ def upsert(connection, spec: Upsert, staged: int | None = None, source_rows: int
         total, adding, differing = _classify(cursor, spec)
         updated = 0
         if differing:
-            selected = ", ".join(
-                f"{expr} AS {column}" for column, expr in {**spec.key, **spec.data}.items()
-            )
             sets = ", ".join(f"{column} = x.{column}" for column in spec.data)
             same_key = " AND ".join(f"{spec.table}.{column} = x.{column}" for column in spec.key)
             differs = " OR ".join(
                 f"{spec.table}.{column} IS DISTINCT FROM x.{column}" for column in spec.data
             )
             cursor.execute(
-                f"UPDATE {spec.table} SET {sets} FROM (SELECT {selected} FROM {spec.source}) x "  # noqa: S608
+                f"UPDATE {spec.table} SET {sets} FROM ({_keyed_rows(spec)}) x "  # noqa: S608
                 f"WHERE {same_key} AND ({differs})"
             )
             updated = cursor.rowcount
@@ -667,20 +664,24 @@ def _classify(cursor, spec: Upsert) -> tuple[int, int, int]:
     """(source rows, rows with a key the table lacks, rows whose data differ from the
     table's row with their key), from one outer join. A key column is never null in the
     table, so a null one marks a key it lacks."""
-    distinct = "DISTINCT " if spec.distinct else ""
-    selected = ", ".join(
-        f"{expr} AS {column}" for column, expr in {**spec.key, **spec.data}.items()
-    )
     joined = " AND ".join(f"t.{column} = x.{column}" for column in spec.key)
     probe = next(iter(spec.key))
     differs = " OR ".join(f"t.{column} IS DISTINCT FROM x.{column}" for column in spec.data)
     cursor.execute(
         f"SELECT count(*), count(*) FILTER (WHERE t.{probe} IS NULL), "  # noqa: S608
         f"count(*) FILTER (WHERE t.{probe} IS NOT NULL AND ({differs or 'false'})) "
-        f"FROM (SELECT {distinct}{selected} FROM {spec.source}) x "
-        f"LEFT JOIN {spec.table} t ON {joined}"
+        f"FROM ({_keyed_rows(spec)}) x LEFT JOIN {spec.table} t ON {joined}"
     )
     return cursor.fetchone()
+
+
+def _keyed_rows(spec: Upsert) -> str:
+    """The source rows as the table's key and data columns, named as in the table."""
+    distinct = "DISTINCT " if spec.distinct else ""
+    selected = ", ".join(
+        f"{expr} AS {column}" for column, expr in {**spec.key, **spec.data}.items()
+    )
+    return f"SELECT {distinct}{selected} FROM {spec.source}"  # noqa: S608
 
 
 def first_scores_apply(connection, staged: int) -> bool:
