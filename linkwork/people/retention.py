@@ -133,23 +133,47 @@ def _enrolment_ended(cutoff: dt.date):
     )
 
 
-def due_children(today: dt.date, schedule: Schedule | None = None) -> list[Due]:
-    """Every child due for erasure on `today`, oldest first."""
-    schedule = schedule or Schedule.from_settings()
-    rules = (
+def _rules(today: dt.date, schedule: Schedule):
+    return (
         (NEVER_ENROLLED, _never_enrolled(months_before(today, schedule.not_enrolled_months))),
         (ENROLMENT_ENDED, _enrolment_ended(years_after(today, -schedule.after_enrolment_years))),
     )
+
+
+def _due(rule: str, rows) -> list[Due]:
+    return [
+        Due(pk, upn, school, rule, since)
+        for pk, upn, school, since in rows
+        if since is not None and since != _NONE
+    ]
+
+
+def due_children(today: dt.date, schedule: Schedule | None = None) -> list[Due]:
+    """Every child due for erasure on `today`, oldest first."""
     due = []
-    for rule, pupils in rules:
-        rows = pupils.values_list("pk", "upn", "school__name", "since")
-        due.extend(
-            Due(pk, upn, school, rule, since)
-            for pk, upn, school, since in rows
-            if since is not None and since != _NONE
-        )
+    for rule, pupils in _rules(today, schedule or Schedule.from_settings()):
+        due.extend(_due(rule, pupils.values_list("pk", "upn", "school__name", "since")))
     due.sort(key=lambda d: (d.since, d.upn))
     return due
+
+
+def due_sample(today: dt.date, shown: int, schedule: Schedule | None = None):
+    """(how many children are due on `today`, the first `shown` of them by rule, school
+    and UPN).
+
+    For a page: the database counts the children due without working out their dates,
+    and the dates are looked up for the children shown only, so the page costs the same
+    whether a handful or a whole year's screening is due."""
+    count = 0
+    sample = []
+    for rule, pupils in _rules(today, schedule or Schedule.from_settings()):
+        count += pupils.count()
+        if len(sample) < shown:
+            rows = pupils.order_by("school__name", "upn").values_list(
+                "pk", "upn", "school__name", "since"
+            )
+            sample.extend(_due(rule, rows[: shown - len(sample)]))
+    return count, sample
 
 
 def expired_uploads(today: dt.date, schedule: Schedule | None = None):

@@ -26,7 +26,7 @@ from .queries import (
     sees_children,
     sees_details,
 )
-from .retention import Schedule, due_children, expired_uploads
+from .retention import Schedule, due_sample, expired_uploads
 from .services import erase_child, export_subject_access
 from .subject_access import sections_for
 from .tasks import apply_retention_task
@@ -206,15 +206,15 @@ def erasures(request):
         )
         return redirect("people:erasures")
     page = Paginator(Erasure.objects.all(), PAGE_SIZE).get_page(request.GET.get("page"))
-    due = due_children(today)
+    due_count, due = due_sample(today, DUE_SHOWN)
     return render(
         request,
         "people/erasures.html",
         {
             "page": page,
             "schedule": Schedule.from_settings(),
-            "due": due[:DUE_SHOWN],
-            "due_count": len(due),
+            "due": due,
+            "due_count": due_count,
             "uploads_due": expired_uploads(today).count(),
             "contracts_due": evidence_past_keeping(today),
             "evidence_years": evidence_years(),

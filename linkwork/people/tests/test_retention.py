@@ -24,6 +24,7 @@ from linkwork.people.retention import (
     NEVER_ENROLLED,
     Schedule,
     due_children,
+    due_sample,
     expired_uploads,
     months_before,
 )
@@ -124,6 +125,19 @@ def test_who_is_due(zone):
     assert due_children(TODAY, Schedule(36, 5, 30)) == []
     later = {d.upn for d in due_children(TODAY, Schedule(18, 2, 30))}
     assert zone["ended_lately"].upn in later
+
+
+@pytest.mark.django_db
+def test_a_page_counts_them_all_and_lists_a_few(zone, django_assert_max_num_queries):
+    everyone = due_children(TODAY, SCHEDULE)
+    with django_assert_max_num_queries(4):  # a count and a short list per rule
+        count, sample = due_sample(TODAY, 2, SCHEDULE)
+    assert count == len(everyone) == 3
+    never = sorted((d for d in everyone if d.rule == NEVER_ENROLLED), key=lambda d: d.upn)
+    assert sample == never[:2]  # by rule, then school (one here), then UPN
+    count, sample = due_sample(TODAY, 50, SCHEDULE)
+    assert count == 3 and sorted(sample, key=lambda d: d.upn) == sorted(everyone, key=lambda d: d.upn)
+    assert due_sample(TODAY, 50, Schedule(36, 5, 30)) == (0, [])
 
 
 @pytest.mark.django_db
