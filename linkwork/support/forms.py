@@ -200,6 +200,50 @@ class CancelSessionForm(forms.Form):
     reason = forms.CharField(label="Why was it cancelled?", max_length=200)
 
 
+WEEKDAYS = [
+    ("", "No regular day"),
+    *[
+        (str(n), day)
+        for n, day in enumerate(
+            ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+        )
+    ],
+]
+
+
+class ServiceScheduleForm(forms.Form):
+    """When a service meets and how many children it takes: what the sessions page and
+    allocations go by. Its name, school and partner come from the zone's data."""
+
+    weekday = forms.TypedChoiceField(
+        label="Day it meets",
+        choices=WEEKDAYS,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="Its sessions are listed on this day on the sessions page.",
+    )
+    starts_at = forms.TimeField(
+        label="Starts at",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    capacity = forms.IntegerField(
+        label="Places",
+        min_value=1,
+        max_value=1000,
+        required=False,
+        help_text="Leave empty for no limit. Children already allocated keep their places.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("starts_at") is not None and cleaned.get("weekday") is None:
+            self.add_error("weekday", "Choose the day it meets, or leave the time empty too.")
+        return cleaned
+
+
 class RegisterUploadForm(forms.Form):
     file = forms.FileField(label="Register file (CSV or XLSX)")
 

@@ -243,6 +243,37 @@ def cancel_session(*, actor, service, session_date: dt.date, reason: str) -> Ses
     return session
 
 
+def _schedule(service) -> dict:
+    return {
+        "weekday": service.weekday_name or None,
+        "starts_at": service.starts_at.strftime("%H:%M") if service.starts_at else None,
+        "capacity": service.capacity,
+    }
+
+
+@transaction.atomic
+def set_service_schedule(
+    *, actor, service, weekday: int | None, starts_at: dt.time | None, capacity: int | None
+):
+    """Set when a service meets and how many places it has; recorded with what changed."""
+    service = type(service).objects.select_for_update().get(pk=service.pk)
+    before = _schedule(service)
+    service.weekday, service.starts_at, service.capacity = weekday, starts_at, capacity
+    service.full_clean(validate_unique=False)
+    changes = changes_between(before, _schedule(service))
+    if not changes:
+        return service
+    service.save(update_fields=["weekday", "starts_at", "capacity"])
+    record(
+        actor=actor,
+        action="support.service_changed",
+        obj=service,
+        summary=f"{service.code}: when it meets and its places",
+        changes=changes,
+    )
+    return service
+
+
 # --- interactions and follow-ups ---------------------------------------------------
 
 

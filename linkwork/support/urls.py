@@ -19,6 +19,7 @@ urlpatterns = [
     path("follow-ups/<int:pk>/complete/", views.follow_up_complete, name="follow_up_complete"),
     path("follow-ups/<int:pk>/assign/", views.follow_up_assign, name="follow_up_assign"),
     path("services/", views.catalogue, name="catalogue"),
+    path("services/<int:pk>/", views.service_edit, name="service_edit"),
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/upload/", views.register_upload, name="register_upload"),
     path("sessions/<int:service_pk>/<str:date>/", views.register, name="register"),

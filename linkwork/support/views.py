@@ -280,7 +280,12 @@ def catalogue(request):
         }
         for s in rows
     ]
-    return render(request, "support/catalogue.html", {"items": items, "today": today})
+    may_change = request.user.role in REGISTER_TAKERS
+    return render(
+        request,
+        "support/catalogue.html",
+        {"items": items, "today": today, "may_change": may_change},
+    )
 
 
 @roles(STAFF)
@@ -409,6 +414,27 @@ def register_cancel(request, service_pk, date):
     else:
         messages.error(request, "Say why the session was cancelled.")
     return redirect("support:register", service_pk=service.pk, date=on.isoformat())
+
+
+@roles(REGISTER_TAKERS)
+@require_http_methods(["GET", "POST"])
+def service_edit(request, pk):
+    """When one of the user's services meets and its places (partner staff: their own)."""
+    service = service_for(request.user, pk, register=True)
+    initial = {
+        "weekday": service.weekday,
+        "starts_at": service.starts_at,
+        "capacity": service.capacity,
+    }
+    form = forms.ServiceScheduleForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.set_service_schedule(actor=request.user, service=service, **form.cleaned_data)
+        messages.success(request, f"{service.name} saved.")
+        return redirect("support:catalogue")
+    used = places_used([service], timezone.localdate()).get(service.pk, 0)
+    return render(
+        request, "support/service_form.html", {"form": form, "service": service, "used": used}
+    )
 
 
 @roles(REGISTER_TAKERS)

@@ -132,12 +132,23 @@ def test_the_dpo_erases_a_child(page, login, axe_check, visit, admin_user, child
     axe_check(page)
 
 
-def test_the_sessions_and_outcomes_pages_have_no_serious_accessibility_violations(
+def test_the_sessions_services_and_outcomes_pages_have_no_serious_accessibility_violations(
     page, login, axe_check, visit, partner_user, school_staff, service, children
 ):
     login(page, partner_user)
     visit(page, "support:sessions")
     page.get_by_label("Day of the session").wait_for()
+    axe_check(page)
+    visit(page, "support:catalogue")
+    page.get_by_role("link", name=re.compile(r"^Change ")).first.click()
+    page.get_by_label("Starts at").fill("15:30")
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_text("Choose the day it meets").is_visible()
+    axe_check(page)
+    page.get_by_label("Day it meets").select_option("Monday")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/support/services/")
+    assert page.get_by_role("cell", name="Monday 15:30").is_visible()
     axe_check(page)
     page.context.clear_cookies()
     login(page, school_staff)

@@ -143,6 +143,45 @@ def test_any_service_register_opens_for_a_day_up_to_today(
     assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
 
 
+def test_partner_sets_when_their_service_meets(client, partner_user, service, partner, school):
+    """From the catalogue: the day, the time and the places, recorded with what changed;
+    the sessions page then lists the service on its day. Another partner's service 404s."""
+    from linkwork.audit.models import AuditEntry
+    from linkwork.support.models import Partner, Service
+
+    other = Partner.objects.create(code="OTHER", name="Other charity")
+    theirs = Service.objects.create(code="THEIRS", partner=other, name="Their club", school=school)
+    client.force_login(partner_user)
+    url = reverse("support:service_edit", kwargs={"pk": service.pk})
+    assert url in client.get(reverse("support:catalogue")).content.decode()
+    page = client.post(url, {"weekday": "", "starts_at": "15:30", "capacity": "0"})
+    text = page.content.decode()
+    assert "Choose the day it meets" in text and "greater than or equal to 1" in text
+    response = client.post(url, {"weekday": "0", "starts_at": "15:30", "capacity": "12"})
+    assert response.status_code == 302
+    service.refresh_from_db()
+    assert (service.weekday, service.starts_at, service.capacity) == (0, dt.time(15, 30), 12)
+    entry = AuditEntry.objects.get(action="support.service_changed")
+    assert entry.changes == {
+        "capacity": [None, 12],
+        "starts_at": [None, "15:30"],
+        "weekday": [None, "Monday"],
+    }
+    client.post(url, {"weekday": "0", "starts_at": "15:30", "capacity": "12"})
+    assert AuditEntry.objects.filter(action="support.service_changed").count() == 1  # no change
+    assert "Today: Monday art club" in client.get(reverse("support:sessions")).content.decode()
+    other_url = reverse("support:service_edit", kwargs={"pk": theirs.pk})
+    assert client.get(other_url).status_code == 404
+    assert client.post(other_url, {"weekday": "1"}).status_code == 404
+
+
+def test_link_workers_see_services_but_do_not_change_them(client, link_worker, service):
+    client.force_login(link_worker)
+    page = client.get(reverse("support:catalogue")).content.decode()
+    assert "Monday art club" in page
+    assert reverse("support:service_edit", kwargs={"pk": service.pk}) not in page
+
+
 def test_cancelled_session(client, partner_user, allocated, service):
     client.force_login(partner_user)
     client.post(
