@@ -116,6 +116,10 @@ def axe_check():
         assert not bad, f"{page.url}: " + "; ".join(
             f"{v['id']} ({v['impact']}): {v['help']} x{len(v['nodes'])}" for v in bad
         )
+        # Reflow (WCAG 1.4.10): the page itself never scrolls sideways; wide tables
+        # scroll inside their own box.
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= page.viewport_size["width"], f"{page.url}: the page scrolls sideways"
         return results
 
     return check
