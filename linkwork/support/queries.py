@@ -133,23 +133,26 @@ def sessions_this_week(user, today: dt.date) -> list[SessionDay]:
             cancelled=True,
         ).values_list("service_id", "date")
     )
-    marked = dict(
-        RegisterEntry.objects.filter(
+    # Marks on each service's own day: a register taken for another day this week (a
+    # session that moved) is not this one's.
+    marked = {
+        (service_id, day): n
+        for service_id, day, n in RegisterEntry.objects.filter(
             service__in=services,
             session_date__gte=monday,
             session_date__lte=monday + dt.timedelta(days=6),
         )
         .order_by()
-        .values("service_id")
+        .values("service_id", "session_date")
         .annotate(n=Count("pk"))
-        .values_list("service_id", "n")
-    )
+        .values_list("service_id", "session_date", "n")
+    }
     days = [
         SessionDay(
             service=s,
             date=dates[s.pk],
             cancelled=(s.pk, dates[s.pk]) in cancelled,
-            marked=marked.get(s.pk, 0),
+            marked=marked.get((s.pk, dates[s.pk]), 0),
             today=dates[s.pk] == today,
         )
         for s in services

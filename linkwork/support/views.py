@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,6 +18,7 @@ from linkwork.people.queries import child_for
 from . import forms, services
 from .models import Allocation, FollowUp, Goal, SupportPlan
 from .queries import (
+    ABSENT,
     caseload_enrolments,
     caseload_rows,
     child_support_context,
@@ -361,8 +363,17 @@ def _register_context(service, on, today):
         "session": session,
         "cancelled": bool(session and session.cancelled),
         "future": on > today,
+        # A register on a day the service does not meet is usually the wrong day chosen.
+        "off_day": service.weekday is not None and on.weekday() != service.weekday,
         "cancel_form": forms.CancelSessionForm(),
     }
+
+
+def _nobody_marked(marks) -> bool:
+    """A whole register saved with every child absent and none of them marked before:
+    the page asks before saving it (a register taken on the wrong day would flag every
+    child on it)."""
+    return bool(marks) and all(m.state == ABSENT and not m.seen for m in marks)
 
 
 @roles(REGISTER_TAKERS)
@@ -379,6 +390,9 @@ def register(request, service_pk, date):
     if request.method == "POST":
         try:
             marks, pupil_id = forms.register_marks(request.POST)
+            if pupil_id is None and _nobody_marked(marks) and "all_absent" not in request.POST:
+                context = _register_context(service, on, today)
+                return render(request, "support/register.html", context | {"confirm": True})
             result = services.record_register(
                 actor=request.user, service=service, session_date=on, marks=marks
             )
@@ -390,8 +404,12 @@ def register(request, service_pk, date):
             return redirect("support:register", service_pk=service.pk, date=on.isoformat())
         if request.htmx and pupil_id is not None:
             row = next(r for r in register_rows(service, on) if r.pupil.pk == pupil_id)
-            return render(
-                request, "support/register.html#row", {"row": row, "service": service, "date": on}
+            # The row (its button keeps its id, so focus stays on it) and, out of band, the
+            # status line a screen reader announces.
+            context = {"row": row, "service": service, "date": on}
+            return HttpResponse(
+                render_to_string("support/register.html#row", context, request)
+                + render_to_string("support/register.html#status", context, request)
             )
         if pupil_id is None:
             note = f" {result.kept} marks a colleague made were kept." if result.kept else ""

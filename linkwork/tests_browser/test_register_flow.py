@@ -46,6 +46,9 @@ def test_partner_takes_and_corrects_a_register(
     assert "Not marked" in tap.inner_text()
     tap.click()
     page.locator(f"#row-{amara.pk}.mark-attended").wait_for()
+    # Focus stays on the child's button, and the new mark is announced.
+    assert page.evaluate("document.activeElement.id") == f"tap-{amara.pk}"
+    assert page.get_by_role("status").inner_text() == "Amara Example: Attended, saved."
     page.locator(f"#row-{amara.pk} button").click()
     page.locator(f"#row-{amara.pk}.mark-engaged").wait_for()
     entry = RegisterEntry.objects.get(pupil=amara)

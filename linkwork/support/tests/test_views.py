@@ -95,19 +95,70 @@ def test_tap_marks_attended_then_engaged_with_htmx(client, partner_user, allocat
 
 
 def test_plain_form_submit_saves_unmarked_children_as_absent(
-    client, partner_user, allocated, service
+    client, partner_user, allocated, service, make_pupil, enrol, link_worker
 ):
+    other = make_pupil(given_name="Bea", family_name="Sample")
+    enrol(other)
+    allocate_child(actor=link_worker, pupil=other, service=service, start_date=dt.date(2026, 3, 2))
     client.force_login(partner_user)
     response = client.post(
         register_url(service),
         {
             "save": "1",
             f"seen-{allocated.pk}": "",
-            f"mark-{allocated.pk}": "absent",
+            f"mark-{allocated.pk}": "attended",
+            f"seen-{other.pk}": "",
+            f"mark-{other.pk}": "absent",
         },
     )
     assert response.status_code == 302
+    assert RegisterEntry.objects.get(pupil=other).attended is False
+    assert RegisterEntry.objects.get(pupil=allocated).attended is True
+
+
+def test_saving_a_register_with_nobody_marked_asks_first(client, partner_user, allocated, service):
+    """Every child absent and none marked before: a register on the wrong day would flag
+    them all, so the page asks; confirming saves it."""
+    client.force_login(partner_user)
+    data = {"save": "1", f"seen-{allocated.pk}": "", f"mark-{allocated.pk}": "absent"}
+    response = client.post(register_url(service), data)
+    assert response.status_code == 200
+    assert "Nobody is marked as attended" in response.content.decode()
+    assert not RegisterEntry.objects.exists()
+    response = client.post(register_url(service), data | {"all_absent": "1"})
+    assert response.status_code == 302
     assert RegisterEntry.objects.get().attended is False
+    # Saved again (the page now shows the marks): no question.
+    again = {"save": "1", f"seen-{allocated.pk}": "absent", f"mark-{allocated.pk}": "absent"}
+    assert client.post(register_url(service), again).status_code == 302
+
+
+def test_a_register_on_a_day_the_service_does_not_meet_says_so(
+    client, partner_user, allocated, service
+):
+    client.force_login(partner_user)
+    wednesday = dt.date(2026, 3, 11)
+    page = client.get(register_url(service, wednesday)).content.decode()
+    assert "meets on Mondays, and this is a Wednesday" in page
+    assert "meets on Mondays" not in client.get(register_url(service)).content.decode()
+
+
+def test_the_weeks_card_counts_the_marks_of_its_own_day(
+    client, partner_user, allocated, service, time_machine
+):
+    from linkwork.support.services import RegisterMark, record_register
+
+    time_machine.move_to(dt.datetime(2026, 3, 18, 12, tzinfo=dt.UTC))
+    for day in (TODAY, dt.date(2026, 3, 18)):  # its Monday, and a Wednesday
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=day,
+            marks=[RegisterMark(allocated.pk, "attended")],
+        )
+    client.force_login(partner_user)
+    page = client.get(reverse("support:sessions")).content.decode()
+    assert "1 marked" in page and "2 marked" not in page
 
 
 def test_sessions_page_lists_this_weeks_sessions(client, partner_user, allocated, service):
