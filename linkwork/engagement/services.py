@@ -46,6 +46,9 @@ class FlagChanges:
     updated: list[Flag] = field(default_factory=list)
 
 
+CLOSED_WITH_FLAG = "Closed when its flag cleared: the rule that raised it no longer holds."
+
+
 def follow_up_due(today: dt.date) -> dt.date:
     """A flag's follow-up is due by the Friday of the week it is raised."""
     return today + dt.timedelta(days=(4 - today.weekday()) % 7)
@@ -125,6 +128,11 @@ def _refresh_chunk(ids, rules, version, today, changes: FlagChanges) -> None:
         for flag in cleared:
             flag.cleared_at = now
         changes.cleared.extend(cleared)
+        # The follow-ups these flags opened have nothing left to follow up; one already
+        # completed keeps what its Link Worker wrote.
+        FollowUp.objects.filter(
+            pk__in=[f.follow_up_id for f in cleared if f.follow_up_id], completed_at__isnull=True
+        ).update(completed_at=now, outcome=CLOSED_WITH_FLAG)
     if changes.updated:
         Flag.objects.bulk_update(changes.updated, ["reason", "level"])
     if new:

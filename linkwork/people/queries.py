@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -161,12 +161,19 @@ def child_profile(user, pupil: Pupil, *, today) -> dict:
     """
     from linkwork.measures.models import Administration, Score
     from linkwork.outcomes.queries import outcomes_for_child
-    from linkwork.support.models import Allocation, Interaction, RegisterEntry
+    from linkwork.support.models import Allocation, Interaction, RegisterEntry, Session
 
     allocations = Allocation.objects.filter(pupil=pupil).select_related(
         "service", "service__partner", "service__school"
     )
-    registers = RegisterEntry.objects.filter(pupil=pupil).select_related("service")
+    cancelled = Session.objects.filter(
+        service=OuterRef("service"), date=OuterRef("session_date"), cancelled=True
+    )
+    registers = (
+        RegisterEntry.objects.filter(pupil=pupil)
+        .select_related("service")
+        .annotate(cancelled=Exists(cancelled))
+    )
     if user.role == Role.PARTNER:
         allocations = allocations.filter(service__partner_id=user.partner_id)
         registers = registers.filter(service__partner_id=user.partner_id)

@@ -68,6 +68,25 @@ def test_flags_clear_when_enrolment_ends(make_pupil, enrol):
     assert Flag.objects.get().cleared_at is not None
 
 
+def test_a_cleared_flag_closes_its_follow_up_unless_done(make_pupil, enrol, link_worker):
+    from linkwork.engagement.services import CLOSED_WITH_FLAG
+    from linkwork.support.services import record_interaction
+
+    first, second = make_pupil(), make_pupil()
+    for pupil in (first, second):
+        enrol(pupil, on=dt.date(2026, 1, 5))
+    refresh_flags(actor=None, pupils=[first, second])
+    done = FollowUp.objects.get(pupil=second)
+    done.completed_at, done.outcome = done.opened_at, "Rang the family"
+    done.save()
+    for pupil in (first, second):  # the contact the no-contact rule asks for
+        record_interaction(actor=link_worker, pupil=pupil, occurred_on=TODAY, kind="one_to_one")
+    assert not Flag.objects.filter(cleared_at__isnull=True).exists()
+    closed = FollowUp.objects.get(pupil=first)
+    assert closed.completed_at is not None and closed.outcome == CLOSED_WITH_FLAG
+    assert FollowUp.objects.get(pupil=second).outcome == "Rang the family"
+
+
 def test_digest_email_per_link_worker(
     make_pupil, enrol, link_worker, other_link_worker, mailoutbox
 ):

@@ -116,6 +116,21 @@ def test_link_worker_sees_scores_interactions_and_history(
 
 
 @pytest.mark.django_db
+def test_a_mark_on_a_cancelled_session_says_so(client, link_worker, make_pupil, enrol, service):
+    from linkwork.support.models import RegisterEntry, Session
+
+    pupil = make_pupil()
+    enrol(pupil, link_worker=link_worker)
+    day = dt.date(2026, 3, 9)
+    RegisterEntry.objects.create(pupil=pupil, service=service, session_date=day, attended=False)
+    client.force_login(link_worker)
+    assert "Session cancelled" not in client.get(detail(pupil)).content.decode()
+    Session.objects.create(service=service, date=day, cancelled=True, cancelled_reason="Trip")
+    html = client.get(detail(pupil)).content.decode()
+    assert "Session cancelled" in html and ">Absent<" not in html
+
+
+@pytest.mark.django_db
 def test_school_staff_see_no_interaction_notes_or_history(
     client, school_staff, make_pupil, enrol, add_history
 ):
