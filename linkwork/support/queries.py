@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Max, Q
 from django.shortcuts import get_object_or_404
@@ -226,54 +227,91 @@ def prefill_needs(pupil) -> dict:
     """Needs and strengths per outcome area, prefilled from what the school data shows.
 
     Uses the child's latest screening risk profile when there is one (areas at risk are
-    needs, the others strengths); otherwise the latest attendance, attainment against
-    expected and the latest score of each scale that counts in an outcome area.
+    needs, the others strengths); otherwise the latest value of each measure the outcome
+    areas count (school attendance, attainment against expected, the scales of the
+    instruments), judged by the screening rules' thresholds for the child's phase: at
+    risk is a need, not at risk a strength. A measure with no threshold says nothing
+    either way and is left out.
     """
+    from linkwork.outcomes.progress import at_risk
+
     from_screening = _needs_from_screening(pupil)
     if from_screening is not None:
         return from_screening
-    from linkwork.measures.models import Score
-
-    needs = {area: [] for area in ("wellbeing", "relationships", "confidence", "school")}
-    attendance = SchoolAttendance.objects.filter(pupil=pupil).order_by("-period_start").first()
-    if attendance and attendance.possible_sessions:
-        rate = attendance.present_sessions * 100 // attendance.possible_sessions
-        needs["school"].append(f"School attendance {rate}% ({attendance.period_start} onwards)")
-    latest = {}
-    for row in Attainment.objects.filter(pupil=pupil).order_by("subject", "assessed_on"):
-        latest[row.subject] = row
-    for subject, row in latest.items():
-        gap = row.value - row.expected
-        where = "below" if gap < 0 else "at or above"
-        needs["school"].append(
-            f"{subject.capitalize()}: {row.value.normalize()} against expected "
-            f"{row.expected.normalize()} ({where} expected)"
-        )
-    # The latest score of each scale that counts in an outcome area.
-    from linkwork.measures.queries import current_definitions
-    from linkwork.outcomes.areas import outcome_areas
-
-    measures = [
-        measure
-        for area in outcome_areas(current_definitions())
-        for measure in area.measures
-        if measure.kind == "score"
-    ]
-    wanted = Q(pk__in=[])
-    for measure in measures:
-        instrument, scale = measure.subject.split("/", 1)
-        wanted |= Q(administration__instrument_code=instrument, scale=scale)
-    latest_scores = {
-        f"{instrument}/{scale}": score
-        for instrument, scale, score in Score.objects.filter(wanted, administration__pupil=pupil)
-        .order_by("administration__administered_on", "pk")
-        .values_list("administration__instrument_code", "scale", "score")
+    out = {area: {"needs": [], "strengths": []} for area in OutcomeArea.values}
+    for label, observation, rule, area, kind in _latest_measures(pupil):
+        verdict = at_risk(rule, observation)
+        if verdict is None:
+            continue
+        line = f"{label}: {_observed(kind, observation)} ({observation.date:%-d %b %Y})"
+        out[area]["needs" if verdict else "strengths"].append(line)
+    return {
+        area: {"needs": "\n".join(parts["needs"]), "strengths": "\n".join(parts["strengths"])}
+        for area, parts in out.items()
     }
-    for measure in measures:
-        if measure.subject in latest_scores:
-            score = latest_scores[measure.subject].normalize()
-            needs[measure.area].append(f"{measure.label} score {score}")
-    return {area: {"needs": "\n".join(lines), "strengths": ""} for area, lines in needs.items()}
+
+
+def _latest_measures(pupil):
+    """(label, latest observation, rule, area, kind) of each outcome measure the child has
+    data for: three queries (scores, attainment, school attendance) and the rules."""
+    from linkwork.measures.models import Score
+    from linkwork.measures.queries import current_definitions
+    from linkwork.outcomes.areas import (
+        AttainmentRow,
+        AttendanceRow,
+        ScoreRow,
+        measure_observations,
+        measure_rules,
+    )
+    from linkwork.outcomes.queries import measured
+    from linkwork.screening.queries import latest_rules
+
+    screening = latest_rules()
+    rules = measure_rules(
+        screening.document if screening else None,
+        screening.version if screening else None,
+        current_definitions(),
+        pupil.school.phase,
+    )
+    wanted, subjects = measured(rules)
+    scores = [
+        ScoreRow(*row)
+        for row in Score.objects.filter(wanted, administration__pupil=pupil).values_list(
+            "administration__administered_on",
+            "administration__instrument_code",
+            "scale",
+            "administration__respondent",
+            "score",
+        )
+    ]
+    attainment = [
+        AttainmentRow(*row)
+        for row in Attainment.objects.filter(pupil=pupil, subject__in=subjects).values_list(
+            "assessed_on", "subject", "value", "expected"
+        )
+    ]
+    attendance = [
+        AttendanceRow(*row)
+        for row in SchoolAttendance.objects.filter(
+            pupil=pupil, possible_sessions__gt=0
+        ).values_list("period_end", "possible_sessions", "present_sessions")
+    ]
+    for mr in rules:
+        observations = measure_observations(mr, scores, attainment, attendance)
+        if observations:
+            latest = max(observations, key=lambda o: o.date)
+            yield mr.measure.label, latest, mr.rule, mr.measure.area, mr.measure.kind
+
+
+def _observed(kind: str, observation) -> str:
+    from linkwork.outcomes.areas import text
+
+    if kind == "attendance":
+        rate = (observation.value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return f"{text(rate)}%"
+    if kind == "attainment":
+        return f"{text(observation.value)} against expected {text(observation.expected)}"
+    return text(observation.value)
 
 
 @dataclass(frozen=True)

@@ -292,17 +292,37 @@ def test_plan_needs_prefilled_from_the_screening_profile(child, school):
 
 def test_plan_needs_prefilled_from_the_latest_scores_without_a_profile(child):
     from linkwork.measures.models import Administration, Score
+    from linkwork.people.models import Attainment, SchoolAttendance
     from linkwork.support.queries import prefill_needs
 
-    for day, emotional, peer in ((dt.date(2024, 9, 1), 7, 5), (dt.date(2025, 9, 1), 6, 4)):
+    for day, emotional, peer in ((dt.date(2024, 9, 1), 7, 5), (dt.date(2025, 9, 1), 10, 1)):
         administration = Administration.objects.create(
             pupil=child, instrument_code="SDQ", administered_on=day, respondent="self"
         )
         for scale, score in (("emotional", emotional), ("peer", peer), ("conduct", 9)):
             Score.objects.create(administration=administration, scale=scale, score=score)
+    Attainment.objects.create(
+        pupil=child, subject="maths", assessed_on=dt.date(2025, 7, 1), value=94, expected=100
+    )
+    SchoolAttendance.objects.create(
+        pupil=child,
+        period_start=dt.date(2025, 4, 1),
+        period_end=dt.date(2025, 7, 20),
+        possible_sessions=300,
+        present_sessions=259,
+    )
     needs = prefill_needs(child)
-    assert needs["wellbeing"]["needs"] == "SDQ emotional symptoms score 6"
-    assert needs["relationships"]["needs"] == "SDQ peer relationship problems score 4"
+    # The latest of each, plain numbers (10, not 1E+1), judged by the thresholds.
+    assert needs["wellbeing"]["needs"] == "SDQ emotional symptoms: 10 (1 Sep 2025)"
+    assert needs["relationships"] == {
+        "needs": "",
+        "strengths": "SDQ peer relationship problems: 1 (1 Sep 2025)",
+    }
+    # No screening rules, so no attendance threshold: attendance says nothing either way.
+    assert needs["school"] == {
+        "needs": "Maths: 94 against expected 100 (1 Jul 2025)",
+        "strengths": "",
+    }
     assert needs["confidence"]["needs"] == ""  # conduct counts in no area
 
 
