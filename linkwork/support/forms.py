@@ -19,6 +19,9 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class InteractionForm(forms.Form):
+    # One per form shown: a form sent twice (a double tap, a retry on a bad connection)
+    # is saved once.
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
     occurred_on = forms.DateField(label="Date", widget=DATE, initial=timezone.localdate)
     minutes = forms.IntegerField(
         label="Minutes",

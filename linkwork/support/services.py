@@ -317,6 +317,7 @@ def record_interaction(
         if note.strip():
             interaction.note = "\n\n".join(n for n in (interaction.note, note.strip()) if n)
         interaction.save(update_fields=["minutes", "topics", "note"])
+        interaction.added_to = True  # tells the caller this joined an earlier one
         action = "support.interaction_added_to"
     record(
         actor=actor,

@@ -1,4 +1,5 @@
 import datetime as dt
+import uuid
 from functools import wraps
 
 from django.contrib import messages
@@ -95,10 +96,14 @@ def child_support(request, pk):
 @require_http_methods(["GET", "POST"])
 def interaction_new(request, pk):
     pupil = child_for(request.user, pk)
-    form = forms.InteractionForm(request.POST or None)
+    form = forms.InteractionForm(request.POST or None, initial={"token": uuid.uuid4().hex})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.record_interaction(
+        sent = request.session.get(SENT_INTERACTIONS, [])
+        if data["token"] and data["token"] in sent:
+            messages.info(request, f"That interaction with {pupil.name} was already saved.")
+            return redirect("support:caseload")
+        interaction = services.record_interaction(
             actor=request.user,
             pupil=pupil,
             occurred_on=data["occurred_on"],
@@ -107,9 +112,24 @@ def interaction_new(request, pk):
             topics=data["topics"],
             note=data["note"],
         )
-        messages.success(request, f"Interaction with {pupil.name} logged.")
+        if data["token"]:
+            request.session[SENT_INTERACTIONS] = [*sent, data["token"]][-SENT_KEPT:]
+        if getattr(interaction, "added_to", False):
+            minutes = f", now {interaction.minutes} minutes" if interaction.minutes else ""
+            messages.success(
+                request,
+                f"Added to the {interaction.get_kind_display().lower()} with {pupil.name} "
+                f"already logged for {interaction.occurred_on:%-d %b}{minutes}.",
+            )
+        else:
+            messages.success(request, f"Interaction with {pupil.name} logged.")
         return redirect("support:caseload")
     return render(request, "support/interaction_form.html", {"pupil": pupil, "form": form})
+
+
+# The tokens of the interaction forms this session has saved, the latest SENT_KEPT.
+SENT_INTERACTIONS = "sent_interactions"
+SENT_KEPT = 50
 
 
 FOLLOW_UPS_PER_PAGE = 50

@@ -52,6 +52,34 @@
     fit();
   }
 
+  // A form that writes is sent once: its buttons are disabled just after it goes (after,
+  // so the button pressed is still sent with it), and enabled again if the page comes
+  // back from the browser's history. A form whose answer is a download (the page stays)
+  // is marked data-download and enabled again after a moment.
+  function sendOnce(event) {
+    var form = event.target;
+    if (event.defaultPrevented || (form.method || "").toLowerCase() !== "post") return;
+    var buttons = form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]");
+    function enable(on) {
+      buttons.forEach(function (button) {
+        button.disabled = !on;
+        if (on) button.removeAttribute("data-sent");
+        else button.setAttribute("data-sent", "");
+      });
+    }
+    window.setTimeout(function () { enable(false); }, 0);
+    if (form.hasAttribute("data-download")) {
+      window.setTimeout(function () { enable(true); }, 3000);
+    }
+  }
+  document.addEventListener("submit", sendOnce);
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("[data-sent]").forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("data-sent");
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpNavigation();
     markScrollingRegions();

@@ -285,6 +285,30 @@ def test_log_interaction_defaults_to_today(client, link_worker, allocated):
     assert Interaction.objects.get().topics == ["friendships"]
 
 
+def test_an_interaction_form_sent_twice_is_saved_once(client, link_worker, allocated):
+    """The same form twice (a retry) is saved once; a second form the same day is added
+    to the first, and the message says so."""
+    import re
+
+    client.force_login(link_worker)
+    url = reverse("support:interaction_new", kwargs={"pk": allocated.pk})
+
+    def token():
+        page = client.get(url).content.decode()
+        return re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
+
+    data = {"occurred_on": TODAY.isoformat(), "minutes": "20", "kind": "one_to_one"}
+    sent = data | {"token": token()}
+    client.post(url, sent)
+    again = client.post(url, sent, follow=True).content.decode()
+    assert "was already saved" in again
+    assert Interaction.objects.get().minutes == 20
+    page = client.post(url, data | {"token": token()}, follow=True).content.decode()
+    assert "Added to the one to one with Amara Example already logged for 16 Mar" in page
+    assert "now 40 minutes" in page
+    assert Interaction.objects.get().minutes == 40
+
+
 def test_link_worker_cannot_open_a_child_of_another_school(client, other_link_worker, allocated):
     client.force_login(other_link_worker)
     assert client.get(reverse("support:child", kwargs={"pk": allocated.pk})).status_code == 404
@@ -347,18 +371,14 @@ def test_caseload_sorts_who_needs_attention_first(client, link_worker, make_pupi
 
 
 def test_plan_prefilled_then_saved_with_history(client, link_worker, allocated):
-    from linkwork.people.models import SchoolAttendance
+    from linkwork.people.models import Attainment
 
-    SchoolAttendance.objects.create(
-        pupil=allocated,
-        period_start=dt.date(2025, 9, 1),
-        period_end=dt.date(2025, 12, 19),
-        possible_sessions=100,
-        present_sessions=85,
+    Attainment.objects.create(
+        pupil=allocated, subject="maths", assessed_on=dt.date(2025, 12, 1), value=94, expected=100
     )
     client.force_login(link_worker)
     url = reverse("support:plan_edit", kwargs={"pk": allocated.pk})
-    assert "School attendance 85%" in client.get(url).content.decode()
+    assert "Maths: 94 against expected 100 (1 Dec 2025)" in client.get(url).content.decode()
     data = {
         "informal_engagement": "Lunch club",
         "next_review_due": "2026-04-01",
