@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django import forms
 from django.utils import timezone
 
@@ -16,6 +18,32 @@ TOPICS = [
     ("partner_sessions", "Partner sessions"),
 ]
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def check_day(value, *, past_days=None, future_days=None, what="The date"):
+    """Refuse a date that is surely a slip of the keyboard: more than `past_days` before
+    today or more than `future_days` after it (None: no limit; 0: today at most)."""
+    if value is None:
+        return value
+    today = timezone.localdate()
+    if future_days is not None and value > today + dt.timedelta(days=future_days):
+        if future_days == 0:
+            raise forms.ValidationError(f"{what} cannot be in the future.")
+        raise forms.ValidationError(
+            f"{what} is more than {_span(future_days)} ahead; check the year."
+        )
+    if past_days is not None and value < today - dt.timedelta(days=past_days):
+        if past_days == 0:
+            raise forms.ValidationError(f"{what} cannot be in the past.")
+        raise forms.ValidationError(f"{what} is more than {_span(past_days)} ago; check the year.")
+    return value
+
+
+def _span(days: int) -> str:
+    return f"{days // 365} year{'s' if days >= 730 else ''}" if days >= 365 else f"{days} days"
+
+
+YEAR = 365
 
 
 class InteractionForm(forms.Form):
@@ -42,10 +70,9 @@ class InteractionForm(forms.Form):
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_occurred_on(self):
-        value = self.cleaned_data["occurred_on"]
-        if value > timezone.localdate():
-            raise forms.ValidationError("An interaction cannot be in the future.")
-        return value
+        return check_day(
+            self.cleaned_data["occurred_on"], past_days=YEAR, future_days=0, what="An interaction"
+        )
 
 
 class FollowUpForm(forms.Form):
@@ -59,6 +86,9 @@ class FollowUpForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["assigned_to"].queryset = staff
 
+    def clean_due_on(self):
+        return check_day(self.cleaned_data["due_on"], past_days=0, future_days=YEAR, what="Due by")
+
 
 class AssignForm(forms.Form):
     assigned_to = forms.ModelChoiceField(label="Assign to", queryset=None)
@@ -70,7 +100,7 @@ class AssignForm(forms.Form):
 
 class CompleteForm(forms.Form):
     outcome = forms.CharField(
-        label="What came of it", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="What came of it", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
@@ -87,9 +117,19 @@ class AllocateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = services
 
+    def clean_start_date(self):
+        return check_day(
+            self.cleaned_data["start_date"], past_days=YEAR, future_days=YEAR // 2, what="From"
+        )
+
 
 class EndAllocationForm(forms.Form):
     end_date = forms.DateField(label="Last day", widget=DATE, initial=timezone.localdate)
+
+    def clean_end_date(self):
+        return check_day(
+            self.cleaned_data["end_date"], past_days=YEAR, future_days=YEAR, what="The last day"
+        )
 
 
 PLAN_PARTS = (
@@ -127,6 +167,14 @@ class PlanForm(forms.Form):
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
+
+    def clean_next_review_due(self):
+        return check_day(
+            self.cleaned_data["next_review_due"],
+            past_days=0,
+            future_days=YEAR,
+            what="Next review due",
+        )
 
     def part_fields(self):
         return [self[name] for name in PLAN_PARTS]
@@ -179,6 +227,11 @@ class GoalForm(forms.Form):
     )
     target_date = forms.DateField(label="Target date", widget=DATE, required=False)
 
+    def clean_target_date(self):
+        return check_day(
+            self.cleaned_data["target_date"], past_days=0, future_days=2 * YEAR, what="Target date"
+        )
+
 
 class GoalUpdateForm(forms.Form):
     status = forms.ChoiceField(label="Status", choices=GoalStatus.choices)
@@ -197,6 +250,23 @@ class ReviewForm(forms.Form):
         label="Next steps", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
     next_review_due = forms.DateField(label="Next review due", widget=DATE, required=False)
+
+    def clean_held_on(self):
+        return check_day(
+            self.cleaned_data["held_on"], past_days=YEAR, future_days=0, what="A review"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        held, due = cleaned.get("held_on"), cleaned.get("next_review_due")
+        if held and due:
+            if due <= held:
+                self.add_error("next_review_due", "The next review comes after this one.")
+            elif due > held + dt.timedelta(days=YEAR):
+                self.add_error(
+                    "next_review_due", "The next review is more than a year ahead; check the year."
+                )
+        return cleaned
 
 
 class CancelSessionForm(forms.Form):

@@ -100,6 +100,25 @@ def end_allocation(*, actor, allocation, end_date: dt.date) -> Allocation:
     return allocation
 
 
+@transaction.atomic
+def cancel_allocation(*, actor, allocation, today: dt.date) -> None:
+    """Take back an allocation that has not started (a start date typed wrong, a plan
+    changed): it is deleted, as if never made, and the audit entry keeps what it was."""
+    if allocation.start_date <= today:
+        raise Refused(f"The allocation to {allocation.service.name} has started; end it instead.")
+    record(
+        actor=actor,
+        action="support.allocation_cancelled",
+        obj=allocation,
+        pupil=allocation.pupil,
+        summary=(
+            f"Allocation to {allocation.service.name} from {allocation.start_date} "
+            "cancelled before it started"
+        ),
+    )
+    allocation.delete()
+
+
 # --- registers --------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("children/<int:pk>/allocate/", views.allocate, name="allocate"),
     path("goals/<int:pk>/", views.goal_update, name="goal_update"),
     path("allocations/<int:pk>/end/", views.allocation_end, name="allocation_end"),
+    path("allocations/<int:pk>/cancel/", views.allocation_cancel, name="allocation_cancel"),
     path("follow-ups/", views.follow_ups, name="follow_ups"),
     path("follow-ups/<int:pk>/complete/", views.follow_up_complete, name="follow_up_complete"),
     path("follow-ups/<int:pk>/assign/", views.follow_up_assign, name="follow_up_assign"),

@@ -10,6 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linkwork.accounts.models import Role, User
@@ -175,12 +176,23 @@ def follow_up_new(request, pk):
 def follow_up_complete(request, pk):
     follow_up = _follow_up_for(request.user, pk)
     form = forms.CompleteForm(request.POST)
-    form.is_valid()
-    services.complete_follow_up(
-        actor=request.user, follow_up=follow_up, outcome=form.cleaned_data.get("outcome", "")
-    )
-    messages.success(request, f"Follow-up for {follow_up.pupil.name} completed.")
-    return redirect(request.POST.get("next") or "support:follow_ups")
+    if form.is_valid():
+        services.complete_follow_up(
+            actor=request.user, follow_up=follow_up, outcome=form.cleaned_data["outcome"]
+        )
+        messages.success(request, f"Follow-up for {follow_up.pupil.name} completed.")
+    else:
+        messages.error(
+            request,
+            f"Say what came of the follow-up for {follow_up.pupil.name} "
+            "(at most 2,000 characters); it is still open.",
+        )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = "support:follow_ups"
+    return redirect(back)
 
 
 @roles(STAFF)
@@ -346,6 +358,24 @@ def allocation_end(request, pk):
             messages.error(request, str(refused))
         else:
             messages.success(request, "Allocation ended.")
+    return redirect("support:child", pk=allocation.pupil_id)
+
+
+@roles(STAFF)
+@require_POST
+def allocation_cancel(request, pk):
+    visible = Pupil.objects.visible_to(request.user)
+    allocation = get_object_or_404(
+        Allocation.objects.select_related("service", "pupil"), pk=pk, pupil__in=visible
+    )
+    try:
+        services.cancel_allocation(
+            actor=request.user, allocation=allocation, today=timezone.localdate()
+        )
+    except services.Refused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, f"Allocation to {allocation.service.name} cancelled.")
     return redirect("support:child", pk=allocation.pupil_id)
 
 

@@ -46,6 +46,10 @@ ACCESS = {
     "support:allocate": {"allowed": STAFF, "kwargs": child},
     "support:goal_update": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.goal.pk}},
     "support:allocation_end": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.allocation.pk}},
+    "support:allocation_cancel": {
+        "allowed": STAFF,
+        "kwargs": lambda w: {"pk": w.allocation.pk},
+    },
     "support:follow_ups": {"allowed": STAFF, "kwargs": None},
     "support:follow_up_complete": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.follow_up.pk}},
     "support:follow_up_assign": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.follow_up.pk}},

@@ -443,11 +443,30 @@ def test_follow_up_assigned_then_completed(client, link_worker, make_user, schoo
     )
     follow_up.refresh_from_db()
     assert follow_up.assigned_to == colleague
-    client.post(
-        reverse("support:follow_up_complete", kwargs={"pk": follow_up.pk}),
-        {"outcome": "Spoke to carer"},
-    )
+    url = reverse("support:follow_up_complete", kwargs={"pk": follow_up.pk})
+    page = client.post(url, {"outcome": " "}, follow=True).content.decode()
+    assert "Say what came of the follow-up for Amara Example" in page
+    assert FollowUp.objects.get().completed_at is None
+    response = client.post(url, {"outcome": "Spoke to carer", "next": "https://elsewhere.example/"})
+    assert response["Location"] == reverse("support:follow_ups")  # never off the site
     assert FollowUp.objects.get().outcome == "Spoke to carer"
+
+
+def test_follow_ups_say_when_they_are_overdue(client, link_worker, allocated):
+    from linkwork.support.services import open_follow_up
+
+    for reason, due in (
+        ("Call home", dt.date(2026, 3, 2)),
+        ("Meet the teacher", TODAY),
+        ("Plan the summer", dt.date(2026, 7, 1)),
+        ("Next year", dt.date(2027, 1, 8)),
+    ):
+        open_follow_up(actor=link_worker, pupil=allocated, reason=reason, due_on=due)
+    client.force_login(link_worker)
+    page = client.get(reverse("support:follow_ups")).content.decode()
+    assert "Overdue</span> due 2 Mar 2026" in page
+    assert "Due today" in page
+    assert "Due 1 Jul ·" in page and "Due 8 Jan 2027" in page  # the year when not this one
 
 
 def test_goal_status_and_progress_note(client, link_worker, allocated):
@@ -523,3 +542,58 @@ def test_follow_ups_are_paged_soonest_due_first(
     assert [f.reason for f in second.object_list] == ["Call home (3)"]
     client.force_login(manager)  # sees everyone's
     assert client.get(reverse("support:follow_ups")).context["page"].paginator.count == 4
+
+
+@pytest.mark.parametrize(
+    ("form", "data", "field", "message"),
+    [
+        ("InteractionForm", {"occurred_on": "1900-01-01"}, "occurred_on", "more than 1 year ago"),
+        ("InteractionForm", {"occurred_on": "2026-03-17"}, "occurred_on", "in the future"),
+        ("PlanForm", {"next_review_due": "2020-01-01"}, "next_review_due", "in the past"),
+        ("ReviewForm", {"held_on": "2027-03-01"}, "held_on", "in the future"),
+        (
+            "ReviewForm",
+            {"held_on": "2026-03-10", "next_review_due": "2026-03-01"},
+            "next_review_due",
+            "comes after this one",
+        ),
+        ("AllocateForm", {"start_date": "2031-01-01"}, "start_date", "more than 182 days ahead"),
+        ("GoalForm", {"target_date": "2019-07-01"}, "target_date", "in the past"),
+        ("FollowUpForm", {"due_on": "2019-01-01"}, "due_on", "in the past"),
+    ],
+)
+def test_dates_that_are_surely_slips_are_refused(db, form, data, field, message):
+    from linkwork.accounts.models import User
+    from linkwork.support import forms
+    from linkwork.support.models import Service
+
+    extra = {"AllocateForm": {"services": Service.objects.all()}}
+    extra["FollowUpForm"] = {"staff": User.objects.all()}
+    bound = getattr(forms, form)(data, **extra.get(form, {}))
+    bound.is_valid()
+    assert message in " ".join(bound.errors.get(field, [])), bound.errors
+
+
+def test_an_allocation_not_started_can_be_cancelled(
+    client, link_worker, make_pupil, enrol, service
+):
+    from linkwork.audit.models import AuditEntry
+    from linkwork.support.models import Allocation
+
+    pupil = make_pupil(given_name="Amara", family_name="Example")
+    enrol(pupil)
+    later = allocate_child(
+        actor=link_worker, pupil=pupil, service=service, start_date=dt.date(2026, 4, 20)
+    )
+    client.force_login(link_worker)
+    page = client.get(reverse("support:child", kwargs={"pk": pupil.pk})).content.decode()
+    assert "Cancel this allocation" in page and "End allocation" not in page
+    client.post(reverse("support:allocation_cancel", kwargs={"pk": later.pk}))
+    assert not Allocation.objects.exists()
+    assert AuditEntry.objects.filter(action="support.allocation_cancelled").exists()
+    started = allocate_child(actor=link_worker, pupil=pupil, service=service, start_date=TODAY)
+    response = client.post(
+        reverse("support:allocation_cancel", kwargs={"pk": started.pk}), follow=True
+    )
+    assert "has started; end it instead" in response.content.decode()
+    assert Allocation.objects.filter(pk=started.pk).exists()
