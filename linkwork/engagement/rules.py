@@ -149,7 +149,8 @@ def _no_interaction(rule: Rule, child: ChildEngagement, today: dt.date) -> str |
 def _review_overdue(rule: Rule, child: ChildEngagement, today: dt.date) -> str | None:
     """Flag when the support plan's review due date is before today."""
     if child.review_due_on is not None and child.review_due_on < today:
-        return f"plan review was due on {child.review_due_on.isoformat()}"
+        due = child.review_due_on
+        return f"plan review was due on {due.day} {due:%b %Y}"
     return None
 
 

@@ -7,16 +7,21 @@ from .models import GoalStatus, InteractionKind, OutcomeArea
 from .queries import ABSENT, ATTENDED, NEXT_STATE
 from .services import RegisterMark
 
+# What an interaction was about: the codes a package's `topics` column uses too (a
+# package may carry others; they are shown as written).
 TOPICS = [
+    ("wellbeing", "Feelings and wellbeing"),
     ("friendships", "Friendships"),
     ("family", "Family"),
-    ("feelings", "Feelings"),
     ("behaviour", "Behaviour"),
     ("learning", "Learning"),
     ("attendance", "Attendance"),
-    ("goals", "Goals"),
-    ("partner_sessions", "Partner sessions"),
+    ("aspirations", "Aspirations"),
+    ("transition", "Moving school"),
+    ("plan", "Support plan and goals"),
+    ("sessions", "Partner sessions"),
 ]
+TOPIC_LABELS = dict(TOPICS)
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 

@@ -303,6 +303,11 @@ def _latest_measures(pupil):
             yield mr.measure.label, latest, mr.rule, mr.measure.area, mr.measure.kind
 
 
+def _percent_of(part: int, whole: int) -> int:
+    """part / whole as a whole percentage, halves rounded up (2 of 3 is 67%)."""
+    return (part * 200 + whole) // (2 * whole)
+
+
 def _observed(kind: str, observation) -> str:
     from linkwork.outcomes.areas import text
 
@@ -357,7 +362,7 @@ def caseload_rows(enrolments, today: dt.date) -> list[CaseloadRow]:
                 days_since_contact=(today - last).days if last else None,
                 attended=attended,
                 marked=marked,
-                attendance_percent=attended * 100 // marked if marked else None,
+                attendance_percent=_percent_of(attended, marked) if marked else None,
                 next_review_due=plan.next_review_due if plan else None,
                 open_follow_ups=follow_ups.get(pid, 0),
             )

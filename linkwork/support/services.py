@@ -50,7 +50,7 @@ def allocate_child(
         .exists()
     ):
         raise Refused(
-            f"{pupil.name} has no partner-sharing consent in force on {start_date:%d %b %Y}."
+            f"{pupil.name} has no partner-sharing consent in force on {start_date:%-d %b %Y}."
         )
     overlapping = Q(end_date__isnull=True) | Q(end_date__gte=start_date)
     if Allocation.objects.filter(overlapping, pupil=pupil, service=service).exists():

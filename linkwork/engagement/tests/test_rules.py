@@ -111,7 +111,7 @@ def test_worked_example_from_the_docs():
     results = evaluate_flags(DEFAULT, amara, monday)
     assert [(r.code, r.reason) for r in results] == [
         ("low_attendance", "attended 3 of the last 6 allocated sessions"),
-        ("review_overdue", "plan review was due on 2026-03-19"),
+        ("review_overdue", "plan review was due on 19 Mar 2026"),
     ]
 
 

@@ -597,3 +597,45 @@ def test_an_allocation_not_started_can_be_cancelled(
     )
     assert "has started; end it instead" in response.content.decode()
     assert Allocation.objects.filter(pk=started.pk).exists()
+
+
+def test_caseload_rounds_and_says_today(client, link_worker, partner_user, allocated, service):
+    from linkwork.support.services import RegisterMark, record_interaction, record_register
+
+    for day, mark in (
+        (dt.date(2026, 3, 2), "attended"),
+        (dt.date(2026, 3, 9), "attended"),
+        (TODAY, "absent"),
+    ):
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=day,
+            marks=[RegisterMark(allocated.pk, mark)],
+        )
+    record_interaction(actor=link_worker, pupil=allocated, occurred_on=TODAY, kind="one_to_one")
+    client.force_login(link_worker)
+    page = client.get(reverse("support:caseload")).content.decode()
+    assert "2 of 3 (67%)" in page  # rounded, not cut to 66%
+    assert "<dd>Today</dd>" in page and "0 days ago" not in page
+
+
+def test_codes_are_shown_in_words(client, link_worker, allocated, service):
+    from linkwork.support.services import record_interaction
+
+    record_interaction(
+        actor=link_worker,
+        pupil=allocated,
+        occurred_on=TODAY,
+        kind="one_to_one",
+        topics=["plan", "sessions", "new_school_club"],  # the last from a package
+    )
+    service.outcome_areas = ["wellbeing", "confidence"]
+    service.save()
+    client.force_login(link_worker)
+    page = client.get(reverse("support:child", kwargs={"pk": allocated.pk})).content.decode()
+    assert "(Support plan and goals, Partner sessions, New school club)" in page
+    profile = client.get(reverse("people:child_detail", args=[allocated.pk])).content.decode()
+    assert "Support plan and goals, Partner sessions, New school club" in profile
+    catalogue = client.get(reverse("support:catalogue")).content.decode()
+    assert "Emotional and mental wellbeing, Confidence and aspiration" in catalogue
