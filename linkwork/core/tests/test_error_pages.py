@@ -37,4 +37,4 @@ def test_server_error_page_renders_without_the_database(rf):
 
     response = server_error(rf.get("/"))
     assert response.status_code == 500
-    assert "nothing it was asked to save was half" in response.content.decode()
+    assert "saved whole or not at all" in response.content.decode()
