@@ -85,7 +85,12 @@ def test_demo_loads_the_zone_into_the_embedded_database(demo):
             "OR (CAST(strftime('%w', r.session_date) AS integer) + 6) % 7 <> s.weekday"
         ).fetchone()[0]
         flags = db.execute("SELECT count(*) FROM engagement_flag").fetchone()[0]
+        schools = db.execute("SELECT count(*) FROM schools_school").fetchone()[0]
+        rounds, shortlisted = db.execute(
+            "SELECT count(*), sum(shortlisted) FROM screening_screeninground"
+        ).fetchone()
     assert off_day == 0
+    assert rounds == schools and shortlisted > 0  # every school screened: a shortlist to review
     assert flags > 0  # raised once the zone is loaded
     assert enrolments == 40
     assert registers > 1000

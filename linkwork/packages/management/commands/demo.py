@@ -15,6 +15,8 @@ from linkwork.packages.demo import reset_demo_logins
 from linkwork.packages.generator import generate_package, service_weekdays
 from linkwork.packages.services import PackageInvalid, load_package
 from linkwork.people.models import Pupil
+from linkwork.schools.models import School
+from linkwork.screening.services import run_screening_rounds
 from linkwork.support.models import Service
 
 from .serve import run_server
@@ -100,13 +102,19 @@ class Command(BaseCommand):
             for line in exc.errors[:20]:
                 self.stderr.write(line)
             raise CommandError("the generated zone did not load") from exc
-        # A running zone has its services' regular days set in the admin: the partner's
-        # "Sessions this week" lists them.
+        # A running zone's partners set their services' regular days on the services page:
+        # the partner's "Sessions this week" lists them.
         for code, weekday in service_weekdays(children=children, seed=DEMO_SEED).items():
             Service.objects.filter(code=code).update(weekday=weekday, starts_at=AFTER_SCHOOL)
         # At once rather than by the queued task, so the first page already shows them.
         changes = refresh_all_flags(actor=None, today=today)
         self.stdout.write(f"Engagement flags raised for the zone: {len(changes.raised)}.")
+        # This term's screening of every school, so school staff have a shortlist to review.
+        rounds = run_screening_rounds(
+            actor=None, schools=list(School.objects.order_by("name")), on=today
+        )
+        shortlisted = sum(r.shortlisted for r in rounds)
+        self.stdout.write(f"Schools screened today: {len(rounds)}; {shortlisted} shortlisted.")
 
     def _serve(self, port: int, workers: int) -> None:
         self.stdout.write("Starting the task worker and the web server; Ctrl-C stops both.")
