@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django import forms
+from django.core.validators import FileExtensionValidator
 from django.utils import timezone
 
 from .models import GoalStatus, InteractionKind, OutcomeArea
@@ -323,7 +324,11 @@ class ServiceScheduleForm(forms.Form):
 
 
 class RegisterUploadForm(forms.Form):
-    file = forms.FileField(label="Register file (CSV or XLSX)")
+    file = forms.FileField(
+        label="Register file (CSV or XLSX)",
+        validators=[FileExtensionValidator(["csv", "xlsx"], "Upload a .csv or .xlsx file.")],
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
 
 
 def register_marks(data) -> tuple[list[RegisterMark], int | None]:

@@ -2,6 +2,11 @@
 
 The rows are written to a temporary package folder and checked by the package loader
 (dry run, nothing kept); then each session's marks are saved with `record_register`.
+
+Partner staff never see UPNs, so a register can also name each child by `child`, the
+number on the register sheet Linkwork gives them for a session (`register_sheet`):
+each such row must be a child on that session's register, and is then checked as the
+row with the child's UPN would be.
 """
 
 import csv
@@ -17,6 +22,18 @@ from .services import Refused, RegisterMark, record_register
 
 COLUMNS = ("service_code", "session_date", "upn", "attended", "engaged")
 FILENAME = "registers.csv"
+# The register sheet: `child` in place of the UPN; `name` and `year_group` are there for
+# the person marking it and are not read back.
+SHEET_COLUMNS = (
+    "service_code",
+    "session_date",
+    "child",
+    "name",
+    "year_group",
+    "attended",
+    "engaged",
+)
+YES_NO = {True: "Y", False: "N", None: ""}
 
 
 class RegisterUploadInvalid(Exception):
@@ -52,6 +69,95 @@ def _csv_text(name: str, content: bytes) -> str:
         raise RegisterUploadInvalid([f"{name}:1: not UTF-8 text (byte {exc.start})"]) from None
 
 
+def register_sheet(service, on: dt.date) -> bytes:
+    """A session's register as an XLSX sheet to mark offline and upload: one row per
+    child on it, with their mark so far."""
+    from openpyxl import Workbook
+
+    from linkwork.core.spreadsheets import safe_row
+
+    from .queries import register_rows
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Register"
+    sheet.append(list(SHEET_COLUMNS))
+    for row in register_rows(service, on):
+        attended = None if not row.state else row.state != ABSENT
+        engaged = (row.state == ENGAGED) if attended else None
+        pupil = row.pupil
+        sheet.append(
+            safe_row(
+                [
+                    service.code,
+                    on.isoformat(),
+                    pupil.pk,
+                    pupil.name,
+                    pupil.get_year_group_display(),
+                    YES_NO[attended],
+                    YES_NO[engaged],
+                ]
+            )
+        )
+    for letter, width in zip("ABCDEFG", (14, 13, 8, 28, 12, 10, 10), strict=True):
+        sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str]]:
+    """A register naming children by `child` as the same rows naming them by UPN; the
+    rows whose child is not on that session's register (each located); and the lines
+    left without a UPN (those, and rows whose session is itself wrong)."""
+    from linkwork.people.models import Pupil
+
+    from .queries import allocated_pupils
+
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
+    at = {column.strip(): i for i, column in enumerate(header)}
+    rows = list(reader)
+    services = {s.code: s for s in register_services_for(actor)}
+
+    def cell(row, column):
+        i = at.get(column)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    on_register: dict[tuple, set] = {}
+    for row in rows:
+        code, day = cell(row, "service_code"), cell(row, "session_date")
+        if code in services and (code, day) not in on_register:
+            try:
+                when = dt.date.fromisoformat(day)
+            except ValueError:
+                continue
+            on_register[(code, day)] = set(
+                allocated_pupils(services[code], when).values_list("pk", flat=True)
+            )
+    wanted = {int(cell(r, "child")) for r in rows if cell(r, "child").isdigit()}
+    upns = dict(Pupil.objects.filter(pk__in=wanted).values_list("pk", "upn"))
+    errors = []
+    unresolved = set()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for line, row in enumerate(rows, start=2):
+        code, day, child = cell(row, "service_code"), cell(row, "session_date"), cell(row, "child")
+        upn = ""
+        if (code, day) in on_register:
+            if child.isdigit() and int(child) in on_register[(code, day)]:
+                upn = upns[int(child)]
+            else:
+                errors.append(
+                    f"{name}:{line}: child: not on the register of {code} on {day} ({child})"
+                )
+        if not upn:
+            unresolved.add(str(line))
+        writer.writerow([code, day, upn, cell(row, "attended"), cell(row, "engaged")])
+    return out.getvalue(), errors, unresolved
+
+
 def _package_problems(actor, text: str) -> list[str]:
     from linkwork.packages.services import PackageInvalid, load_package
 
@@ -64,6 +170,12 @@ def _package_problems(actor, text: str) -> list[str]:
     return []
 
 
+def _line_order(error: str) -> tuple:
+    """file:line: … messages in line order (a message without a line first)."""
+    parts = error.split(":", 2)
+    return (int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0, error)
+
+
 def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> int:
     """Check an uploaded register file whole, then save every session's marks.
 
@@ -71,26 +183,40 @@ def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> int
     `file:line: column: message (value)` for each problem, and nothing is saved.
     """
     text = _csv_text(name, content)
-    errors = [e.replace(FILENAME, name, 1) for e in _package_problems(actor, text)]
-    if errors:
-        raise RegisterUploadInvalid(errors)
+    header = next(csv.reader(io.StringIO(text)), [])
+    errors = []
+    unnamed = set()
+    if "child" in {column.strip() for column in header}:
+        text, errors, unnamed = _by_child(actor, name, text)
+    # A row whose child could not be named has no UPN: its problem is said above (or by
+    # its service or date), not by the package rules' "upn" complaint.
+    errors += [
+        problem
+        for problem in (e.replace(FILENAME, name, 1) for e in _package_problems(actor, text))
+        if not (problem.split(":", 2)[1] in unnamed and ": upn:" in problem)
+    ]
     services = {s.code: s for s in register_services_for(actor)}
     sessions: dict[tuple, list] = {}
+    # The upload's own rules, checked on every row the package rules can read, so one
+    # pass reports every problem; the package rules already named the rows they cannot.
     rows = csv.DictReader(io.StringIO(text))
     for line, row in enumerate(rows, start=2):
         code = (row.get("service_code") or "").strip()
+        try:
+            day = dt.date.fromisoformat((row.get("session_date") or "").strip())
+        except ValueError:
+            continue
         if code not in services:
             errors.append(f"{name}:{line}: service_code: not one of your services ({code})")
             continue
-        day = dt.date.fromisoformat(row["session_date"].strip())
         if day > today:
             errors.append(f"{name}:{line}: session_date: in the future ({day})")
-        attended = row["attended"].strip().upper() == "Y"
+        attended = (row.get("attended") or "").strip().upper() == "Y"
         engaged = (row.get("engaged") or "").strip().upper() == "Y"
         state = (ENGAGED if engaged else ATTENDED) if attended else ABSENT
-        sessions.setdefault((code, day), []).append((line, row["upn"].strip(), state))
+        sessions.setdefault((code, day), []).append((line, (row.get("upn") or "").strip(), state))
     if errors:
-        raise RegisterUploadInvalid(errors)
+        raise RegisterUploadInvalid(sorted(set(errors), key=_line_order))
     from linkwork.people.models import Pupil
 
     upns = {upn for marks in sessions.values() for _, upn, _ in marks}

@@ -25,6 +25,11 @@ urlpatterns = [
     path("sessions/upload/", views.register_upload, name="register_upload"),
     path("sessions/<int:service_pk>/<str:date>/", views.register, name="register"),
     path(
+        "sessions/<int:service_pk>/<str:date>/sheet/",
+        views.register_sheet,
+        name="register_sheet",
+    ),
+    path(
         "sessions/<int:service_pk>/<str:date>/cancel/",
         views.register_cancel,
         name="register_cancel",

@@ -34,6 +34,7 @@ from .queries import (
     sessions_this_week,
 )
 from .registers import RegisterUploadInvalid, upload_registers
+from .registers import register_sheet as sheet_for
 
 STAFF = {Role.LINK_WORKER, Role.MANAGER, Role.ADMIN}
 REGISTER_TAKERS = {Role.PARTNER, Role.MANAGER, Role.ADMIN}
@@ -466,6 +467,21 @@ def register(request, service_pk, date):
             messages.success(request, f"Register saved.{note}")
         return redirect("support:register", service_pk=service.pk, date=on.isoformat())
     return render(request, "support/register.html", _register_context(service, on, today))
+
+
+@roles(REGISTER_TAKERS)
+@require_GET
+def register_sheet(request, service_pk, date):
+    """A session's register as an XLSX sheet, to mark offline and upload afterwards."""
+    service = service_for(request.user, service_pk, register=True)
+    on = _date_or_404(date)
+    response = HttpResponse(
+        sheet_for(service, on),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"register-{service.code}-{on.isoformat()}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @roles(REGISTER_TAKERS)

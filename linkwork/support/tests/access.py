@@ -59,4 +59,5 @@ ACCESS = {
     "support:register_upload": {"allowed": REGISTER, "kwargs": None},
     "support:register": {"allowed": REGISTER, "kwargs": register},
     "support:register_cancel": {"allowed": REGISTER, "kwargs": register},
+    "support:register_sheet": {"allowed": REGISTER, "kwargs": register},
 }

@@ -639,3 +639,77 @@ def test_codes_are_shown_in_words(client, link_worker, allocated, service):
     assert "Support plan and goals, Partner sessions, New school club" in profile
     catalogue = client.get(reverse("support:catalogue")).content.decode()
     assert "Emotional and mental wellbeing, Confidence and aspiration" in catalogue
+
+
+def test_a_register_sheet_goes_out_without_upns_and_comes_back(
+    client, partner_user, allocated, service, make_pupil, enrol
+):
+    """The sheet names children by number, name and year group only; marked and uploaded
+    it saves the register. A number not on that register is refused by line."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import Workbook, load_workbook
+
+    client.force_login(partner_user)
+    url = reverse(
+        "support:register_sheet", kwargs={"service_pk": service.pk, "date": TODAY.isoformat()}
+    )
+    assert url in client.get(register_url(service)).content.decode()
+    response = client.get(url)
+    assert (
+        response["Content-Disposition"]
+        == 'attachment; filename="register-ARTS-MON-2026-03-16.xlsx"'
+    )
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0] == (
+        "service_code", "session_date", "child", "name", "year_group", "attended", "engaged"
+    )  # fmt: skip
+    assert rows[1][:4] == ("ARTS-MON", "2026-03-16", allocated.pk, "Amara Example")
+    assert allocated.upn not in str(rows)
+    stranger = make_pupil()
+    enrol(stranger)  # enrolled, but not on this register
+
+    def upload(*lines):
+        book = Workbook()
+        book.active.append(list(rows[0]))
+        for line in lines:
+            book.active.append(line)
+        out = io.BytesIO()
+        book.save(out)
+        file = SimpleUploadedFile("marked.xlsx", out.getvalue())
+        return client.post(reverse("support:register_upload"), {"file": file})
+
+    marked = ["ARTS-MON", "2026-03-16", allocated.pk, "Amara Example", "Year 4", "Y", "Y"]
+    refused = upload(marked, ["ARTS-MON", "2026-03-16", stranger.pk, "", "", "Y", "N"])
+    page = refused.content.decode()
+    assert "marked.xlsx:3: child: not on the register of ARTS-MON on 2026-03-16" in page
+    assert ": upn:" not in page
+    assert not RegisterEntry.objects.exists()
+    assert upload(marked).status_code == 302
+    entry = RegisterEntry.objects.get()
+    assert (entry.pupil, entry.attended, entry.engaged) == (allocated, True, True)
+
+
+def test_a_register_upload_reports_every_problem_at_once(client, partner_user, allocated):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(partner_user)
+    text = (
+        "service_code,session_date,upn,attended,engaged\n"
+        f"ARTS-MON,2026-03-16,{allocated.upn},X,\n"
+        f"ARTS-MON,2026-03-23,{allocated.upn},Y,Y\n"
+        f"ARTS-MON,16/03/2026,{allocated.upn},Y,N\n"
+    )
+    page = client.post(
+        reverse("support:register_upload"),
+        {"file": SimpleUploadedFile("week.csv", text.encode())},
+    ).content.decode()
+    assert "week.csv:2: attended" in page
+    assert "week.csv:3: session_date: in the future (2026-03-23)" in page
+    assert "week.csv:4: session_date" in page
+    pdf = client.post(
+        reverse("support:register_upload"),
+        {"file": SimpleUploadedFile("register.pdf", b"%PDF-1.4 ...")},
+    ).content.decode()
+    assert "Upload a .csv or .xlsx file." in pdf
