@@ -20,6 +20,16 @@ class ReviewForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
 
 
+class ShortlistFilterForm(forms.Form):
+    TO_REVIEW = "to_review"
+
+    show = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=[("", "Everyone on the shortlist"), (TO_REVIEW, "Only those still to review")],
+    )
+
+
 class RulesForm(forms.Form):
     document = forms.FileField(label="screening.yaml", required=False)
     text = forms.CharField(

@@ -1,17 +1,19 @@
 """Reads for screening: the data a round looks at, and rounds scoped to a user."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import partial
 
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.shortcuts import get_object_or_404
 
 from linkwork.accounts.models import Role
-from linkwork.people.models import Pupil
+from linkwork.people.models import Enrolment, Pupil
 
-from .models import ScreeningRound, ScreeningRules
+from .explanations import AreaInWords, explain_in_words
+from .models import ProfileStatus, RiskProfile, ScreeningRound, ScreeningRules
 from .rules import (
     RESPONDENT_ORDER,
     AttainmentResult,
@@ -354,3 +356,137 @@ def may_review(user, school) -> bool:
     if not user.is_authenticated or user.role not in REVIEWERS:
         return False
     return user.role == Role.MANAGER or user.schools.filter(pk=school.pk).exists()
+
+
+# On the shortlist whatever the rules said: added on professional advice, or reviewed.
+REVIEWED = (ProfileStatus.ADDED, ProfileStatus.ACCEPTED, ProfileStatus.DECLINED)
+
+
+def open_enrolments(on: date):
+    """Enrolments not ended before `on` (one starting later counts: the child is enrolled)."""
+    return Enrolment.objects.filter(Q(ended_on__isnull=True) | Q(ended_on__gte=on))
+
+
+def _enrolled(today: date) -> Exists:
+    return Exists(open_enrolments(today).filter(pupil=OuterRef("pupil_id")))
+
+
+def _on_shortlist(screening_round):
+    return RiskProfile.objects.filter(round=screening_round).filter(
+        Q(rank__isnull=False) | Q(status__in=REVIEWED)
+    )
+
+
+def shortlist_for(screening_round, *, today: date, to_review: bool = False):
+    """The round's shortlist in order: the rules' ranks, then the pupils added on
+    professional advice, each by UPN. Every profile carries `enrolled` (an open
+    enrolment on `today`); with `to_review`, only those still to review: shortlisted,
+    not yet decided and not enrolled.
+    """
+    profiles = (
+        _on_shortlist(screening_round)
+        .annotate(enrolled=_enrolled(today))
+        .select_related("pupil")
+        .order_by(F("rank").asc(nulls_last=True), "pupil__upn")
+    )
+    if to_review:
+        profiles = profiles.filter(status=ProfileStatus.SHORTLISTED, enrolled=False)
+    return profiles
+
+
+def _before(profile) -> Q:
+    """Profiles ahead of `profile` in shortlist order."""
+    upn = profile.pupil.upn
+    if profile.rank is None:
+        return Q(rank__isnull=False) | Q(rank__isnull=True, pupil__upn__lt=upn)
+    return Q(rank__lt=profile.rank) | Q(rank=profile.rank, pupil__upn__lt=upn)
+
+
+def _after(profile) -> Q:
+    """Profiles behind `profile` in shortlist order."""
+    upn = profile.pupil.upn
+    if profile.rank is None:
+        return Q(rank__isnull=True, pupil__upn__gt=upn)
+    return (
+        Q(rank__gt=profile.rank) | Q(rank=profile.rank, pupil__upn__gt=upn) | Q(rank__isnull=True)
+    )
+
+
+def place_on_shortlist(profiles, profile) -> int:
+    """How many of `profiles` (a `shortlist_for`) come before `profile`."""
+    return profiles.filter(_before(profile)).count()
+
+
+def at_or_after(profiles, profile):
+    """`profile` if it is among `profiles` (a `shortlist_for`), else the next one after
+    where it would be; None at the end."""
+    return profiles.filter(Q(pk=profile.pk) | _after(profile)).first()
+
+
+def shortlist_counts(screening_round, *, today: date) -> dict[str, int]:
+    """How many are on the shortlist, still to review, decided, and already enrolled
+    (whatever was decided: nothing is left to decide for them)."""
+    enrolled = _enrolled(today)
+    counts = _on_shortlist(screening_round).aggregate(
+        total=Count("pk"),
+        to_review=Count("pk", filter=Q(status=ProfileStatus.SHORTLISTED) & ~enrolled),
+        enrolled=Count("pk", filter=enrolled),
+    )
+    counts["decided"] = counts["total"] - counts["to_review"] - counts["enrolled"]
+    return counts
+
+
+def excluded_from(screening_round):
+    """The round's statutory cases, by UPN."""
+    return (
+        screening_round.profiles.filter(status=ProfileStatus.EXCLUDED)
+        .select_related("pupil")
+        .order_by("pupil__upn")
+    )
+
+
+def others_for(screening_round, *, today: date):
+    """Pupils of the round neither on the shortlist, excluded nor enrolled, by UPN: those
+    a reviewer may add on professional advice (only what the choice shows)."""
+    return (
+        RiskProfile.objects.filter(round=screening_round, rank__isnull=True)
+        .exclude(status__in=(*REVIEWED, ProfileStatus.EXCLUDED))
+        .exclude(pupil__in=open_enrolments(today).values("pupil_id"))
+        .select_related("pupil")
+        .only("pupil", "risk_areas", "pupil__given_name", "pupil__family_name", "pupil__upn")
+        .order_by("pupil__upn")
+    )
+
+
+@dataclass(frozen=True)
+class ShortlistRow:
+    """A profile on the shortlist page with its areas in words; `form` holds a decision
+    on it that was not recorded."""
+
+    profile: RiskProfile
+    areas: tuple[AreaInWords, ...]
+    form: object | None = None
+
+    @property
+    def enrolled(self) -> bool:
+        return self.profile.enrolled
+
+    @property
+    def accepted(self) -> bool:
+        return self.profile.status in (ProfileStatus.ACCEPTED, ProfileStatus.ADDED)
+
+
+def shortlist_rows(profiles, screening_round, *, failed=None) -> list[ShortlistRow]:
+    """One row per profile (from `shortlist_for`), with its explanation in words as the
+    round's rules version reads it. `failed` is (pupil id, form) of a decision that was
+    not recorded, shown again on that row."""
+    rules = {rule.name: rule for rule in Rules.from_document(screening_round.rules.document).areas}
+    failed_pupil, failed_form = failed or (None, None)
+    return [
+        ShortlistRow(
+            profile,
+            explain_in_words(profile.explanation, rules),
+            failed_form if profile.pupil_id == failed_pupil else None,
+        )
+        for profile in profiles
+    ]

@@ -27,7 +27,13 @@ from .models import (
     Upload,
     UploadStatus,
 )
-from .queries import latest_rules, may_review, screening_batches, screening_data_for
+from .queries import (
+    latest_rules,
+    may_review,
+    open_enrolments,
+    screening_batches,
+    screening_data_for,
+)
 from .rules import KEPT, Rules, screen
 from .uploads import UPLOADABLE, write_package
 
@@ -375,7 +381,8 @@ def review_shortlist(*, actor, screening_round, pupil: Pupil, decision: str, rea
     """Accept or decline a shortlisted pupil, or add one the rules missed, with a reason.
 
     School staff and Link Workers of the round's school, and managers, may review.
-    Statutory cases cannot be added: statutory services own them.
+    Statutory cases cannot be added: statutory services own them. A child already
+    enrolled (an enrolment not ended) has nothing left to decide.
     """
     if not may_review(actor, screening_round.school):
         raise PermissionDenied("Only this school's staff, its Link Workers or a manager review.")
@@ -394,6 +401,8 @@ def review_shortlist(*, actor, screening_round, pupil: Pupil, decision: str, rea
         profile = RiskProfile(round=screening_round, pupil=pupil, status=ProfileStatus.SCREENED)
     if profile.status == ProfileStatus.EXCLUDED:
         raise ValidationError(f"{pupil.upn} is excluded: {profile.excluded_reason}.")
+    if open_enrolments(timezone.localdate()).filter(pupil=pupil).exists():
+        raise ValidationError(f"{pupil.name} is already enrolled: there is nothing to decide.")
     on_list = (
         profile.rank is not None
         or ShortlistDecision.objects.filter(

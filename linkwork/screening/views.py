@@ -4,8 +4,11 @@ from pathlib import Path
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linkwork.accounts.models import Role
@@ -16,9 +19,21 @@ from linkwork.people.queries import child_for
 from linkwork.people.services import enrol_child, record_consent, withdraw_consent
 
 from .documents import parse_screening_rules
-from .forms import ReviewForm, RulesForm, RunForm, UploadForm
-from .models import Decision, ProfileStatus, RiskProfile, Upload
-from .queries import latest_rules, may_review, round_for, rounds_visible_to
+from .forms import ReviewForm, RulesForm, RunForm, ShortlistFilterForm, UploadForm
+from .models import Decision, Upload
+from .queries import (
+    at_or_after,
+    excluded_from,
+    latest_rules,
+    may_review,
+    others_for,
+    place_on_shortlist,
+    round_for,
+    rounds_visible_to,
+    shortlist_counts,
+    shortlist_for,
+    shortlist_rows,
+)
 from .services import (
     receive_upload,
     review_shortlist,
@@ -32,8 +47,13 @@ SCREENING_ROLES = {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER, Role.SCHOOL_STAFF
 REVIEW_ROLES = {Role.MANAGER, Role.LINK_WORKER, Role.SCHOOL_STAFF}
 CONSENT_ROLES = {Role.MANAGER, Role.ADMIN, Role.LINK_WORKER}
 ENROL_ROLES = {Role.MANAGER, Role.LINK_WORKER}
-# added on professional advice, or reviewed since: on the list whatever the rules said
-REVIEWED = {ProfileStatus.ADDED, ProfileStatus.ACCEPTED, ProfileStatus.DECLINED}
+# Each page of a shortlist carries a decision form per child: a phone loads it quickly.
+SHORTLIST_PAGE_SIZE = 25
+DECIDED = {
+    Decision.ACCEPT: "accepted",
+    Decision.DECLINE: "declined",
+    Decision.ADD: "added to the shortlist",
+}
 
 
 def role_required(roles):
@@ -122,32 +142,61 @@ def rules(request):
     )
 
 
-def _round_page(request, screening_round, review_form=None, status=200):
-    profiles = list(
-        RiskProfile.objects.filter(round=screening_round)
-        .select_related("pupil")
-        .order_by("rank", "pupil__upn")
-    )
-    shortlist, excluded, others = [], [], []
-    for profile in profiles:
-        if profile.rank is not None or profile.status in REVIEWED:
-            shortlist.append(profile)
-        elif profile.status == ProfileStatus.EXCLUDED:
-            excluded.append(profile)
-        else:
-            others.append(profile)
+def _shortlist(request, screening_round, today):
+    """The shortlist as the page lists it (its filter in the query), and the filter."""
+    filters = ShortlistFilterForm(request.GET)
+    filters.is_valid()  # an unknown choice is dropped: everyone is listed
+    to_review = filters.cleaned_data.get("show") == ShortlistFilterForm.TO_REVIEW
+    return shortlist_for(screening_round, today=today, to_review=to_review), filters
+
+
+def _page_of(shortlist, profile) -> int:
+    return place_on_shortlist(shortlist, profile) // SHORTLIST_PAGE_SIZE + 1
+
+
+def _round_page(request, screening_round, *, pupil=None, review_form=None, status=200):
+    """The round's page. `review_form` is a decision on `pupil` that was not recorded:
+    shown again, as typed, on the page holding the child."""
+    today = timezone.localdate()
+    shortlist, filters = _shortlist(request, screening_round, today)
+    adding = review_form is not None and review_form.data.get("decision") == Decision.ADD
+    number = request.GET.get("page")
+    failed = None
+    if pupil is not None and not adding:
+        failed = shortlist.filter(pupil=pupil).first()
+    if failed is not None:
+        number = _page_of(shortlist, failed)
+    page = Paginator(shortlist, SHORTLIST_PAGE_SIZE).get_page(number)
+    query = request.GET.copy()
+    query.pop("page", None)
+    here = query.copy()
+    here["page"] = page.number
+    can_review = may_review(request.user, screening_round.school)
     return render(
         request,
         "screening/round_detail.html",
         {
             "round": screening_round,
-            "shortlist": shortlist,
-            "excluded": excluded,
-            "others": others,
-            "can_review": may_review(request.user, screening_round.school),
+            "filters": filters,
+            "page": page,
+            "rows": shortlist_rows(
+                page.object_list,
+                screening_round,
+                failed=None if adding or pupil is None else (pupil.pk, review_form),
+            ),
+            "counts": shortlist_counts(screening_round, today=today),
+            "query": query.urlencode(),
+            "here": here.urlencode(),
+            "excluded": excluded_from(screening_round),
+            "others": others_for(screening_round, today=today) if can_review else [],
+            "can_review": can_review,
             "can_consent": request.user.role in CONSENT_ROLES,
             "decisions": [(Decision.ACCEPT, "Accept"), (Decision.DECLINE, "Decline")],
+            "reason_max_length": ReviewForm.base_fields["reason"].max_length,
             "review_form": review_form,
+            "failed_pupil": pupil,
+            "failed_row": failed is not None,
+            "add_form": review_form if adding else None,
             "history": screening_round.decisions.select_related("pupil", "decided_by"),
         },
         status=status,
@@ -160,30 +209,50 @@ def round_detail(request, pk):
     return _round_page(request, round_for(request.user, pk))
 
 
+def _back_to(request, screening_round, pupil) -> str:
+    """The shortlist page a decision came from, its filter kept, at the child decided;
+    once they leave a filtered list, at the next child on it."""
+    shortlist, _ = _shortlist(request, screening_round, timezone.localdate())
+    decided = screening_round.profiles.select_related("pupil").get(pupil=pupil)
+    anchor = at_or_after(shortlist, decided)
+    query = request.GET.copy()
+    fragment = ""
+    if anchor is not None:
+        query["page"] = _page_of(shortlist, anchor)
+        fragment = f"#pupil-{anchor.pupil_id}"
+    url = reverse("screening:round_detail", args=[screening_round.pk])
+    return f"{url}?{query.urlencode()}{fragment}" if query else f"{url}{fragment}"
+
+
 @role_required(REVIEW_ROLES)
 @require_POST
 def review(request, pk):
+    """Record one decision, then back to where the reviewer was on the shortlist."""
     screening_round = round_for(request.user, pk)
     form = ReviewForm(request.POST)
-    if form.is_valid():
+    form.is_valid()
+    pupil = None
+    if form.cleaned_data.get("pupil") is not None:
         pupil = get_object_or_404(
             Pupil.objects.visible_to(request.user).filter(school=screening_round.school),
             pk=form.cleaned_data["pupil"],
         )
+    if pupil is not None and not form.errors:
+        decision = form.cleaned_data["decision"]
         try:
             review_shortlist(
                 actor=request.user,
                 screening_round=screening_round,
                 pupil=pupil,
-                decision=form.cleaned_data["decision"],
+                decision=decision,
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc.messages)
+            form.add_error(None, exc)
         else:
-            messages.success(request, f"{pupil.name}: {form.cleaned_data['decision']} recorded.")
-            return redirect("screening:round_detail", pk=screening_round.pk)
-    return _round_page(request, screening_round, review_form=form, status=400)
+            messages.success(request, f"{pupil.name}: {DECIDED[decision]}.")
+            return redirect(_back_to(request, screening_round, pupil))
+    return _round_page(request, screening_round, pupil=pupil, review_form=form, status=400)
 
 
 def _consent_page(request, pupil, form=None, status=200):

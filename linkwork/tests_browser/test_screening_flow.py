@@ -42,7 +42,7 @@ def test_review_consent_enrolment(
     staff.goto(round_url)
     article = staff.get_by_role("article", name=f"{child.name} {child.upn}")
     article.get_by_text("Why: each area's value and threshold").click()
-    assert article.get_by_role("cell", name="< 0.90").is_visible()
+    assert article.get_by_role("cell", name="below 90%").is_visible()
     article.get_by_label("Accept").check()
     article.get_by_label("Reason").fill("Agreed at the pastoral meeting")
     article.get_by_role("button", name="Record decision").click()

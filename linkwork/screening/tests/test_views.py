@@ -26,7 +26,23 @@ def test_shortlist_page_shows_order_and_explanation(
     page = response.content.decode()
     positions = [page.index(UPN[letter]) for letter in "ABFC"]
     assert positions == sorted(positions)
-    assert "statutory status CP" in page and "&lt; 0.90" in page
+    assert "statutory status CP" in page
+
+
+def test_why_is_in_words(client, school_staff, screened):
+    client.force_login(school_staff)
+    page = client.get(reverse("screening:round_detail", args=[screened.pk])).content.decode()
+    assert (
+        '<tr><th scope="row">Attendance</th><td>78.95% '
+        "<small>(22 Jul 2026, 150 of 190 sessions)</small></td><td>below 90%</td>"
+    ) in page
+    assert (
+        '<tr><th scope="row">English</th><td>97 <small>(1 Jul 2026, expected 100)</small></td>'
+        "<td>at or below 99</td>"
+    ) in page
+    assert "Economic disadvantage" in page and "answered by a parent" in page
+    for code in ("economic_disadvantage", "&lt;", "0.7895", "2026-09-20", ">english<"):
+        assert code not in page
 
 
 def test_other_schools_link_worker_gets_404(client, other_link_worker, screened):
