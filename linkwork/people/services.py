@@ -64,6 +64,24 @@ def record_consent(
         raise ValidationError({"purpose": f"Not a purpose: {purpose}."})
     if given_by not in GivenBy.values:
         raise ValidationError({"given_by": f"Not a parent, carer or child: {given_by}."})
+    if given_on > timezone.localdate():
+        raise ValidationError({"given_on": "Consent is recorded once given, not ahead."})
+    if pupil.date_of_birth and given_on < pupil.date_of_birth:
+        raise ValidationError(
+            {
+                "given_on": f"{given_on:%-d %B %Y} is before {pupil.name} was born "
+                f"({pupil.date_of_birth:%-d %B %Y})."
+            }
+        )
+    in_force = Consent.objects.in_force(given_on).filter(pupil=pupil, purpose=purpose).first()
+    if in_force is not None:
+        raise ValidationError(
+            {
+                "given_on": f"Consent for {Purpose(purpose).label.lower()} is already in force "
+                f"(given {in_force.given_on:%-d %B %Y}); record a withdrawal first if it has "
+                "changed."
+            }
+        )
     if Consent.objects.filter(pupil=pupil, purpose=purpose, given_on=given_on).exists():
         raise ValidationError(
             {
@@ -123,6 +141,24 @@ def withdraw_consent(*, actor, consent: Consent, withdrawn_on: date) -> Consent:
     return consent
 
 
+def _reviewed_or_refused(pupil: Pupil) -> None:
+    """Refuse to enrol a child whose school has yet to review them on its latest
+    shortlist: the review comes before the family is asked."""
+    from linkwork.screening.models import ProfileStatus, RiskProfile
+
+    latest = (
+        RiskProfile.objects.filter(pupil=pupil)
+        .select_related("round")
+        .order_by("-round__on", "-round_id")
+        .first()
+    )
+    if latest is not None and latest.status == ProfileStatus.SHORTLISTED:
+        raise ValidationError(
+            f"{pupil.name} is on the shortlist of {latest.round.on:%-d %B %Y} still to review: "
+            "record the school's decision first."
+        )
+
+
 @transaction.atomic
 def enrol_child(
     *, actor, pupil: Pupil, cohort: Cohort, link_worker, enrolled_on: date
@@ -149,8 +185,24 @@ def enrol_child(
         or not link_worker.schools.filter(pk=pupil.school_id).exists()
     ):
         raise ValidationError({"link_worker": "Choose a Link Worker who works at this school."})
+    if enrolled_on > timezone.localdate():
+        raise ValidationError(
+            {"enrolled_on": "A child is enrolled on the day the family signs up, not ahead."}
+        )
     if Enrolment.objects.filter(pupil=pupil, cohort=cohort).exists():
         raise ValidationError(f"{pupil.name} is already enrolled in {cohort}.")
+    current = (
+        Enrolment.objects.filter(pupil=pupil)
+        .exclude(ended_on__lt=enrolled_on)
+        .select_related("cohort")
+        .first()
+    )
+    if current is not None:
+        raise ValidationError(
+            f"{pupil.name} is already enrolled in {current.cohort} from "
+            f"{current.enrolled_on:%-d %B %Y}; a child has one enrolment at a time."
+        )
+    _reviewed_or_refused(pupil)
     enrolment = Enrolment.objects.create(
         pupil=pupil, cohort=cohort, enrolled_on=enrolled_on, link_worker=link_worker
     )

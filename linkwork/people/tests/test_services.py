@@ -54,7 +54,7 @@ def test_same_consent_twice_refused(link_worker, child):
     record_consent(
         actor=link_worker, pupil=child, purpose="support", given_by="parent", given_on=SEPT
     )
-    with pytest.raises(ValidationError, match="already recorded"):
+    with pytest.raises(ValidationError, match="already in force"):
         record_consent(
             actor=link_worker, pupil=child, purpose="support", given_by="parent", given_on=SEPT
         )
@@ -149,3 +149,86 @@ def test_only_the_schools_link_worker_or_a_manager_records(
             record_consent(
                 actor=user, pupil=child, purpose="support", given_by="parent", given_on=SEPT
             )
+
+
+@pytest.fixture
+def october(time_machine):
+    time_machine.move_to("2026-10-01 12:00Z")
+
+
+@pytest.mark.parametrize(
+    ("purpose", "given_on", "message"),
+    [
+        ("support", date(2026, 10, 2), "once given, not ahead"),
+        ("research", date(2010, 5, 5), "before Test"),  # born 1 January 2015
+    ],
+)
+def test_consent_on_an_impossible_day_is_refused(
+    october, link_worker, child, purpose, given_on, message
+):
+    with pytest.raises(ValidationError, match=message):
+        record_consent(
+            actor=link_worker, pupil=child, purpose=purpose, given_by="child", given_on=given_on
+        )
+    assert not Consent.objects.exists()
+
+
+def test_consent_again_once_withdrawn(october, link_worker, child):
+    first = record_consent(
+        actor=link_worker, pupil=child, purpose="support", given_by="parent", given_on=SEPT
+    )
+    withdraw_consent(actor=link_worker, consent=first, withdrawn_on=date(2026, 9, 20))
+    again = record_consent(
+        actor=link_worker,
+        pupil=child,
+        purpose="support",
+        given_by="carer",
+        given_on=SEPT.replace(day=25),
+    )
+    assert again.in_force_on(date(2026, 9, 30))
+
+
+def test_one_enrolment_at_a_time_and_never_ahead(october, manager, link_worker, child, cohort):
+    record_consent(actor=manager, pupil=child, purpose="support", given_by="parent", given_on=SEPT)
+    with pytest.raises(ValidationError, match="not ahead"):
+        enrol_child(
+            actor=manager, pupil=child, cohort=cohort, link_worker=link_worker,
+            enrolled_on=date(2027, 5, 1),
+        )  # fmt: skip
+    enrol_child(
+        actor=manager, pupil=child, cohort=cohort, link_worker=link_worker, enrolled_on=SEPT
+    )
+    other = Cohort.objects.create(code="2025-26")
+    with pytest.raises(
+        ValidationError, match="already enrolled in Cohort 2026–27 from 10 September"
+    ):
+        enrol_child(
+            actor=manager, pupil=child, cohort=other, link_worker=link_worker,
+            enrolled_on=date(2026, 9, 30),
+        )  # fmt: skip
+
+
+def test_a_child_still_to_review_is_not_enrolled(
+    october, manager, link_worker, child, cohort, school
+):
+    from django.utils import timezone
+
+    from linkwork.screening.models import RiskProfile, ScreeningRound, ScreeningRules
+
+    rules = ScreeningRules.objects.create(version=1, document={}, source="")
+    screening = ScreeningRound.objects.create(
+        school=school, on=date(2026, 9, 1), rules=rules, run_at=timezone.now()
+    )
+    profile = RiskProfile.objects.create(
+        round=screening, pupil=child, risk_areas=3, status="shortlisted", explanation={}
+    )
+    record_consent(actor=manager, pupil=child, purpose="support", given_by="parent", given_on=SEPT)
+    with pytest.raises(ValidationError, match="still to review"):
+        enrol_child(
+            actor=manager, pupil=child, cohort=cohort, link_worker=link_worker, enrolled_on=SEPT
+        )
+    profile.status = "accepted"
+    profile.save()
+    enrol_child(
+        actor=manager, pupil=child, cohort=cohort, link_worker=link_worker, enrolled_on=SEPT
+    )
