@@ -448,21 +448,31 @@ def outcome_area_of(risk_area: str) -> str:
 
 
 def _needs_from_screening(pupil) -> dict | None:
+    from linkwork.screening.explanations import explain_in_words
     from linkwork.screening.models import RiskProfile
+    from linkwork.screening.rules import Rules
 
     profile = (
         RiskProfile.objects.filter(pupil=pupil)
         .order_by("-round__on", "-round_id")
-        .select_related("round")
+        .select_related("round__rules")
         .first()
     )
     if profile is None or not profile.explanation:
         return None
+    try:
+        areas = Rules.from_document(profile.round.rules.document).areas
+    except Exception:  # noqa: BLE001 - rules too old to read: the values are shown as stored
+        areas = ()
+    rules = {rule.name: rule for rule in areas}
     out = {area: {"needs": [], "strengths": []} for area in OutcomeArea.values}
-    for risk_area, verdict in sorted(profile.explanation.items()):
-        label = risk_area.replace("_", " ").capitalize()
-        line = f"{label}: {verdict.get('value')} (threshold {verdict.get('threshold')})"
-        side = "needs" if verdict.get("at_risk") else "strengths"
+    words = explain_in_words(dict(sorted(profile.explanation.items())), rules)
+    for risk_area, seen in zip(sorted(profile.explanation), words, strict=True):
+        line = f"{seen.area}: {seen.value}"
+        if seen.seen_on:
+            line += f" ({seen.seen_on.day} {seen.seen_on:%b %Y})"
+        line += f"; threshold {seen.at_risk_when}" if seen.at_risk_when else ""
+        side = "needs" if seen.at_risk else "strengths"
         out[outcome_area_of(risk_area)][side].append(line)
     return {
         area: {

@@ -285,9 +285,44 @@ def test_plan_needs_prefilled_from_the_screening_profile(child, school):
         },
     )
     needs = prefill_needs(child)
-    assert needs["wellbeing"]["needs"] == "Emotional wellbeing: 6 (threshold 5)"
-    assert needs["school"]["needs"] == "Attendance: 0.86 (threshold 0.90)"
-    assert needs["school"]["strengths"] == "Maths: 104 (threshold 99)"
+    # Rules this round's document does not define are shown as stored.
+    assert needs["wellbeing"]["needs"] == "Emotional wellbeing: 6; threshold 5"
+    assert needs["school"]["needs"] == "Attendance: 0.86; threshold 0.90"
+    assert needs["school"]["strengths"] == "Maths: 104; threshold 99"
+
+
+def test_plan_needs_from_a_profile_read_in_words(child, school):
+    """With the round's rules, the profile's values and thresholds read as on the
+    shortlist page: a rate as a percentage, a comparison in words, the date written out."""
+    from django.utils import timezone
+
+    from linkwork.screening.documents import parse_screening_rules
+    from linkwork.screening.models import RiskProfile, ScreeningRound, ScreeningRules
+    from linkwork.screening.tests.example import RULES_YAML
+    from linkwork.support.queries import prefill_needs
+
+    document = parse_screening_rules(RULES_YAML, filename="screening.yaml")
+    rules = ScreeningRules.objects.create(version=1, document=document, source=RULES_YAML)
+    screening = ScreeningRound.objects.create(
+        school=school, on=dt.date(2026, 10, 1), rules=rules, run_at=timezone.now()
+    )
+    RiskProfile.objects.create(
+        round=screening,
+        pupil=child,
+        risk_areas=1,
+        status="accepted",
+        explanation={
+            "attendance": {
+                "value": "0.7895",
+                "threshold": "< 0.90",
+                "at_risk": True,
+                "seen_on": "2026-07-22",
+                "source": "150/190 sessions",
+            },
+        },
+    )
+    needs = prefill_needs(child)
+    assert needs["school"]["needs"] == "Attendance: 78.95% (22 Jul 2026); threshold below 90%"
 
 
 def test_plan_needs_prefilled_from_the_latest_scores_without_a_profile(child):
