@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from linkwork.accounts.models import Role
@@ -59,7 +60,8 @@ class CohortForm(forms.Form):
 @login_required
 @require_GET
 def report(request):
-    """A cohort's outcomes per measure, small numbers suppressed; `?format=csv` downloads."""
+    """A cohort's outcomes per measure, small numbers suppressed; `?format=csv` downloads
+    the same cells."""
     user = request.user
     if user.role not in READERS:
         raise PermissionDenied("The outcomes report is not open to partner staff.")
@@ -86,7 +88,7 @@ def report(request):
     if cohort is not None:
         rules_by_phase, child_rows, rules_version = cohort_outcome_rows(cohort, school=school)
         children = len(child_rows)
-        counts = cohort_report(child_rows, rules_by_phase)
+        counts = cohort_report(child_rows, rules_by_phase, today=timezone.localdate())
     if request.GET.get("format") == "csv" and cohort is not None:
         rows = published_rows(counts, minimum)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
