@@ -190,6 +190,9 @@ def test_any_service_register_opens_for_a_day_up_to_today(
     assert response["Location"] == register_url(service, dt.date(2026, 3, 11))
     page = client.get(url, {"service": service.pk, "date": "2026-03-17"}).content.decode()
     assert "on or after the day of the session" in page
+    # Said at the top, linked to the field, as well as by the field further down.
+    assert page.index("The register was not opened") < page.index("Take a register for another day")
+    assert 'href="#id_date">Day of the session:' in page
     refused = client.get(url, {"service": theirs.pk, "date": "2026-03-11"})
     assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
 
