@@ -323,6 +323,45 @@ class ServiceScheduleForm(forms.Form):
         return cleaned
 
 
+CODE = forms.RegexField(
+    label="Code",
+    max_length=40,
+    regex=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    error_messages={"invalid": "Letters, digits, dots, hyphens and underscores only."},
+    help_text="How packages and register files name it; it cannot be changed later.",
+)
+
+
+class PartnerForm(forms.Form):
+    code = CODE
+    name = forms.CharField(label="Name", max_length=200)
+
+
+class ServiceDetailsForm(ServiceScheduleForm):
+    """A manager's view of a service: its name and outcome areas as well."""
+
+    name = forms.CharField(label="Name", max_length=200)
+    outcome_areas = forms.MultipleChoiceField(
+        label="Outcome areas it works on",
+        choices=OutcomeArea.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    field_order = ["name", "outcome_areas", "weekday", "starts_at", "capacity"]
+
+
+class NewServiceForm(ServiceDetailsForm):
+    code = CODE
+    partner = forms.ModelChoiceField(label="Partner", queryset=None)
+    school = forms.ModelChoiceField(label="School", queryset=None)
+    field_order = ["partner", "school", "code", *ServiceDetailsForm.field_order]
+
+    def __init__(self, *args, partners, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partner"].queryset = partners
+        self.fields["school"].queryset = schools
+
+
 class RegisterUploadForm(forms.Form):
     file = forms.FileField(
         label="Register file (CSV or XLSX)",

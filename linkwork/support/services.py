@@ -3,6 +3,7 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -19,8 +20,10 @@ from .models import (
     GoalStatus,
     Interaction,
     OutcomeArea,
+    Partner,
     PlanReview,
     RegisterEntry,
+    Service,
     Session,
     SupportPlan,
     SupportPlanVersion,
@@ -262,12 +265,28 @@ def cancel_session(*, actor, service, session_date: dt.date, reason: str) -> Ses
     return session
 
 
-def _schedule(service) -> dict:
+# --- partners and services --------------------------------------------------------
+
+SCHEDULE = ("weekday", "starts_at", "capacity")
+DETAILS = ("name", "outcome_areas")
+
+
+def _snapshot(service) -> dict:
     return {
+        "name": service.name,
+        "outcome_areas": list(service.outcome_areas),
         "weekday": service.weekday_name or None,
         "starts_at": service.starts_at.strftime("%H:%M") if service.starts_at else None,
         "capacity": service.capacity,
     }
+
+
+def _valid(instance) -> None:
+    """full_clean, its complaints as Refused in the user's words."""
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        raise Refused(" ".join(exc.messages)) from None
 
 
 @transaction.atomic
@@ -275,20 +294,65 @@ def set_service_schedule(
     *, actor, service, weekday: int | None, starts_at: dt.time | None, capacity: int | None
 ):
     """Set when a service meets and how many places it has; recorded with what changed."""
+    return change_service(
+        actor=actor, service=service, weekday=weekday, starts_at=starts_at, capacity=capacity
+    )
+
+
+@transaction.atomic
+def change_service(*, actor, service, **fields):
+    """Change a service's schedule (`weekday`, `starts_at`, `capacity`) and, for a
+    manager, its `name` and `outcome_areas`; recorded with what changed. Its code,
+    partner and school stay: registers, allocations and packages name it by them."""
+    unknown = set(fields) - set(SCHEDULE) - set(DETAILS)
+    if unknown:
+        raise ValueError(f"not a field to change: {', '.join(sorted(unknown))}")
     service = type(service).objects.select_for_update().get(pk=service.pk)
-    before = _schedule(service)
-    service.weekday, service.starts_at, service.capacity = weekday, starts_at, capacity
-    service.full_clean(validate_unique=False)
-    changes = changes_between(before, _schedule(service))
+    before = _snapshot(service)
+    for name, value in fields.items():
+        setattr(service, name, value)
+    _valid(service)
+    changes = changes_between(before, _snapshot(service))
     if not changes:
         return service
-    service.save(update_fields=["weekday", "starts_at", "capacity"])
+    service.save(update_fields=list(fields))
     record(
         actor=actor,
         action="support.service_changed",
         obj=service,
-        summary=f"{service.code}: when it meets and its places",
+        summary=f"{service.code}: {', '.join(changes)} changed",
         changes=changes,
+    )
+    return service
+
+
+@transaction.atomic
+def add_partner(*, actor, code: str, name: str) -> Partner:
+    """A new delivery partner; its code is how packages and registers name it."""
+    if Partner.objects.filter(code=code).exists():
+        raise Refused(f"There is already a partner with the code {code}.")
+    partner = Partner(code=code, name=name.strip())
+    _valid(partner)
+    partner.save()
+    record(actor=actor, action="support.partner_added", obj=partner, summary=f"{code}: {name}")
+    return partner
+
+
+@transaction.atomic
+def add_service(*, actor, code: str, partner, name: str, school, **fields) -> Service:
+    """A new service of a partner in one school, with its areas and, if known, when it
+    meets and its places."""
+    if Service.objects.filter(code=code).exists():
+        raise Refused(f"There is already a service with the code {code}.")
+    service = Service(code=code, partner=partner, name=name.strip(), school=school, **fields)
+    _valid(service)
+    service.save()
+    record(
+        actor=actor,
+        action="support.service_added",
+        obj=service,
+        summary=f"{code}: {service.name}, {partner.name} at {school.name}",
+        changes={"added": _snapshot(service)},
     )
     return service
 

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,9 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from linkwork.accounts.models import Role, User
 from linkwork.people.models import Pupil
 from linkwork.people.queries import child_for
+from linkwork.schools.models import School
 
 from . import forms, services
-from .models import Allocation, FollowUp, Goal, SupportPlan
+from .models import Allocation, FollowUp, Goal, Partner, SupportPlan
 from .queries import (
     ABSENT,
     caseload_enrolments,
@@ -37,6 +39,7 @@ from .registers import RegisterUploadInvalid, upload_registers
 from .registers import register_sheet as sheet_for
 
 STAFF = {Role.LINK_WORKER, Role.MANAGER, Role.ADMIN}
+MANAGERS = {Role.MANAGER, Role.ADMIN}
 REGISTER_TAKERS = {Role.PARTNER, Role.MANAGER, Role.ADMIN}
 
 
@@ -319,7 +322,12 @@ def catalogue(request):
     return render(
         request,
         "support/catalogue.html",
-        {"items": items, "today": today, "may_change": may_change},
+        {
+            "items": items,
+            "today": today,
+            "may_change": may_change,
+            "manages": request.user.role in MANAGERS,
+        },
     )
 
 
@@ -503,22 +511,68 @@ def register_cancel(request, service_pk, date):
 @roles(REGISTER_TAKERS)
 @require_http_methods(["GET", "POST"])
 def service_edit(request, pk):
-    """When one of the user's services meets and its places (partner staff: their own)."""
+    """When one of the user's services meets and its places (partner staff: their own);
+    a manager also changes its name and outcome areas."""
     service = service_for(request.user, pk, register=True)
     initial = {
+        "name": service.name,
+        "outcome_areas": service.outcome_areas,
         "weekday": service.weekday,
         "starts_at": service.starts_at,
         "capacity": service.capacity,
     }
-    form = forms.ServiceScheduleForm(request.POST or None, initial=initial)
+    manages = request.user.role in MANAGERS
+    form_class = forms.ServiceDetailsForm if manages else forms.ServiceScheduleForm
+    form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.set_service_schedule(actor=request.user, service=service, **form.cleaned_data)
-        messages.success(request, f"{service.name} saved.")
-        return redirect("support:catalogue")
+        try:
+            services.change_service(actor=request.user, service=service, **form.cleaned_data)
+        except services.Refused as refused:
+            form.add_error(None, str(refused))
+        else:
+            messages.success(request, f"{form.cleaned_data.get('name', service.name)} saved.")
+            return redirect("support:catalogue")
     used = places_used([service], timezone.localdate()).get(service.pk, 0)
     return render(
         request, "support/service_form.html", {"form": form, "service": service, "used": used}
     )
+
+
+@roles(MANAGERS)
+@require_http_methods(["GET", "POST"])
+def partner_new(request):
+    """A new delivery partner (its staff's logins are made in the administration)."""
+    form = forms.PartnerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            partner = services.add_partner(actor=request.user, **form.cleaned_data)
+        except services.Refused as refused:
+            form.add_error("code", str(refused))
+        else:
+            messages.success(request, f"{partner.name} added. Now add its services.")
+            return redirect(f"{reverse('support:service_new')}?partner={partner.pk}")
+    return render(request, "support/partner_form.html", {"form": form})
+
+
+@roles(MANAGERS)
+@require_http_methods(["GET", "POST"])
+def service_new(request):
+    """A new service: a partner's regular session in one school."""
+    form = forms.NewServiceForm(
+        request.POST or None,
+        initial={"partner": request.GET.get("partner")},
+        partners=Partner.objects.order_by("name"),
+        schools=School.objects.order_by("name"),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            service = services.add_service(actor=request.user, **form.cleaned_data)
+        except services.Refused as refused:
+            form.add_error("code", str(refused))
+        else:
+            messages.success(request, f"{service.name} added.")
+            return redirect("support:catalogue")
+    return render(request, "support/service_new.html", {"form": form})
 
 
 @roles(REGISTER_TAKERS)

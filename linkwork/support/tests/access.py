@@ -54,6 +54,8 @@ ACCESS = {
     "support:follow_up_complete": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.follow_up.pk}},
     "support:follow_up_assign": {"allowed": STAFF, "kwargs": lambda w: {"pk": w.follow_up.pk}},
     "support:catalogue": {"allowed": STAFF | {Role.PARTNER}, "kwargs": None},
+    "support:service_new": {"allowed": {Role.MANAGER, Role.ADMIN}, "kwargs": None},
+    "support:partner_new": {"allowed": {Role.MANAGER, Role.ADMIN}, "kwargs": None},
     "support:service_edit": {"allowed": REGISTER, "kwargs": lambda w: {"pk": w.service.pk}},
     "support:sessions": {"allowed": REGISTER, "kwargs": None},
     "support:register_upload": {"allowed": REGISTER, "kwargs": None},

@@ -716,3 +716,58 @@ def test_a_register_upload_reports_every_problem_at_once(client, partner_user, a
         {"file": SimpleUploadedFile("register.pdf", b"%PDF-1.4 ...")},
     ).content.decode()
     assert "Upload a .csv or .xlsx file." in pdf
+
+
+def test_a_manager_adds_a_partner_and_its_service_then_renames_it(client, manager, school):
+    from linkwork.audit.models import AuditEntry
+    from linkwork.support.models import Partner, Service
+
+    client.force_login(manager)
+    assert (
+        reverse("support:partner_new") in client.get(reverse("support:catalogue")).content.decode()
+    )
+    bad = client.post(reverse("support:partner_new"), {"code": "NEW TRUST", "name": "New Trust"})
+    assert "Letters, digits, dots, hyphens and underscores only." in bad.content.decode()
+    response = client.post(reverse("support:partner_new"), {"code": "NEWT", "name": "New Trust"})
+    partner = Partner.objects.get(code="NEWT")
+    assert response["Location"] == f"{reverse('support:service_new')}?partner={partner.pk}"
+    data = {
+        "partner": partner.pk,
+        "school": school.pk,
+        "code": "NEWT-TUE",
+        "name": "Tuesday drama",
+        "outcome_areas": ["confidence", "relationships"],
+        "weekday": "1",
+        "starts_at": "15:30",
+        "capacity": "12",
+    }
+    assert client.post(reverse("support:service_new"), data).status_code == 302
+    service = Service.objects.get(code="NEWT-TUE")
+    assert (service.partner, service.weekday, service.capacity) == (partner, 1, 12)
+    again = client.post(reverse("support:service_new"), data).content.decode()
+    assert "There is already a service with the code NEWT-TUE." in again
+    url = reverse("support:service_edit", kwargs={"pk": service.pk})
+    client.post(
+        url, {"name": "Tuesday drama club", "outcome_areas": ["confidence"], "weekday": "1"}
+    )
+    service.refresh_from_db()
+    assert (service.name, service.outcome_areas, service.capacity) == (
+        "Tuesday drama club",
+        ["confidence"],
+        None,
+    )
+    assert {e.action for e in AuditEntry.objects.all()} >= {
+        "support.partner_added",
+        "support.service_added",
+        "support.service_changed",
+    }
+
+
+def test_partner_staff_change_when_their_service_meets_not_its_name(client, partner_user, service):
+    client.force_login(partner_user)
+    url = reverse("support:service_edit", kwargs={"pk": service.pk})
+    assert 'name="name"' not in client.get(url).content.decode()
+    client.post(url, {"name": "Renamed", "weekday": "2"})
+    service.refresh_from_db()
+    assert (service.name, service.weekday) == ("Monday art club", 2)
+    assert client.get(reverse("support:service_new")).status_code in (403, 404)
