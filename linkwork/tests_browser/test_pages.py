@@ -155,3 +155,16 @@ def test_the_sessions_services_and_outcomes_pages_have_no_serious_accessibility_
     visit(page, "outcomes:report")
     page.get_by_role("heading", name=re.compile(r"^Outcomes: .*, Riverside Primary$")).wait_for()
     axe_check(page)
+
+
+def test_adding_a_service_has_no_serious_accessibility_violations(
+    page, login, axe_check, visit, manager, service
+):
+    login(page, manager)
+    visit(page, "support:catalogue")
+    page.get_by_role("link", name="Add a service").click()
+    page.get_by_role("heading", name="Add a service").wait_for()
+    page.get_by_label("Code").fill("bad code")
+    page.get_by_role("button", name="Add the service").click()
+    assert page.get_by_text("Letters, digits, dots, hyphens and underscores only.").is_visible()
+    axe_check(page)
