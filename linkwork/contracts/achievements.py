@@ -5,7 +5,7 @@ Pure: frozen dataclasses in, a list of `Achievement` out; no ORM, no clock.
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 
@@ -370,3 +370,90 @@ def _attainment_outcome(trigger: Trigger, child: ChildFacts, window: Window):
         )
         return [Achievement(child.upn, trigger.code, "1", record.date, evidence)]
     return []
+
+
+def why_unsupported(
+    contract: ContractTerms, child: ChildFacts | None, trigger_code: str, instance: str
+) -> str:
+    """Why the data no longer supports an achievement (child, trigger, instance), as far
+    as the child's facts tell: the reason an adjustment gives for reversing it."""
+    trigger = next((t for t in contract.triggers if t.code == trigger_code), None)
+    if trigger is None:
+        return f"trigger {trigger_code} is not in version {contract.version} of the contract"
+    window = child_window(contract, child) if child is not None else None
+    if child is None or window is None:
+        return "the child is no longer enrolled in a cohort of the contract inside its dates"
+    alone = replace(contract, triggers=(trigger,))
+    key = (child.upn, trigger.code, instance)
+    always = replace(child, consents=(ConsentFact(dt.date.min),))
+    if any(a.key == key for a in find_achievements(alone, [always])):
+        consents = "; ".join(c.citation for c in child.consents) or "none recorded"
+        return f"no evidence consent holds on the day it would be achieved (consents: {consents})"
+    if trigger.kind == "engagement":
+        return _engagement_gone(contract, trigger, child, window, instance)
+    if trigger.measure in ("score", "attainment"):
+        return _outcome_gone(trigger, child, window)
+    return "the data no longer supports it"
+
+
+def _engagement_gone(contract, trigger, child, window, instance) -> str:
+    tallies = child.tallies
+    if tallies is None:
+        tallies = tally_registers(contract, window, child.registers)
+    tally = next((t for t in tallies if t.period == instance), None)
+    if tally is None:
+        return f"no register rows in {instance} inside the child's enrolment"
+    needs = (
+        f"the trigger needs at least {trigger.min_sessions} sessions, "
+        f"attended ≥ {trigger.min_attendance} × sessions"
+    )
+    if trigger.min_engaged is not None:
+        needs += f" and engaged ≥ {trigger.min_engaged} × attended"
+    counts = (
+        f"{instance} now: {tally.sessions} sessions, {tally.attended} attended, "
+        f"{tally.engaged} engaged"
+    )
+    met = (
+        tally.sessions >= trigger.min_sessions
+        and tally.attended >= trigger.min_attendance * tally.sessions
+        and (trigger.min_engaged is None or tally.engaged >= trigger.min_engaged * tally.attended)
+    )
+    if met:
+        taken = [a.instance for a in _engagement(contract, trigger, child, window)]
+        reached = ", ".join(taken)
+        return f"{counts}, but max_per_child ({trigger.max_per_child}) is reached by {reached}"
+    return f"{counts}; {needs}"
+
+
+def _outcome_gone(trigger, child, window) -> str:
+    cutoff = window.enrolment.enrolled_on + dt.timedelta(days=BASELINE_GRACE_DAYS)
+    if trigger.measure == "score":
+        name = f"{trigger.instrument}/{trigger.scale}"
+        rows = [
+            s
+            for s in child.scores
+            if s.instrument == trigger.instrument
+            and s.scale == trigger.scale
+            and (trigger.respondent is None or s.respondent == trigger.respondent)
+        ]
+        baseline = _latest_on_or_before(
+            rows, cutoff, lambda s: RESPONDENT_RANK.get(s.respondent, 9)
+        )
+        at_risk = baseline is not None and _score_at_risk(trigger, baseline.value)
+        shown = baseline and f"score #{baseline.id} {baseline.date}: {baseline.value}"
+    else:
+        name = f"{trigger.subject} attainment"
+        rows = [a for a in child.attainment if a.subject == trigger.subject]
+        baseline = _latest_on_or_before(rows, cutoff, lambda a: 0)
+        gap = baseline and baseline.value - baseline.expected
+        at_risk = baseline is not None and gap <= -trigger.below_expected_by
+        shown = baseline and f"attainment #{baseline.id} {baseline.date}: gap {gap}"
+    if baseline is None:
+        return f"no baseline {name} on or before {cutoff}"
+    if not at_risk:
+        return f"not at risk at baseline ({shown})"
+    earliest = baseline.date + dt.timedelta(days=trigger.follow_up_after_days)
+    return (
+        f"no {name} from {earliest} inside the child's enrolment meets "
+        f"{trigger.achieved_when} (baseline {shown})"
+    )

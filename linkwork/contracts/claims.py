@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from linkwork.core.money import to_pennies
 
-from .achievements import Achievement
+from .achievements import Achievement, ChildFacts, why_unsupported
 from .terms import ContractTerms, Trigger
 
 ZERO = Decimal("0.00")
@@ -84,6 +84,22 @@ def standing_claims(submitted_lines) -> dict[tuple, Line]:
     return standing
 
 
+def unsupported_reasons(
+    contract: ContractTerms,
+    children: list[ChildFacts],
+    supported: set[tuple],
+    standing_by_upn: dict[str, list[tuple]],
+) -> dict[tuple, str]:
+    """{achievement key: why} for the standing achievements of these children that the
+    data (`supported`, their achievements' keys) no longer supports."""
+    reasons = {}
+    for child in children:
+        for key in standing_by_upn.get(child.upn, ()):
+            if key not in supported:
+                reasons[key] = why_unsupported(contract, child, key[1], key[2])
+    return reasons
+
+
 def split_amount(trigger: Trigger, amount: Decimal) -> list[tuple[str, Decimal]]:
     """Portions of `amount` by the trigger's shares, half-up to the penny; the residual
     (positive or negative) goes to the largest share, the first listed among equals."""
@@ -106,11 +122,15 @@ def compute_claim(
     achievements: list[Achievement],
     submitted_lines: list[Line],
     erased: frozenset[str] = frozenset(),
+    reasons: dict[tuple, str] | None = None,
 ) -> ClaimResult:
     """The claim for `period_code` as the spec defines it, to the penny.
 
     `erased` holds the UPNs of children whose data was erased: their submitted lines
-    stand as the payment evidence kept, and are never reversed for want of the data."""
+    stand as the payment evidence kept, and are never reversed for want of the data.
+    `reasons` ({achievement key: why}, see `unsupported_reasons`) puts into each
+    adjustment's evidence why the data no longer supports what it reverses; a key
+    without one is a child no longer loaded (not in the contract's enrolments)."""
     period = contract.period(period_code)
     triggers = {t.code: t for t in contract.triggers}
     trigger_order = contract.trigger_order()
@@ -136,6 +156,12 @@ def compute_claim(
         )
     )
     for claimed in reversals:
+        why = ()
+        if reasons is not None:
+            reason = reasons.get(claimed.key) or why_unsupported(
+                contract, None, claimed.trigger, claimed.instance
+            )
+            why = (f"no longer supported: {reason}",)
         line = Line(
             ADJUSTMENT,
             claimed.upn,
@@ -143,7 +169,7 @@ def compute_claim(
             claimed.instance,
             None,
             tuple((payer, -value) for payer, value in claimed.portions),
-            ("reverses the line claimed with",) + tuple(claimed.evidence),
+            why + ("reverses the line claimed with",) + tuple(claimed.evidence),
         )
         lines.append(line)
         amounts.append(line.amount)

@@ -192,11 +192,13 @@ def _s(value) -> str | None:
     return value.isoformat()
 
 
-def parse_contract(source: str, *, filename: str) -> dict:
+def parse_contract(source: str, *, filename: str, instruments: dict | None = None) -> dict:
     """Validate a contract document; return it normalised, or raise DocumentError.
 
     Every rule of spec/contracts.md is checked and every violation reported, each
-    located at its line.
+    located at its line. With `instruments` ({code: definition}, the instruments the
+    contract may use), a score outcome's instrument, scale and respondent must be among
+    them; without it they are checked when the contract is stored (`store_contract`).
     """
     data = read_yaml(source, filename=filename)
     if isinstance(source, bytes):
@@ -233,10 +235,50 @@ def parse_contract(source: str, *, filename: str) -> dict:
     out["caps"] = _caps(check, data.get("caps"))
     payer_codes = [payer["code"] for payer in out["payers"]]
     out["triggers"] = _triggers(check, data.get("triggers"), payer_codes)
+    if instruments is not None:
+        _check_scores(check, out["triggers"], instruments)
 
     if check.errors:
         raise DocumentError(check.errors)
     return out
+
+
+def score_problems(trigger: dict, instruments: dict) -> list[tuple[str, str, str]]:
+    """(key, message, value) for a normalised score outcome trigger whose instrument,
+    scale or respondent is not among `instruments` ({code: definition})."""
+    if trigger.get("measure") != "score" or not trigger.get("score"):
+        return []
+    code, scale = trigger["score"].split("/", 1)
+    definition = instruments.get(code)
+    if definition is None:
+        known = ", ".join(sorted(instruments)) or "none"
+        return [("score", f"no instrument {code} is defined (instruments: {known})", code)]
+    problems = []
+    scales = definition.get("scales", {})
+    if scale not in scales:
+        known = ", ".join(sorted(scales))
+        problems.append(("score", f"instrument {code} has no scale {scale} ({known})", scale))
+    respondent = trigger.get("respondent")
+    respondents = definition.get("respondents") or []
+    if respondent and respondents and respondent not in respondents:
+        answered = ", ".join(respondents)
+        message = f"instrument {code} is answered by {answered}"
+        problems.append(("respondent", message, respondent))
+    return problems
+
+
+def check_scores(document: dict, source: str, *, filename: str, instruments: dict) -> list[str]:
+    """The located `score_problems` of every trigger of a normalised document (one parsed
+    before its instruments were known), as parse_contract would report them."""
+    check = _Checker(filename, _line_map(source))
+    _check_scores(check, document["triggers"], instruments)
+    return check.errors
+
+
+def _check_scores(check, triggers, instruments) -> None:
+    for index, trigger in enumerate(triggers):
+        for key, message, value in score_problems(trigger, instruments):
+            check.error(("triggers", index, key), message, value)
 
 
 def _periods(check, value, starts_on, ends_on) -> list[dict]:

@@ -135,3 +135,27 @@ class ClaimedAchievement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract_code} {self.upn} {self.trigger} {self.instance}"
+
+
+class Payment(models.Model):
+    """One payer's payment of a submitted claim: who recorded it, when it was paid, how
+    much. A claim is paid when every payer with a portion in it has a payment."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payments")
+    payer_code = models.CharField(max_length=40)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    paid_on = models.DateField()
+    reference = models.CharField(max_length=100, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["claim", "payer_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "payer_code"], name="payment_one_per_payer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim} {self.payer_code} {self.amount}"

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Count, Max
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from linkwork.measures.models import Score
-from linkwork.people.models import Attainment, Consent, Enrolment, Erasure, Purpose
+from linkwork.people.models import Attainment, Cohort, Consent, Enrolment, Erasure, Purpose
 from linkwork.support.models import RegisterEntry, Service
 
 from .achievements import (
@@ -321,15 +323,6 @@ def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
     return out
 
 
-def supported_achievements(terms: ContractTerms) -> list:
-    """Every achievement the data supports, with its evidence in full, loaded chunk by
-    chunk (for reading; a claim run lists the rows as it stores its lines)."""
-    achievements = []
-    for children in load_children(terms):
-        achievements.extend(achievements_for(terms, children))
-    return achievements
-
-
 def line_from_row(row: ClaimLine) -> Line:
     return Line(
         kind=row.kind,
@@ -390,6 +383,26 @@ def standing_evidence(contract_code: str, keys) -> dict:
     return found
 
 
+def reversed_lines(claim: Claim, keys) -> dict:
+    """{(UPN, trigger, instance): (period code, line position, achieved on)} of the line
+    each of these achievements stood with before `claim`: what its adjustments reverse."""
+    keys = set(keys)
+    found = {}
+    rows = (
+        _submitted_rows(claim.contract_code)
+        .filter(kind=ClaimLineKind.CLAIM, upn__in=sorted({upn for upn, _, _ in keys}))
+        .exclude(claim=claim)
+    )
+    if claim.submitted_at is not None:
+        rows = rows.filter(claim__submitted_at__lt=claim.submitted_at)
+    for upn, trigger, instance, period, position, achieved_on in rows.values_list(
+        "upn", "trigger", "instance", "claim__period_code", "position", "achieved_on"
+    ):
+        if (upn, trigger, instance) in keys:
+            found[(upn, trigger, instance)] = (period, position, achieved_on)  # the latest wins
+    return found
+
+
 def claim_result(claim: Claim) -> ClaimResult:
     """A stored claim as the engine's result, for JSON and statements."""
     lines = tuple(line_from_row(row) for row in claim.lines.order_by("position"))
@@ -406,6 +419,42 @@ def claims_for_contract(contract_code: str):
     return Claim.objects.filter(contract_code=contract_code).select_related(
         "contract", "submitted_by"
     )
+
+
+def out_of_date(claim: Claim, *, claims=None, version: int | None = None) -> str | None:
+    """Why a draft no longer shows what computing it again would give, or None: it was
+    computed with an earlier version of the contract, or before a claim of the contract
+    was submitted (whose lines it may repeat). `claims` (the contract's) and `version`
+    (the latest) save the queries when the caller has them. Data changed since it was
+    computed is not detected: the page says when it was computed."""
+    if claim.status != ClaimStatus.DRAFT:
+        return None
+    if version is None:
+        version = latest_contract(claim.contract_code).version
+    if claim.contract.version != version:
+        return (
+            f"computed with version {claim.contract.version} of the contract, which is now "
+            f"at version {version}"
+        )
+    if claims is None:
+        claims = claims_for_contract(claim.contract_code).exclude(status=ClaimStatus.DRAFT)
+    later = [
+        c
+        for c in claims
+        if c.status != ClaimStatus.DRAFT and c.submitted_at and c.submitted_at > claim.computed_at
+    ]
+    if later:
+        first = min(later, key=lambda c: c.submitted_at)
+        when = date_format(timezone.localtime(first.submitted_at), "j M Y H:i")
+        return f"computed before the claim for {first.period_code} was submitted on {when}"
+    return None
+
+
+def missing_cohorts(terms: ContractTerms) -> list[str]:
+    """The cohorts a contract lists that no cohort in the data has (yet): nobody in them
+    belongs to the contract until they are loaded."""
+    known = set(Cohort.objects.filter(code__in=terms.cohorts).values_list("code", flat=True))
+    return [code for code in terms.cohorts if code not in known]
 
 
 def latest_contracts():
@@ -444,8 +493,9 @@ def claims_visible_to(user, contract_code: str) -> list[Claim]:
     return claims
 
 
-def cap_usage(contract: Contract) -> dict:
-    """How much of each cap the submitted claims have used."""
+def cap_usage(contract: Contract, *, payer: str | None = None) -> dict:
+    """How much of each cap the submitted claims have used. For one `payer` (a funder's
+    view) that payer's alone: the contract's and children's totals add up every payer's."""
     terms = contract_terms(contract)
     by_payer = defaultdict(Decimal)
     by_child = defaultdict(Decimal)
@@ -458,43 +508,77 @@ def cap_usage(contract: Contract) -> dict:
     for upn, amount, portions in rows.iterator():
         total += amount
         by_child[upn] += amount
-        for payer, value in portions.items():
-            by_payer[payer] += Decimal(value)
+        for code, value in portions.items():
+            by_payer[code] += Decimal(value)
     children_at_cap = 0
     if terms.cap_per_child is not None:
         children_at_cap = sum(1 for v in by_child.values() if v >= terms.cap_per_child)
+    payers = [
+        {"code": p.code, "name": p.name, "cap": p.cap, "used": by_payer.get(p.code, Decimal(0))}
+        for p in terms.payers
+        if payer in (None, p.code)
+    ]
+    if payer is not None:
+        return {"payer_only": True, "contract_cap": terms.cap_contract, "payers": payers}
     return {
         "total": total,
         "contract_cap": terms.cap_contract,
         "per_child_cap": terms.cap_per_child,
         "most_for_one_child": max(by_child.values(), default=Decimal(0)),
         "children_at_cap": children_at_cap,
-        "payers": [
-            {"code": p.code, "name": p.name, "cap": p.cap, "used": by_payer.get(p.code, Decimal(0))}
-            for p in terms.payers
-        ],
+        "payers": payers,
     }
 
 
-def forecast_inputs(contract_code: str) -> dict:
-    """Net achievements per trigger and payments per payer in the submitted claims."""
-    claimed = list(
-        Claim.objects.filter(contract_code=contract_code)
-        .exclude(status=ClaimStatus.DRAFT)
-        .values_list("period_code", flat=True)
+def forecast_draft(terms: ContractTerms, claims) -> Claim | None:
+    """The draft a forecast counts: of the drafts not out of date, the latest period's
+    (a draft holds everything due by its period's end that no submitted claim holds)."""
+    order = terms.period_order()
+    current = [
+        c
+        for c in claims
+        if c.status == ClaimStatus.DRAFT
+        and out_of_date(c, claims=claims, version=terms.version) is None
+    ]
+    return max(current, key=lambda c: order.get(c.period_code, -1), default=None)
+
+
+def children_in_contract(terms: ContractTerms) -> int:
+    """How many children belong to the contract: enrolled in a listed cohort inside it."""
+    return (
+        Enrolment.objects.filter(
+            cohort__code__in=terms.cohorts,
+            enrolled_on__gte=terms.starts_on,
+            enrolled_on__lte=terms.ends_on,
+        )
+        .values("pupil_id")
+        .distinct()
+        .count()
     )
+
+
+def forecast_inputs(terms: ContractTerms, claims, draft: Claim | None = None) -> dict:
+    """The forecast's inputs: net achievements per trigger and payments per payer in the
+    submitted claims and `draft`, the periods they cover, and the contract's children."""
+    ids = [c.pk for c in claims if c.status != ClaimStatus.DRAFT]
+    covered = [c.period_code for c in claims if c.status != ClaimStatus.DRAFT]
+    if draft is not None:
+        ids.append(draft.pk)
+        order = terms.period_order()
+        covered += [p.code for p in terms.periods if order[p.code] <= order[draft.period_code]]
     counts = defaultdict(int)
     paid = defaultdict(Decimal)
-    rows = (
-        ClaimLine.objects.filter(claim__contract_code=contract_code)
-        .exclude(claim__status=ClaimStatus.DRAFT)
-        .values_list("kind", "trigger", "portions")
-    )
+    rows = ClaimLine.objects.filter(claim_id__in=ids).values_list("kind", "trigger", "portions")
     for kind, trigger, portions in rows.iterator():
-        counts[trigger] += 1 if kind == "claim" else -1
+        counts[trigger] += 1 if kind == ClaimLineKind.CLAIM else -1
         for payer, value in portions.items():
             paid[payer] += Decimal(value)
-    return {"claimed_periods": claimed, "counts": dict(counts), "paid_so_far": dict(paid)}
+    return {
+        "covered": sorted(set(covered), key=terms.period_order().get),
+        "counts": dict(counts),
+        "paid_so_far": dict(paid),
+        "children": children_in_contract(terms),
+    }
 
 
 def claim_lines_for_child(contract_code: str, upn: str):

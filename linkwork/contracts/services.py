@@ -1,28 +1,44 @@
 """Writes for contracts and claims. Each is one transaction with one audit entry."""
 
+import datetime as dt
 import json
+from collections import defaultdict
 from dataclasses import replace
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from linkwork.audit.services import record
+from linkwork.core.documents import DocumentError
+from linkwork.measures.queries import current_definitions
 
+from . import statements
 from .achievements import find_achievements
-from .claims import ClaimResult, compute_claim, standing_claims
-from .models import Claim, ClaimedAchievement, ClaimLine, ClaimLineKind, ClaimStatus, Contract
+from .claims import ClaimResult, compute_claim, standing_claims, unsupported_reasons
+from .documents import check_scores
+from .models import (
+    Claim,
+    ClaimedAchievement,
+    ClaimLine,
+    ClaimLineKind,
+    ClaimStatus,
+    Contract,
+    Payment,
+)
 from .queries import (
     ISO_DATES,
     REGISTERS_TEXT,
     UNLISTED,
+    achievements_for,
     contract_terms,
     erased_upns,
     evidence_removed_on,
     listing_keys,
     load_children,
+    out_of_date,
     standing_evidence,
     submitted_lines,
-    supported_achievements,
 )
 from .terms import ContractTerms
 
@@ -32,9 +48,19 @@ class ClaimError(Exception):
 
 
 @transaction.atomic
-def store_contract(*, actor, document: dict, source: str) -> Contract:
+def store_contract(*, actor, document: dict, source: str, filename: str = "") -> Contract:
     """Store a parsed contract document as the contract's next version; storing the same
-    document again changes nothing and returns the latest version."""
+    document again changes nothing and returns the latest version. A score outcome must
+    name an instrument, scale and respondent defined in the database (a package's own
+    instruments are stored before its contracts): else DocumentError, located."""
+    problems = check_scores(
+        document,
+        source,
+        filename=filename or f"contracts/{document['code']}.yaml",
+        instruments=current_definitions(),
+    )
+    if problems:
+        raise DocumentError(problems)
     latest = Contract.objects.filter(code=document["code"]).order_by("-version").first()
     if latest is not None and latest.document == document:
         return latest
@@ -87,12 +113,24 @@ def _period_or_error(terms: ContractTerms, period_code: str):
         ) from None
 
 
+def _standing_by_upn(standing: dict) -> dict[str, list[tuple]]:
+    by_upn = defaultdict(list)
+    for key in standing:
+        by_upn[key[0]].append(key)
+    return by_upn
+
+
 def compute_for(terms: ContractTerms, period_code: str) -> ClaimResult:
     """The claim the current data supports for a period (reads only)."""
-    achievements = supported_achievements(terms)
-    return compute_claim(
-        terms, period_code, achievements, submitted_lines(terms.code), erased_upns()
-    )
+    submitted = submitted_lines(terms.code)
+    standing = _standing_by_upn(standing_claims(submitted))
+    achievements = []
+    reasons = {}
+    for children in load_children(terms):
+        found = achievements_for(terms, children)
+        achievements.extend(found)
+        reasons.update(unsupported_reasons(terms, children, {a.key for a in found}, standing))
+    return compute_claim(terms, period_code, achievements, submitted, erased_upns(), reasons)
 
 
 # The evidence of engagement achievements counted by the database, with their register
@@ -186,13 +224,17 @@ def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
     period_ends_on = terms.period(period_code).ends_on
     submitted = submitted_lines(terms.code, evidence=False)
     standing = standing_claims(submitted)
+    standing_by_upn = _standing_by_upn(standing)
     achievements = []
+    reasons = {}
     listed = {}
     if in_database:
         _start_listing()
     for children in load_children(terms):
         found = find_achievements(terms, children)
         achievements.extend(found)
+        supported_here = {a.key for a in found}
+        reasons.update(unsupported_reasons(terms, children, supported_here, standing_by_upn))
         if not in_database:
             continue
         claimable = [a for a in found if a.achieved_on <= period_ends_on and a.key not in standing]
@@ -218,7 +260,7 @@ def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
             else line
             for line in submitted
         ]
-    result = compute_claim(terms, period_code, achievements, submitted, erased)
+    result = compute_claim(terms, period_code, achievements, submitted, erased, reasons)
     return result, listed
 
 
@@ -334,11 +376,19 @@ def run_claim(*, actor, contract_code: str, period_code: str) -> Claim:
 @transaction.atomic
 def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     """Recompute the period's claim from the current data and freeze it. Periods are
-    submitted in order; a period is submitted once. The database then refuses any change."""
+    submitted in order, once each, and not before their last day (what is achieved by a
+    period's end is not known before then). The database then refuses any change."""
     contract = _locked_contract(contract_code)
     _evidence_kept(contract_code)
     terms = contract_terms(contract)
     period = _period_or_error(terms, period_code)
+    today = timezone.localdate()
+    if period.ends_on > today:
+        raise ClaimError(
+            f"period {period_code} runs until {period.ends_on}: its claim can be submitted "
+            f"on {period.ends_on} or later (until then a draft can be computed, but its "
+            "lines may still change)"
+        )
     earlier = [p.code for p in terms.periods[: terms.periods.index(period)]]
     done = set(
         Claim.objects.filter(contract_code=contract_code, period_code__in=earlier)
@@ -351,6 +401,11 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
             f"submit the claims for {', '.join(missing)} before {period_code} "
             "(periods are claimed in order)"
         )
+    draft = (
+        Claim.objects.filter(contract_code=contract_code, period_code=period_code)
+        .values("total", "computed_at")
+        .first()
+    )
     claim = _store_draft(contract, terms, period_code)
     claim.status = ClaimStatus.SUBMITTED
     claim.submitted_at = timezone.now()
@@ -359,6 +414,7 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     # Adjustments come first in a claim and release what they reverse; a claim never
     # both reverses and claims the same achievement, so the claimed rows go in at once.
     claimed = []
+    released_count = 0
     lines = claim.lines.order_by("position").values_list("id", "kind", "upn", "trigger", "instance")
     for line_id, kind, upn, trigger, instance in lines:
         key = {"contract_code": contract_code, "upn": upn, "trigger": trigger, "instance": instance}
@@ -370,36 +426,134 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
         )
         if released != 1:
             raise ClaimError(f"adjustment for {upn} {trigger} {instance} reverses nothing standing")
+        released_count += 1
     ClaimedAchievement.objects.bulk_create(claimed, batch_size=2000)
+    # The recompute is the submitter's: it is recorded here, with what it replaced.
     record(
         actor=actor,
         action="claim.submitted",
         obj=claim,
-        summary=f"Claim {contract_code} {period_code} submitted: £{claim.total:.2f}",
-        changes={"total": claim.total, "payers": claim.payer_totals, "version": contract.version},
+        summary=f"Claim {contract_code} {period_code} recomputed and submitted: £{claim.total:.2f}",
+        changes={
+            "total": claim.total,
+            "payers": claim.payer_totals,
+            "version": contract.version,
+            "lines": len(claimed) + released_count,
+            "computed_at": claim.computed_at,
+            "draft_total": draft["total"] if draft else None,
+            "draft_computed_at": draft["computed_at"] if draft else None,
+        },
     )
     return claim
 
 
+def _current(claim: Claim) -> None:
+    reason = out_of_date(claim)
+    if reason is not None:
+        raise ClaimError(
+            f"the draft claim for {claim.contract_code} {claim.period_code} is out of date "
+            f"({reason}): compute it again before downloading it"
+        )
+
+
 @transaction.atomic
-def mark_claim_paid(*, actor, contract_code: str, period_code: str) -> Claim:
-    """Record that a submitted claim has been paid (its only permitted change)."""
+def export_statement(*, actor, claim: Claim, payer: str, fmt: str) -> bytes:
+    """A payer's statement of a claim as XLSX or PDF (refused for an out-of-date draft);
+    the download is audited with the payer and format."""
+    _current(claim)
+    if fmt == "xlsx":
+        body = statements.statement_xlsx(claim, payer)
+    else:
+        body = statements.statement_pdf(claim, payer)
+    record(
+        actor=actor,
+        action="claim.statement_exported",
+        obj=claim,
+        summary=(
+            f"Statement of claim {claim.contract_code} {claim.period_code} ({claim.status}) "
+            f"for {payer} downloaded as {fmt.upper()}"
+        ),
+        changes={"payer": payer, "format": fmt, "status": claim.status},
+    )
+    return body
+
+
+@transaction.atomic
+def export_evidence(*, actor, claim: Claim) -> str:
+    """The evidence pack of a claim (every line with its UPN and evidence) as CSV
+    (refused for an out-of-date draft); the download is audited."""
+    _current(claim)
+    body = statements.evidence_csv(claim)
+    record(
+        actor=actor,
+        action="claim.evidence_exported",
+        obj=claim,
+        summary=(
+            f"Evidence pack of claim {claim.contract_code} {claim.period_code} "
+            f"({claim.status}) downloaded as CSV, with UPNs"
+        ),
+        changes={"format": "csv", "status": claim.status},
+    )
+    return body
+
+
+@transaction.atomic
+def record_payment(
+    *,
+    actor,
+    contract_code: str,
+    period_code: str,
+    payer: str,
+    amount: Decimal,
+    paid_on: dt.date,
+    reference: str = "",
+) -> Payment:
+    """Record one payer's payment of a submitted claim, once per payer. When every payer
+    with a portion in the claim has paid, the claim is marked paid (its one permitted
+    change). The amount is what was received; the page shows it against what was due."""
     claim = (
         Claim.objects.select_for_update()
         .filter(contract_code=contract_code, period_code=period_code)
         .first()
     )
-    if claim is None or claim.status != ClaimStatus.SUBMITTED:
+    if claim is None or claim.status == ClaimStatus.DRAFT:
         raise ClaimError(f"no submitted claim for {contract_code} {period_code}")
-    claim.status = ClaimStatus.PAID
-    claim.save(update_fields=["status"])
+    if payer not in claim.payer_totals:
+        raise ClaimError(f"the claim for {contract_code} {period_code} has nothing for {payer}")
+    if claim.payments.filter(payer_code=payer).exists():
+        raise ClaimError(f"{payer}'s payment of {contract_code} {period_code} is already recorded")
+    payment = Payment.objects.create(
+        claim=claim,
+        payer_code=payer,
+        amount=amount,
+        paid_on=paid_on,
+        reference=reference,
+        recorded_by=actor if getattr(actor, "pk", None) else None,
+        recorded_at=timezone.now(),
+    )
+    due = Decimal(claim.payer_totals[payer])
+    paid = set(claim.payments.values_list("payer_code", flat=True))
+    if paid >= set(claim.payer_totals):
+        claim.status = ClaimStatus.PAID
+        claim.save(update_fields=["status"])
     record(
         actor=actor,
-        action="claim.paid",
+        action="claim.payment_recorded",
         obj=claim,
-        summary=f"Claim {contract_code} {period_code} marked paid",
+        summary=(
+            f"{payer} paid £{amount:.2f} of £{due:.2f} for claim {contract_code} {period_code} "
+            f"on {paid_on}" + (": every payer has paid" if claim.status == ClaimStatus.PAID else "")
+        ),
+        changes={
+            "payer": payer,
+            "amount": amount,
+            "due": due,
+            "paid_on": paid_on,
+            "reference": reference,
+            "status": claim.status,
+        },
     )
-    return claim
+    return payment
 
 
 @transaction.atomic

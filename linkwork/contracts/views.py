@@ -7,18 +7,28 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linkwork.accounts.models import Role
 from linkwork.core.documents import DocumentError
+from linkwork.measures.queries import current_definitions
 from linkwork.people.queries import child_for
 
 from . import queries, statements
 from .documents import parse_contract
 from .forecast import forecast_claims
-from .forms import ContractUploadForm, LineFilterForm, PriceChangeForm
+from .forms import ConfirmForm, ContractUploadForm, LineFilterForm, PaymentForm, PriceChangeForm
 from .models import ClaimStatus
-from .services import ClaimError, mark_claim_paid, run_claim, store_contract, submit_claim
+from .services import (
+    ClaimError,
+    export_evidence,
+    export_statement,
+    record_payment,
+    run_claim,
+    store_contract,
+    submit_claim,
+)
 
 READERS = {Role.MANAGER, Role.ADMIN, Role.FUNDER}
 LINES_PER_PAGE = 100
@@ -74,39 +84,116 @@ def contract_list(request):
     )
 
 
+def _period_rows(terms, claims, payer=None) -> list[dict]:
+    """The contract's periods with their claim (if any), its total (a funder's: their
+    payer's), whether the period is open, and why a draft is out of date."""
+    by_period = {c.period_code: c for c in claims}
+    today = timezone.localdate()
+    rows = []
+    for period in terms.periods:
+        claim = by_period.get(period.code)
+        total = None
+        if claim is not None:
+            total = Decimal(claim.payer_totals.get(payer, "0")) if payer else claim.total
+        rows.append(
+            {
+                "period": period,
+                "claim": claim,
+                "total": total,
+                "open": period.ends_on >= today,
+                "out_of_date": claim
+                and queries.out_of_date(claim, claims=claims, version=terms.version),
+            }
+        )
+    return rows
+
+
+def _for_payer(forecast, payer):
+    """A forecast as shown: a funder sees their payer's portions only."""
+    rows = [
+        {"row": row, "amount": row.portion(payer) if payer else row.amount} for row in forecast.rows
+    ]
+    payers = [(code, value) for code, value in forecast.payers if payer in (None, code)]
+    return {
+        "rows": rows,
+        "payers": payers,
+        "total": sum((value for _, value in payers), Decimal("0.00")),
+        "periods": forecast.periods,
+        "rates": forecast.rates,
+    }
+
+
 @login_required
 @require_GET
 def contract_detail(request, code):
     _require(request.user, READERS)
     contract = _contract_for(request.user, code)
+    is_funder = request.user.role == Role.FUNDER
+    payer = request.user.payer_code if is_funder else None
     terms = queries.contract_terms(contract)
-    inputs = queries.forecast_inputs(code)
+    claims = queries.claims_visible_to(request.user, code)
+    # A funder's forecast counts the submitted claims only: drafts are not theirs to see.
+    basis = list(queries.claims_for_contract(code)) if is_funder else claims
+    draft = None if is_funder else queries.forecast_draft(terms, claims)
+    inputs = queries.forecast_inputs(terms, basis, draft)
     form = PriceChangeForm(request.GET or None, triggers=[t.code for t in terms.triggers])
-    current = forecast_claims(terms, **inputs)
+    current = _for_payer(forecast_claims(terms, **inputs), payer)
     changed = None
     if form.is_valid():
         prices = {form.cleaned_data["trigger"]: form.cleaned_data["price"]}
-        changed = forecast_claims(terms, **inputs, prices=prices)
-    claims = queries.claims_visible_to(request.user, code)
-    periods = {c.period_code: c for c in claims}
+        changed = _for_payer(forecast_claims(terms, **inputs, prices=prices), payer)
     removed = queries.evidence_removed_on(code)
+    periods = _period_rows(terms, claims, payer)
     return render(
         request,
         "contracts/contract_detail.html",
         {
             "contract": contract,
             "terms": terms,
-            "usage": queries.cap_usage(contract),
-            "periods": [(p, periods.get(p.code)) for p in terms.periods],
-            "is_funder": request.user.role == Role.FUNDER,
+            "usage": queries.cap_usage(contract, payer=payer),
+            "periods": periods,
+            "uncounted": [r["period"].code for r in periods if r["out_of_date"]],
+            "is_funder": is_funder,
             "can_run": request.user.role == Role.MANAGER and removed is None,
             "evidence_removed": removed,
+            "missing_cohorts": [] if is_funder else queries.missing_cohorts(terms),
             "forecast": current,
+            "draft": draft,
+            "draft_open": draft is not None
+            and terms.period(draft.period_code).ends_on >= timezone.localdate(),
+            "children": inputs["children"],
             "changed": changed,
-            "difference": (changed.total - current.total) if changed else None,
+            "difference": (changed["total"] - current["total"]) if changed else None,
             "form": form,
         },
     )
+
+
+SUBMIT_CONFIRM = "I have checked the lines: submit this claim. It cannot be changed afterwards."
+
+
+def _payments(claim, payer_codes, *, can_record: bool, today) -> dict:
+    """Each shown payer's due and payment (None until recorded), and for a manager the
+    form recording the next payment."""
+    paid = {p.payer_code: p for p in claim.payments.select_related("recorded_by")}
+    payments = [
+        {
+            "payer": code,
+            "due": Decimal(claim.payer_totals.get(code, "0")),
+            "payment": paid.get(code),
+        }
+        for code in payer_codes
+        if code in claim.payer_totals
+    ]
+    unpaid = [p for p in payments if p["payment"] is None]
+    form = None
+    if can_record and unpaid:
+        form = PaymentForm(
+            payers=[p["payer"] for p in unpaid],
+            prefix="paid",
+            initial={"amount": unpaid[0]["due"], "paid_on": today},
+        )
+    return {"payments": payments, "payment_form": form}
 
 
 @login_required
@@ -115,17 +202,24 @@ def claim_detail(request, code, period):
     _require(request.user, READERS)
     contract, claim = _claim_for(request.user, code, period)
     is_funder = request.user.role == Role.FUNDER
+    is_manager = request.user.role == Role.MANAGER
     payer_codes = [request.user.payer_code] if is_funder else list(claim.payer_totals)
+    dates = queries.contract_terms(contract).period(claim.period_code)
+    today = timezone.localdate()
+    is_draft = claim.status == ClaimStatus.DRAFT
     context = {
         "contract": contract,
         "claim": claim,
+        "dates": dates,
         "is_funder": is_funder,
-        "can_submit": request.user.role == Role.MANAGER and claim.status == ClaimStatus.DRAFT,
-        "can_mark_paid": (
-            request.user.role == Role.MANAGER and claim.status == ClaimStatus.SUBMITTED
-        ),
+        "period_open": is_draft and dates.ends_on >= today,
+        "out_of_date": queries.out_of_date(claim, version=contract.version),
+        "can_submit": is_manager and is_draft and dates.ends_on <= today,
+        "submit_form": ConfirmForm(label=SUBMIT_CONFIRM, prefix="submit"),
         "payer_codes": payer_codes,
     }
+    if not is_draft:
+        context.update(_payments(claim, payer_codes, can_record=is_manager, today=today))
     lines = claim.lines.order_by("position")
     triggers = sorted(set(lines.order_by().values_list("trigger", flat=True).distinct()))
     form = LineFilterForm(
@@ -177,12 +271,15 @@ def claim_run(request, code, period):
 @require_POST
 def claim_submit(request, code, period):
     _contract_for(request.user, code)
-    try:
-        submit_claim(actor=request.user, contract_code=code, period_code=period)
-    except ClaimError as exc:
-        messages.error(request, str(exc))
+    if not ConfirmForm(request.POST, prefix="submit").is_valid():
+        messages.error(request, "Not submitted: tick the box to confirm the submission.")
     else:
-        messages.success(request, f"Claim for {period} submitted.")
+        try:
+            submit_claim(actor=request.user, contract_code=code, period_code=period)
+        except ClaimError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Claim for {period} recomputed and submitted.")
     return redirect("contracts:claim_detail", code=code, period=period)
 
 
@@ -190,13 +287,29 @@ def claim_submit(request, code, period):
 @role_required({Role.MANAGER})
 @require_POST
 def claim_paid(request, code, period):
-    _contract_for(request.user, code)
+    _, claim = _claim_for(request.user, code, period)
+    form = PaymentForm(request.POST, payers=list(claim.payer_totals), prefix="paid")
+    if not form.is_valid():
+        problems = "; ".join(
+            f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
+        )
+        messages.error(request, f"The payment was not recorded: {problems}")
+        return redirect("contracts:claim_detail", code=code, period=period)
     try:
-        mark_claim_paid(actor=request.user, contract_code=code, period_code=period)
+        data = form.cleaned_data
+        payment = record_payment(
+            actor=request.user,
+            contract_code=code,
+            period_code=period,
+            payer=data["payer"],
+            amount=data["amount"],
+            paid_on=data["paid_on"],
+            reference=data["reference"],
+        )
     except ClaimError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Claim for {period} marked paid.")
+        messages.success(request, f"{payment.payer_code}'s payment of {period} recorded.")
     return redirect("contracts:claim_detail", code=code, period=period)
 
 
@@ -209,12 +322,15 @@ def claim_statement(request, code, period, payer, fmt):
     _, claim = _claim_for(request.user, code, period)
     if payer not in claim.payer_totals or fmt not in ("xlsx", "pdf"):
         raise Http404
+    try:
+        body = export_statement(actor=request.user, claim=claim, payer=payer, fmt=fmt)
+    except ClaimError as exc:
+        messages.error(request, str(exc))
+        return redirect("contracts:claim_detail", code=code, period=period)
     name = f"claim-{code}-{period}-{payer}.{fmt}"
     if fmt == "xlsx":
-        body = statements.statement_xlsx(claim, payer)
         kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
-        body = statements.statement_pdf(claim, payer)
         kind = "application/pdf"
     response = HttpResponse(body, content_type=kind)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -226,7 +342,12 @@ def claim_statement(request, code, period, payer, fmt):
 def claim_evidence(request, code, period):
     _require(request.user, STAFF)
     _, claim = _claim_for(request.user, code, period)
-    response = HttpResponse(statements.evidence_csv(claim), content_type="text/csv")
+    try:
+        body = export_evidence(actor=request.user, claim=claim)
+    except ClaimError as exc:
+        messages.error(request, str(exc))
+        return redirect("contracts:claim_detail", code=code, period=period)
+    response = HttpResponse(body, content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="evidence-{code}-{period}.csv"'
     return response
 
@@ -241,12 +362,18 @@ def contract_upload(request):
         upload = form.cleaned_data["file"]
         source = upload.read()
         try:
-            document = parse_contract(source, filename=upload.name)
+            document = parse_contract(
+                source, filename=upload.name, instruments=current_definitions()
+            )
+            contract = store_contract(
+                actor=request.user,
+                document=document,
+                source=source.decode("utf-8-sig"),
+                filename=upload.name,
+            )
         except DocumentError as exc:
             errors = exc.errors
         else:
-            text = source.decode("utf-8-sig")
-            contract = store_contract(actor=request.user, document=document, source=text)
             messages.success(request, f"Contract {contract.code} is at version {contract.version}.")
             return redirect("contracts:contract_detail", code=contract.code)
     return render(request, "contracts/contract_upload.html", {"form": form, "errors": errors})

@@ -96,8 +96,14 @@ def _function(kind: Kind, where: tuple[str, str]):
         ) from None
 
 
-def read_document(root: Path, kind: Kind, filename: str) -> tuple[Document | None, list[str]]:
-    """Parse one document; return it, or the located problems that refuse it."""
+def read_document(
+    root: Path, kind: Kind, filename: str, *, instruments: dict | None = None
+) -> tuple[Document | None, list[str]]:
+    """Parse one document; return it, or the located problems that refuse it.
+
+    A contract is checked against `instruments` ({code: definition}: the database's and
+    the package's own), so a score outcome naming no known instrument or scale is one of
+    the package's problems."""
     try:
         raw = (root / filename).read_bytes()
     except OSError as exc:
@@ -119,7 +125,10 @@ def read_document(root: Path, kind: Kind, filename: str) -> tuple[Document | Non
     except Unavailable as exc:
         return None, [f"{filename}:1: {exc}"]
     try:
-        document = parse(source, filename=filename)
+        if kind.name == "contracts" and instruments is not None:
+            document = parse(source, filename=filename, instruments=instruments)
+        else:
+            document = parse(source, filename=filename)
     except DocumentError as exc:
         return None, list(exc.errors) or [f"{filename}:1: not a valid {kind.name} document"]
     except Exception as exc:  # the owning app's parser must never turn into a traceback

@@ -75,7 +75,9 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
             indexes = database_indexes()
             documents = []
             for kind, filename in document_files(root):
-                document, errors = read_document(root, kind, filename)
+                document, errors = read_document(
+                    root, kind, filename, instruments=indexes.instruments
+                )
                 for error in errors:
                     problems.add_text(filename, error)
                 if document is not None:

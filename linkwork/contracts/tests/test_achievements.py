@@ -2,7 +2,7 @@
 
 import pytest
 
-from linkwork.contracts.achievements import find_achievements
+from linkwork.contracts.achievements import find_achievements, why_unsupported
 
 from .factories import ENGAGED, MATHS, SIGNUP, WELLBEING, child, contract, trig, weeks
 
@@ -281,3 +281,92 @@ CASES = [
 def test_achievement_rule(triggers, facts, expected):
     found = find_achievements(contract(*triggers), [child(**facts)])
     assert [(a.trigger, a.instance, a.achieved_on.isoformat()) for a in found] == expected
+
+
+# --- why an achievement is no longer supported (the reason an adjustment gives) --------
+
+WHY_CASES = [
+    (
+        "consent withdrawn before the period's end",
+        [ENGAGED],
+        {"registers": P1_GOOD, "consents": [("2024-09-10", "2024-12-01")]},
+        ("engaged", "P1"),
+        "no evidence consent holds on the day it would be achieved (consents: consent #1 "
+        "evidence given 2024-09-10, withdrawn 2024-12-01)",
+    ),
+    (
+        "no consent at all",
+        [SIGNUP],
+        {"consents": []},
+        ("signup", "1"),
+        "no evidence consent holds on the day it would be achieved (consents: none recorded)",
+    ),
+    (
+        "a register corrected",
+        [ENGAGED],
+        {"registers": weeks("2024-10-07", "EE--")},
+        ("engaged", "P1"),
+        "P1 now: 4 sessions, 2 attended, 2 engaged; the trigger needs at least 4 sessions, "
+        "attended ≥ 0.75 × sessions",
+    ),
+    (
+        "no rows left in the period",
+        [ENGAGED],
+        {"registers": P2_GOOD},
+        ("engaged", "P1"),
+        "no register rows in P1 inside the child's enrolment",
+    ),
+    (
+        "the most per child taken by earlier periods",
+        [ENGAGED],
+        {"registers": P1_GOOD + P2_GOOD},
+        ("engaged", "P2"),
+        "P2 now: 4 sessions, 4 attended, 3 engaged, but max_per_child (1) is reached by P1",
+    ),
+    (
+        "enrolment in another cohort",
+        [SIGNUP],
+        {"cohort": "2023"},
+        ("signup", "1"),
+        "the child is no longer enrolled in a cohort of the contract inside its dates",
+    ),
+    (
+        "baseline score corrected: not at risk",
+        [WELLBEING],
+        {"scores": [("2024-09-05", "4"), ("2025-08-01", "3")]},
+        ("wellbeing", "1"),
+        "not at risk at baseline (score #0 2024-09-05: 4)",
+    ),
+    (
+        "follow-up score corrected",
+        [WELLBEING],
+        {"scores": [("2024-09-05", "7"), ("2025-08-01", "6")]},
+        ("wellbeing", "1"),
+        "no SDQ/emotional from 2025-07-02 inside the child's enrolment meets no_longer_at_risk "
+        "(baseline score #0 2024-09-05: 7)",
+    ),
+    (
+        "no baseline",
+        [MATHS],
+        {"attainment": [("2025-08-01", "100", "100")]},
+        ("maths", "1"),
+        "no baseline maths attainment on or before 2024-10-10",
+    ),
+    (
+        "trigger taken out of the contract",
+        [SIGNUP],
+        {},
+        ("engaged", "P1"),
+        "trigger engaged is not in version 1 of the contract",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "triggers, facts, achievement, why", [c[1:] for c in WHY_CASES], ids=[c[0] for c in WHY_CASES]
+)
+def test_why_an_achievement_is_no_longer_supported(triggers, facts, achievement, why):
+    terms = contract(*triggers)
+    facts = child(**facts)
+    assert achievement not in {(a.trigger, a.instance) for a in find_achievements(terms, [facts])}
+    assert why_unsupported(terms, facts, *achievement) == why

@@ -322,3 +322,31 @@ def test_adjustments_net_a_reversed_achievement_to_zero(scenario):
             }
         if len(lines) % 2 == 0:
             assert sum(ln.amount for ln in lines) == 0
+
+
+def test_an_adjustment_says_why_it_reverses_the_line():
+    terms = contract(SIGNUP, trig(ENGAGED, max_per_child=2))
+    first = compute_claim(
+        terms,
+        "P1",
+        [ach("A", "signup", "2024-09-10"), ach("B", "engaged", "2024-12-31", "P1")],
+        [],
+    )
+    reasons = {("A", "signup", "1"): "no evidence consent holds on the day it would be achieved"}
+    second = compute_claim(terms, "P2", [], list(first.lines), reasons=reasons)
+    assert [ln.evidence[:2] for ln in second.lines] == [
+        (
+            "no longer supported: no evidence consent holds on the day it would be achieved",
+            "reverses the line claimed with",
+        ),
+        # a child not loaded at all is no longer in the contract's enrolments
+        (
+            "no longer supported: the child is no longer enrolled in a cohort of the contract "
+            "inside its dates",
+            "reverses the line claimed with",
+        ),
+    ]
+    # the amounts are the spec's, reasons or not
+    plain = compute_claim(terms, "P2", [], list(first.lines))
+    assert [ln.portions for ln in second.lines] == [ln.portions for ln in plain.lines]
+    assert plain.lines[0].evidence[0] == "reverses the line claimed with"

@@ -186,3 +186,37 @@ def test_every_violation_is_reported_at_once():
     source = SOURCE.replace("price: 300.00", "price: 300.001").replace("cap: 400.00", "cap: x")
     errors = errors_for(source)
     assert len(errors) == 2
+
+
+SDQ = {"code": "SDQ", "respondents": ["self", "parent"], "scales": {"emotional": {}, "peer": {}}}
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        (
+            ("score: SDQ/emotional", "score: NOPE/xyz"),
+            "c.yaml:31: triggers[3].score: no instrument NOPE is defined (instruments: SDQ) (NOPE)",
+        ),
+        (
+            ("score: SDQ/emotional", "score: SDQ/xyz"),
+            "c.yaml:31: triggers[3].score: instrument SDQ has no scale xyz (emotional, peer) (xyz)",
+        ),
+        (
+            ("score: SDQ/emotional", "score: SDQ/emotional\n    respondent: teacher"),
+            "c.yaml:32: triggers[3].respondent: instrument SDQ is answered by self, parent "
+            "(teacher)",
+        ),
+    ],
+    ids=["unknown instrument", "unknown scale", "respondent it does not have"],
+)
+def test_a_score_names_a_known_instrument_scale_and_respondent(change, error):
+    source = SOURCE.replace(*change)
+    assert parse_contract(source, filename="c.yaml")  # unchecked without the instruments
+    with pytest.raises(DocumentError) as caught:
+        parse_contract(source, filename="c.yaml", instruments={"SDQ": SDQ})
+    assert caught.value.errors == [error]
+
+
+def test_known_instruments_pass():
+    assert parse_contract(SOURCE, filename="c.yaml", instruments={"SDQ": SDQ})

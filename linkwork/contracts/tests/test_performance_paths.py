@@ -115,4 +115,9 @@ def test_a_claim_reads_only_the_evidence_of_the_lines_it_reverses(db, example_pa
     claim = run_claim(actor=None, contract_code="EX-1", period_code="T3")
     (adjustment,) = claim.lines.filter(kind="adjustment")
     reversed_line = t1.lines.get(upn=adjustment.upn, trigger=adjustment.trigger)
-    assert adjustment.evidence == ["reverses the line claimed with", *reversed_line.evidence]
+    assert adjustment.evidence == [
+        "no longer supported: T1 now: 4 sessions, 2 attended, 1 engaged; the trigger needs at "
+        "least 4 sessions, attended ≥ 0.75 × sessions and engaged ≥ 0.5 × attended",
+        "reverses the line claimed with",
+        *reversed_line.evidence,
+    ]

@@ -1,5 +1,9 @@
 """Storing contracts, running and submitting claims, and the database's guarantees."""
 
+import datetime as dt
+import io
+from decimal import Decimal
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, transaction
@@ -7,13 +11,17 @@ from django.db import DatabaseError, IntegrityError, transaction
 from linkwork.audit.models import AuditEntry
 from linkwork.contracts.documents import parse_contract
 from linkwork.contracts.models import Claim, ClaimedAchievement, ClaimLine, Contract
+from linkwork.contracts.queries import out_of_date
 from linkwork.contracts.services import (
     ClaimError,
-    mark_claim_paid,
+    export_evidence,
+    export_statement,
+    record_payment,
     run_claim,
     store_contract,
     submit_claim,
 )
+from linkwork.core.documents import DocumentError
 
 from .loader import load
 
@@ -127,11 +135,48 @@ def test_the_database_refuses_changes_to_a_submitted_claim(loaded):
     assert claim.status == "submitted" and f"{claim.total:.2f}" == "1100.02"
 
 
-def test_marking_paid_is_the_one_change_allowed(loaded):
-    submit_claim(actor=None, contract_code="EX-1", period_code="T1")
-    claim = mark_claim_paid(actor=None, contract_code="EX-1", period_code="T1")
+def _pay(payer, amount, period="T1", actor=None):
+    return record_payment(
+        actor=actor,
+        contract_code="EX-1",
+        period_code=period,
+        payer=payer,
+        amount=Decimal(amount),
+        paid_on=dt.date(2025, 2, 3),
+        reference=f"REM-{payer}",
+    )
+
+
+def test_each_payer_pays_and_then_the_claim_is_paid(loaded, manager):
+    with pytest.raises(ClaimError, match="no submitted claim for EX-1 T1"):
+        _pay("LA", "550.00")
+    claim = submit_claim(actor=None, contract_code="EX-1", period_code="T1")
+    payment = _pay("LA", "550.00", actor=manager)
+    assert (payment.payer_code, payment.recorded_by, str(payment.amount)) == (
+        "LA",
+        manager,
+        "550.00",
+    )
+    claim.refresh_from_db()
+    assert claim.status == "submitted"  # FUND and PHIL have not paid
+    with pytest.raises(ClaimError, match="LA's payment of EX-1 T1 is already recorded"):
+        _pay("LA", "550.00")
+    with pytest.raises(ClaimError, match="has nothing for BANK"):
+        _pay("BANK", "1.00")
+    _pay("FUND", "370.00")  # what was received, even if short of the 370.02 due
+    _pay("PHIL", "180.00")
+    claim.refresh_from_db()
     assert claim.status == "paid"
+    entries = AuditEntry.objects.filter(action="claim.payment_recorded").order_by("pk")
+    assert [(e.changes["payer"], e.changes["amount"], e.changes["due"]) for e in entries] == [
+        ("LA", "550.00", "550.00"),
+        ("FUND", "370.00", "370.02"),
+        ("PHIL", "180.00", "180.00"),
+    ]
+    assert entries.last().summary.endswith("every payer has paid")
+    # paid is the one change allowed; the claim's figures stay
     _refused(lambda: Claim.objects.filter(pk=claim.pk).update(status="submitted"))
+    assert f"{claim.total:.2f}" == "1100.02"
 
 
 def test_nothing_is_claimed_twice_in_the_database(loaded):
@@ -178,3 +223,162 @@ def test_cli_exits_1_without_a_traceback(loaded, capsys):
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert "no contract with code 'NOPE'" in err and "Traceback" not in err
+
+
+# --- a period is submitted once it has ended -----------------------------------------
+
+
+def _on(time_machine, day):
+    time_machine.move_to(dt.datetime.fromisoformat(f"{day}T12:00:00+00:00"), tick=False)
+
+
+def test_a_period_is_not_submitted_before_its_last_day(loaded, time_machine):
+    _on(time_machine, "2024-11-22")  # T1 runs to 2024-12-31
+    with pytest.raises(ClaimError, match=r"T1 runs until 2024-12-31: .* on 2024-12-31 or later"):
+        submit_claim(actor=None, contract_code="EX-1", period_code="T1")
+    assert not Claim.objects.exists()
+    # a draft can still be computed, and the command refuses the submit just the same
+    assert run_claim(actor=None, contract_code="EX-1", period_code="T1").status == "draft"
+    with pytest.raises(CommandError, match="T1 runs until 2024-12-31"):
+        call_command("claims", "submit", "EX-1", "T1")
+    _on(time_machine, "2024-12-31")
+    assert submit_claim(actor=None, contract_code="EX-1", period_code="T1").status == "submitted"
+    # a period that has not started is refused for its dates, not only for the order
+    with pytest.raises(ClaimError, match="T2 runs until 2025-04-30"):
+        submit_claim(actor=None, contract_code="EX-1", period_code="T2")
+
+
+# --- drafts computed before a submit or a new version are out of date ------------------
+
+
+def test_a_draft_computed_before_an_earlier_period_was_submitted_is_out_of_date(loaded):
+    draft = run_claim(actor=None, contract_code="EX-1", period_code="T2")
+    assert draft.lines.count() == 6  # T1's five lines, and F's engagement in T2
+    assert out_of_date(draft) is None
+    submit_claim(actor=None, contract_code="EX-1", period_code="T1")
+    draft.refresh_from_db()
+    assert out_of_date(draft).startswith("computed before the claim for T1 was submitted on ")
+    with pytest.raises(ClaimError, match="out of date .* compute it again"):
+        export_statement(actor=None, claim=draft, payer="LA", fmt="xlsx")
+    with pytest.raises(ClaimError, match="out of date"):
+        export_evidence(actor=None, claim=draft)
+    assert not AuditEntry.objects.filter(action__endswith="_exported").exists()
+    # submitting recomputes it: T1's lines are not claimed again
+    claim = submit_claim(actor=None, contract_code="EX-1", period_code="T2")
+    assert f"{claim.total:.2f}" == "79.98" and claim.lines.count() == 1
+    assert out_of_date(claim) is None
+    again = run_claim(actor=None, contract_code="EX-1", period_code="T3")
+    assert out_of_date(again) is None
+
+
+def test_a_draft_computed_with_an_earlier_version_is_out_of_date(loaded, manager):
+    draft = run_claim(actor=manager, contract_code="EX-1", period_code="T1")
+    source = _source(loaded).replace("price: 300.00", "price: 350.00")
+    store_contract(
+        actor=manager, document=parse_contract(source, filename="EX-1.yaml"), source=source
+    )
+    draft.refresh_from_db()
+    assert out_of_date(draft) == (
+        "computed with version 1 of the contract, which is now at version 2"
+    )
+    assert out_of_date(run_claim(actor=manager, contract_code="EX-1", period_code="T1")) is None
+
+
+# --- who did it -----------------------------------------------------------------------
+
+
+def test_the_recompute_at_submit_is_the_submitters(loaded, manager):
+    call_command("claims", "run", "EX-1", "T1", stdout=io.StringIO())  # by the system
+    computed = AuditEntry.objects.get(action="claim.computed")
+    claim = submit_claim(actor=manager, contract_code="EX-1", period_code="T1")
+    entries = AuditEntry.objects.filter(pk__gt=computed.pk)
+    assert [(e.action, e.actor) for e in entries] == [("claim.submitted", manager)]
+    (entry,) = entries
+    assert entry.summary.startswith("Claim EX-1 T1 recomputed and submitted")
+    assert entry.changes["lines"] == 5 and entry.changes["total"] == "1100.02"
+    assert entry.changes["draft_total"] == "1100.02"
+    assert entry.changes["computed_at"] == claim.computed_at.isoformat()
+    assert entry.changes["computed_at"] > entry.changes["draft_computed_at"]
+
+
+def test_downloads_are_audited(loaded, manager, funder):
+    claim = submit_claim(actor=manager, contract_code="EX-1", period_code="T1")
+    assert export_statement(actor=funder, claim=claim, payer="LA", fmt="pdf").startswith(b"%PDF")
+    assert "C201300024001" in export_evidence(actor=manager, claim=claim)
+    statement, evidence = AuditEntry.objects.filter(action__endswith="_exported").order_by("pk")
+    assert (statement.action, statement.actor, statement.object_id) == (
+        "claim.statement_exported",
+        funder,
+        str(claim.pk),
+    )
+    assert statement.changes == {"payer": "LA", "format": "pdf", "status": "submitted"}
+    assert (evidence.action, evidence.actor) == ("claim.evidence_exported", manager)
+    assert "with UPNs" in evidence.summary
+
+
+# --- adjustments say why -------------------------------------------------------------
+
+
+def test_an_adjustment_after_consent_is_withdrawn_says_so(loaded, manager):
+    from linkwork.people.models import Consent
+    from linkwork.people.services import withdraw_consent
+
+    submit_claim(actor=manager, contract_code="EX-1", period_code="T1")
+    consent = Consent.objects.get(pupil__upn="F201300024003", purpose="evidence")
+    withdraw_consent(actor=manager, consent=consent, withdrawn_on=consent.given_on)
+    claim = submit_claim(actor=manager, contract_code="EX-1", period_code="T2")
+    (adjustment,) = claim.lines.filter(kind="adjustment")
+    assert (adjustment.upn, adjustment.trigger, f"{adjustment.amount:.2f}") == (
+        "F201300024003",
+        "signup",
+        "-300.00",
+    )
+    assert adjustment.evidence[0] == (
+        "no longer supported: no evidence consent holds on the day it would be achieved "
+        f"(consents: consent #{consent.pk} evidence given 2024-09-10, withdrawn 2024-09-10)"
+    )
+    assert adjustment.evidence[1] == "reverses the line claimed with"
+
+
+# --- contracts name instruments that exist -------------------------------------------
+
+
+def test_a_contract_naming_an_unknown_instrument_or_scale_is_not_stored(loaded, manager):
+    source = (
+        _source(loaded)
+        .replace("score: SDQ/emotional", "score: NOPE/xyz")
+        .replace("name: Worked example contract", "name: Changed")
+    )
+    document = parse_contract(source, filename="EX-1.yaml")  # the instruments not given
+    with pytest.raises(DocumentError) as refused:
+        store_contract(actor=manager, document=document, source=source)
+    assert refused.value.errors == [
+        "contracts/EX-1.yaml:31: triggers[3].score: no instrument NOPE is defined "
+        "(instruments: SCWBS, SDQ) (NOPE)"
+    ]
+    assert Contract.objects.filter(code="EX-1").count() == 1
+
+
+def test_a_package_may_define_the_instrument_its_contract_uses(db, example_package):
+    """A package's instruments are read before its contracts, so its contract may use a
+    scale it defines; an unknown one is one of the package's located problems, nothing
+    stored."""
+    from linkwork.measures.shipped import FOLDER
+    from linkwork.packages.services import PackageInvalid
+
+    package = example_package / "package"
+    contract = package / "contracts" / "EX-1.yaml"
+    source = contract.read_text()
+    contract.write_text(source.replace("score: SDQ/emotional", "score: ZONE_WB/total"))
+    with pytest.raises(PackageInvalid) as refused:
+        load(package)
+    assert refused.value.errors == [
+        "contracts/EX-1.yaml:31: triggers[3].score: no instrument ZONE_WB is defined "
+        "(instruments: SCWBS, SDQ) (ZONE_WB)"
+    ]
+    assert not Contract.objects.exists()
+    (package / "instruments").mkdir()
+    own = (FOLDER / "scwbs.yaml").read_text().replace("code: SCWBS", "code: ZONE_WB")
+    (package / "instruments" / "zone-wb.yaml").write_text(own)
+    load(package)
+    assert Contract.objects.get(code="EX-1").document["triggers"][2]["score"] == "ZONE_WB/total"
