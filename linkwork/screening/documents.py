@@ -9,8 +9,12 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from linkwork.core.documents import DocumentError, key_line, read_yaml
+from linkwork.people.models import StatutoryStatus
 
-STATUTORY = ("CIN", "CP", "LAC")
+# Children with a statutory status are out of the programme's scope (statutory services
+# own them): every rules document excludes each status a pupil can have.
+STATUTORY = tuple(status for status in StatutoryStatus.values if status != StatutoryStatus.NONE)
+ALWAYS_EXCLUDED = f"statutory cases are always excluded: list every one of {', '.join(STATUTORY)}"
 FLAGS = ("fsm", "eal")
 SUBJECTS = ("reading", "writing", "maths", "english")
 RESPONDENTS = ("self", "parent", "teacher")
@@ -66,11 +70,18 @@ def parse_screening_rules(source: str | bytes, *, filename: str) -> dict:
         raise DocumentError(errors)
 
     min_risk = data["min_risk_areas"]
-    if not isinstance(min_risk, int) or isinstance(min_risk, bool) or min_risk < 1:
-        add("min_risk_areas", "a whole number, at least 1", value=min_risk)
-
     areas_in = data["areas"]
     areas: dict[str, dict] = {}
+    if not isinstance(min_risk, int) or isinstance(min_risk, bool) or min_risk < 1:
+        add("min_risk_areas", "a whole number, at least 1", value=min_risk)
+    elif isinstance(areas_in, dict) and areas_in and min_risk > len(areas_in):
+        count = len(areas_in)
+        add(
+            "min_risk_areas",
+            f"more than the {count} area{'s' if count != 1 else ''} defined, "
+            "so nobody could be shortlisted",
+            value=min_risk,
+        )
     if not isinstance(areas_in, dict) or not areas_in:
         add("areas", "a mapping of area name to its rule")
         areas_in = {}
@@ -91,13 +102,18 @@ def parse_screening_rules(source: str | bytes, *, filename: str) -> dict:
         if name not in areas_in:
             add("priority_areas", "not an area of these rules", value=name)
 
-    statutory = data.get("exclude_statutory") or []
+    # Left out, it means every status (the engine excludes them whatever the document);
+    # written, it must say so.
+    statutory = data.get("exclude_statutory", list(STATUTORY)) or []
     if not isinstance(statutory, list):
         add("exclude_statutory", f"a list of {', '.join(STATUTORY)}")
-        statutory = []
+        statutory = list(STATUTORY)  # reported above: not again as missing
     for status in statutory:
         if status not in STATUTORY:
             add("exclude_statutory", f"not one of {', '.join(STATUTORY)}", value=status)
+    missing = [status for status in STATUTORY if status not in statutory]
+    if missing:
+        add("exclude_statutory", ALWAYS_EXCLUDED, value=f"missing {', '.join(missing)}")
 
     if errors:
         raise DocumentError(errors)

@@ -1,4 +1,7 @@
+from datetime import date
+
 from django import forms
+from django.utils import timezone
 
 from linkwork.schools.models import School
 
@@ -9,9 +12,29 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+def _a_year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
 class RunForm(forms.Form):
     school = forms.ModelChoiceField(queryset=School.objects.all())
     on = forms.DateField(widget=DateInput, label="Screening date")
+
+    def clean_on(self):
+        # A round screens the data on record by its date: a date ahead, or long past, is
+        # surely a slip of the keyboard.
+        on = self.cleaned_data["on"]
+        today = timezone.localdate()
+        if on > today:
+            raise forms.ValidationError("The screening date cannot be after today.")
+        if on < _a_year_before(today):
+            raise forms.ValidationError(
+                "The screening date is more than a year ago; check the year."
+            )
+        return on
 
 
 class ReviewForm(forms.Form):

@@ -20,6 +20,8 @@ NO_THRESHOLD = "no threshold for this phase"
 # For scores given on the same date by several respondents, the child's own comes first.
 RESPONDENT_ORDER = {"self": 0, "parent": 1, "teacher": 2}
 RATE_PLACES = Decimal("0.0001")
+# The statutory status of a pupil who has none; any other (CIN, CP, LAC) is a statutory case.
+NOT_STATUTORY = frozenset({"none", ""})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,10 @@ class AreaRule:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
+    """The checked rules document. Statutory cases are excluded whatever
+    `exclude_statutory` lists: the document must list them all, but a version stored
+    before that was checked may not."""
+
     min_risk_areas: int
     priority_areas: frozenset[str]
     exclude_statutory: frozenset[str]
@@ -376,7 +382,6 @@ def _profiler(rules: Rules, phase: str, on: date) -> Callable[[PupilData], RiskP
     """`profile_pupil` made ready for one phase and date."""
     judges = tuple(_judge(rule, phase, on) for rule in rules.areas)
     priority = tuple(rule.name in rules.priority_areas for rule in rules.areas)
-    exclude = rules.exclude_statutory
     least = rules.min_risk_areas
 
     def profile(pupil: PupilData) -> RiskProfile:
@@ -387,7 +392,7 @@ def _profiler(rules: Rules, phase: str, on: date) -> Callable[[PupilData], RiskP
                 risk += 1
                 priority_risk += is_priority
         excluded = ""
-        if pupil.statutory_status in exclude:
+        if pupil.statutory_status not in NOT_STATUTORY:
             excluded = f"statutory status {pupil.statutory_status}"
         return RiskProfile(
             pupil.upn, verdicts, risk, priority_risk, excluded, not excluded and risk >= least
@@ -409,8 +414,9 @@ def shortlist_key(profile: RiskProfile):
 def screen(rules: Rules | Mapping, pupils: Iterable[PupilData], on: date) -> ScreeningResult:
     """Screen pupils on a date: a risk profile each, the shortlist and the exclusions.
 
-    Shortlisted: at risk in at least `min_risk_areas` areas and no excluded statutory
-    status. Statutory cases are listed apart with the reason, never shortlisted.
+    Shortlisted: at risk in at least `min_risk_areas` areas and no statutory status.
+    Statutory cases (CIN, CP, LAC, whatever the rules list) are listed apart with the
+    reason, never shortlisted.
     """
     if not isinstance(rules, Rules):
         rules = Rules.from_document(rules)

@@ -7,6 +7,7 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings
@@ -14,8 +15,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from linkwork.accounts.models import Role
 from linkwork.audit.services import record
-from linkwork.people.models import Pupil
+from linkwork.people.models import Pupil, StatutoryStatus
 
 from .models import (
     Decision,
@@ -28,6 +30,7 @@ from .models import (
     UploadStatus,
 )
 from .queries import (
+    REVIEWED,
     latest_rules,
     may_review,
     open_enrolments,
@@ -35,7 +38,7 @@ from .queries import (
     screening_data_for,
 )
 from .rules import KEPT, Rules, screen
-from .uploads import UPLOADABLE, write_package
+from .uploads import UPLOADABLE, upload_problems, write_package
 
 DECISION_STATUS = {
     Decision.ACCEPT: ProfileStatus.ACCEPTED,
@@ -66,9 +69,10 @@ def store_screening_rules(*, actor, document: dict, source: str) -> ScreeningRul
 def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = None):
     """Screen every pupil on roll at `school` on `on` and store the round.
 
-    Uses the latest rules unless given. Stores a risk profile per pupil (with the
-    explanation), the shortlist order, the rules version and the newest data date.
-    The round comes back with its `result` (the engine's `ScreeningResult`).
+    Uses the latest rules unless given; a date after today is refused. Stores a risk
+    profile per pupil (with the explanation), the shortlist order, the rules version and
+    the newest data date. The round comes back with its `result` (the engine's
+    `ScreeningResult`).
     """
     (screening_round,) = _screen_schools(actor, [school], on, rules, keep_results=True)
     return screening_round
@@ -81,9 +85,19 @@ def run_screening_rounds(*, actor, schools, on: date, rules: ScreeningRules | No
     read one query per batch of schools (about `queries.BATCH` pupils) and each batch's
     profiles are written at once, so time grows with the number of pupils, not of
     schools, and memory stays that of a few batches. Each round is audited. Returns the
-    rounds, in school order.
+    rounds, in school order. A date after today is refused.
     """
     return _screen_schools(actor, schools, on, rules)
+
+
+def _check_screening_date(on: date) -> None:
+    # A round dated ahead would screen tomorrow's data as if it were on record, and
+    # would stand as the school's latest round until then.
+    if on > timezone.localdate():
+        message = (
+            f"The screening date {on.isoformat()} is after today: a round screens data on record."
+        )
+        raise ValidationError({"on": message})
 
 
 def _screen_schools(actor, schools, on, rules, *, keep_results=False) -> list[ScreeningRound]:
@@ -95,6 +109,7 @@ def _screen_schools(actor, schools, on, rules, *, keep_results=False) -> list[Sc
     caller's transaction its own rows are visible only to this connection, so batches
     are read and screened here in turn.
     """
+    _check_screening_date(on)
     owned = (
         connection.vendor == "postgresql"
         and not connection.in_atomic_block
@@ -127,6 +142,46 @@ def _screen_schools(actor, schools, on, rules, *, keep_results=False) -> list[Sc
             for screened in screened_batches:
                 writer.write(screened)
     return writer.rounds
+
+
+@transaction.atomic
+def delete_screening_round(*, actor, screening_round: ScreeningRound) -> None:
+    """Delete a round run by mistake (a wrong date or school), with its profiles.
+
+    Managers only, and only while nothing has been decided on it: once a pupil is
+    accepted, declined or added, the round is the record of the school's review.
+    """
+    if getattr(actor, "role", None) != Role.MANAGER:
+        raise PermissionDenied("Only a manager deletes a screening round.")
+    screening_round = (
+        ScreeningRound.objects.select_for_update()
+        .select_related("school", "rules")
+        .get(pk=screening_round.pk)
+    )
+    if (
+        screening_round.decisions.exists()
+        or screening_round.profiles.filter(status__in=REVIEWED).exists()
+    ):
+        raise ValidationError(
+            "Decisions are recorded on this round: it is the record of the school's review "
+            "and is kept."
+        )
+    record(
+        actor=actor,
+        action="screening.deleted",
+        obj=screening_round,
+        summary=f"{screening_round.school.urn} on {screening_round.on}: round deleted, "
+        f"{screening_round.pupils_screened} profiles with it",
+        changes={
+            "school": screening_round.school.urn,
+            "on": screening_round.on,
+            "rules_version": screening_round.rules.version,
+            "run_at": screening_round.run_at,
+            "pupils_screened": screening_round.pupils_screened,
+            "shortlisted": screening_round.shortlisted,
+        },
+    )
+    screening_round.delete()
 
 
 def _rules_or_latest(rules: ScreeningRules | None) -> ScreeningRules:
@@ -381,8 +436,8 @@ def review_shortlist(*, actor, screening_round, pupil: Pupil, decision: str, rea
     """Accept or decline a shortlisted pupil, or add one the rules missed, with a reason.
 
     School staff and Link Workers of the round's school, and managers, may review.
-    Statutory cases cannot be added: statutory services own them. A child already
-    enrolled (an enrolment not ended) has nothing left to decide.
+    Statutory cases cannot be added or accepted: statutory services own them. A child
+    already enrolled (an enrolment not ended) has nothing left to decide.
     """
     if not may_review(actor, screening_round.school):
         raise PermissionDenied("Only this school's staff, its Link Workers or a manager review.")
@@ -401,6 +456,11 @@ def review_shortlist(*, actor, screening_round, pupil: Pupil, decision: str, rea
         profile = RiskProfile(round=screening_round, pupil=pupil, status=ProfileStatus.SCREENED)
     if profile.status == ProfileStatus.EXCLUDED:
         raise ValidationError(f"{pupil.upn} is excluded: {profile.excluded_reason}.")
+    if decision != Decision.DECLINE and pupil.statutory_status != StatutoryStatus.NONE:
+        # on a round stored before every statutory status was excluded, or since given one
+        raise ValidationError(
+            f"{pupil.upn} is excluded: statutory status {pupil.statutory_status}."
+        )
     if open_enrolments(timezone.localdate()).filter(pupil=pupil).exists():
         raise ValidationError(f"{pupil.name} is already enrolled: there is nothing to decide.")
     on_list = (
@@ -475,14 +535,29 @@ def receive_upload(*, actor, resource: str, original_name: str, data: bytes) -> 
 
 
 def check_upload(*, upload_id: int) -> Upload:
-    """Dry-run the package loader over an upload and keep every problem it reports."""
+    """Dry-run the package loader over an upload, then the upload's own rules (no dates
+    after the day of the upload, a date of birth of a school child, some rows), and keep
+    every problem either reports, in line order."""
+    from linkwork.packages.resources import BY_NAME
     from linkwork.packages.services import PackageInvalid, load_package
 
     upload = Upload.objects.select_related("uploaded_by").get(pk=upload_id)
+    filename = BY_NAME[upload.resource].filename
+    errors, count, report = [], 0, None
     try:
         report = load_package(actor=upload.uploaded_by, path=upload.folder, dry_run=True)
     except PackageInvalid as exc:
-        _finish(upload, UploadStatus.INVALID, errors=exc.errors, error_count=exc.count)
+        errors, count = exc.errors, exc.count
+    own, own_count = upload_problems(
+        Path(upload.folder), filename, today=timezone.localdate(upload.uploaded_at)
+    )
+    if report is None or own:
+        _finish(
+            upload,
+            UploadStatus.INVALID,
+            errors=_in_line_order(filename, [*errors, *own], count + own_count),
+            error_count=count + own_count,
+        )
     else:
         _finish(
             upload,
@@ -492,6 +567,24 @@ def check_upload(*, upload_id: int) -> Upload:
             finished=False,
         )
     return upload
+
+
+def _in_line_order(filename: str, errors: list[str], count: int) -> list[str]:
+    """Problems from both checks as one list: `file:line: …` by line (those on one line
+    in the order found), then any without a line, then how many are not listed."""
+    located, other = [], []
+    for error in errors:
+        if error.endswith(" more problems not listed"):
+            continue
+        parts = error.split(":", 2)
+        if len(parts) > 2 and parts[1].isdigit():
+            located.append((int(parts[1]), error))
+        else:
+            other.append(error)
+    listed = [error for _, error in sorted(located, key=itemgetter(0))] + other
+    if count > len(listed):
+        listed.append(f"{filename}: {count - len(listed)} more problems not listed")
+    return listed
 
 
 @transaction.atomic

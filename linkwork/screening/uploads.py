@@ -1,4 +1,5 @@
-"""Turning an uploaded CSV or XLSX file into a one-file zone data package folder."""
+"""Turning an uploaded CSV or XLSX file into a one-file zone data package folder, and
+the upload's own checks on top of the package rules."""
 
 import csv
 import io
@@ -7,6 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 UPLOADABLE = ("pupils", "school_attendance", "attainment", "scores", "responses")
+# A date of birth outside these ages on the day of the upload is not a school child's:
+# nursery classes take two-year-olds, and special schools and colleges teach to 25.
+YOUNGEST_AGE, OLDEST_AGE = 2, 25
 
 
 class UploadError(ValueError):
@@ -78,3 +82,67 @@ def preview(folder: Path, resource_filename: str, limit: int = 10) -> list[list[
                 break
             rows.append(row)
     return rows
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def upload_problems(
+    folder: Path, resource_filename: str, *, today: date, limit: int = 1000
+) -> tuple[list[str], int]:
+    """The upload's own rules, beyond the package's: a file with a header but no rows; a
+    date after `today` (the day of the upload) in any date column; a date of birth less
+    than YOUNGEST_AGE or more than OLDEST_AGE years before it.
+
+    Returns the problems as `file:line: column: message (value)` (at most `limit`
+    listed) and how many there are. A cell that is not a date is left to the package rules.
+    """
+    from linkwork.packages.reading import read_rows
+    from linkwork.packages.resources import BY_FILENAME, Invalid, iso_date
+
+    path = folder / resource_filename
+    if not path.is_file():
+        return [], 0  # nothing to read: the package rules say what they find
+    resource = BY_FILENAME[resource_filename]
+    dates = [column.name for column in resource.columns if column.kind == "date"]
+    youngest = _years_before(today, YOUNGEST_AGE)
+    oldest = _years_before(today, OLDEST_AGE)
+    problems: list[str] = []
+    count = 0
+    rows = False
+
+    def seen(line, column, message, value):
+        # the package rules report these; a row they refuse is still a row
+        nonlocal rows
+        rows = rows or line > 1
+
+    def add(line, column, message, value):
+        nonlocal count
+        count += 1
+        if len(problems) < limit:
+            problems.append(f"{resource_filename}:{line}: {column}: {message} ({value})")
+
+    for line, row in read_rows(path, resource.column_names, seen):
+        rows = True
+        for column in dates:
+            try:
+                day = date.fromisoformat(iso_date(row.get(column) or ""))
+            except Invalid:
+                continue
+            if day > today:
+                add(line, column, "in the future", row[column])
+            elif column == "date_of_birth" and not oldest <= day <= youngest:
+                age = f"under {YOUNGEST_AGE}" if day > youngest else f"over {OLDEST_AGE}"
+                add(line, column, f"{age} years old on the day of the upload", row[column])
+    with path.open("rb") as handle:
+        header = handle.readline().strip()
+    if not rows and header:  # with no header at all, the package rules say so
+        count += 1
+        problems.append(f"{resource_filename}:2: no rows: the file has a header but no data")
+    if count > len(problems):
+        problems.append(f"{resource_filename}: {count - len(problems)} more problems not listed")
+    return problems, count

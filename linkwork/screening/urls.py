@@ -9,6 +9,7 @@ urlpatterns = [
     path("rules/", views.rules, name="rules"),
     path("rounds/<int:pk>/", views.round_detail, name="round_detail"),
     path("rounds/<int:pk>/review/", views.review, name="review"),
+    path("rounds/<int:pk>/delete/", views.round_delete, name="round_delete"),
     path("children/<int:pk>/consent/", views.consent, name="consent"),
     path("children/<int:pk>/enrol/", views.enrol, name="enrol"),
     path("consents/<int:pk>/withdraw/", views.withdraw, name="withdraw"),

@@ -35,6 +35,7 @@ from .queries import (
     shortlist_rows,
 )
 from .services import (
+    delete_screening_round,
     receive_upload,
     review_shortlist,
     run_screening,
@@ -97,7 +98,7 @@ def run(request):
                 actor=request.user, school=form.cleaned_data["school"], on=form.cleaned_data["on"]
             )
         except ValidationError as exc:
-            form.add_error(None, exc.messages)
+            form.add_error(None, exc)
         else:
             return redirect("screening:round_detail", pk=screening_round.pk)
     rounds = rounds_visible_to(request.user).select_related("school", "rules")[:100]
@@ -172,6 +173,7 @@ def _round_page(request, screening_round, *, pupil=None, review_form=None, statu
     here = query.copy()
     here["page"] = page.number
     can_review = may_review(request.user, screening_round.school)
+    history = list(screening_round.decisions.select_related("pupil", "decided_by"))
     return render(
         request,
         "screening/round_detail.html",
@@ -197,7 +199,9 @@ def _round_page(request, screening_round, *, pupil=None, review_form=None, statu
             "failed_pupil": pupil,
             "failed_row": failed is not None,
             "add_form": review_form if adding else None,
-            "history": screening_round.decisions.select_related("pupil", "decided_by"),
+            "history": history,
+            # a round run by mistake goes while nothing is decided on it
+            "can_delete": request.user.role == Role.MANAGER and not history,
         },
         status=status,
     )
@@ -207,6 +211,22 @@ def _round_page(request, screening_round, *, pupil=None, review_form=None, statu
 @require_GET
 def round_detail(request, pk):
     return _round_page(request, round_for(request.user, pk))
+
+
+@role_required({Role.MANAGER})
+@require_POST
+def round_delete(request, pk):
+    screening_round = round_for(request.user, pk)
+    try:
+        delete_screening_round(actor=request.user, screening_round=screening_round)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("screening:round_detail", pk=screening_round.pk)
+    messages.success(
+        request,
+        f"The round of {screening_round.school.name} on {screening_round.on:%-d %B %Y} is deleted.",
+    )
+    return redirect("screening:round_list")
 
 
 def _back_to(request, screening_round, pupil) -> str:

@@ -15,7 +15,10 @@ def build(world):
     from linkwork.screening.models import Upload
     from linkwork.screening.services import run_screening, store_screening_rules
 
-    source = "min_risk_areas: 1\nareas:\n  economic_disadvantage: {pupil_flag: fsm}\n"
+    source = (
+        "min_risk_areas: 1\nexclude_statutory: [CIN, CP, LAC]\n"
+        "areas:\n  economic_disadvantage: {pupil_flag: fsm}\n"
+    )
     manager = world.users[Role.MANAGER]
     store_screening_rules(
         actor=manager,
@@ -50,6 +53,7 @@ ACCESS = {
     # the round is of world.school: Link Workers and staff of that school, managers, admins
     "screening:round_detail": {"allowed": SCREENING, "kwargs": _round},
     "screening:review": {"allowed": REVIEWERS, "kwargs": _round},  # POST only
+    "screening:round_delete": {"allowed": {Role.MANAGER}, "kwargs": _round},  # POST only
     "screening:consent": {"allowed": CONSENT, "kwargs": lambda world: {"pk": world.pupil.pk}},
     "screening:enrol": {
         "allowed": {Role.MANAGER, Role.LINK_WORKER},

@@ -1,7 +1,11 @@
 import pytest
 
 from linkwork.core.documents import DocumentError
-from linkwork.screening.documents import parse_screening_rules
+from linkwork.packages.generator import SCREENING_YAML
+from linkwork.packages.services import PackageInvalid, load_package
+from linkwork.people.models import StatutoryStatus
+from linkwork.screening.documents import STATUTORY, parse_screening_rules
+from linkwork.screening.models import ScreeningRules
 
 from .example import RULES_YAML
 
@@ -30,7 +34,7 @@ def test_spec_example_parses_exactly():
 
 def test_respondent_and_phase_thresholds():
     doc = parse_screening_rules(
-        "min_risk_areas: 1\nareas:\n"
+        "min_risk_areas: 1\nexclude_statutory: [CIN, CP, LAC]\nareas:\n"
         "  wellbeing: {score: SCWBS/total, at_risk_below: {primary: 40, secondary: 38},"
         " respondent: self}\n",
         filename="screening.yaml",
@@ -40,7 +44,7 @@ def test_respondent_and_phase_thresholds():
         "at_risk_below": {"primary": "40", "secondary": "38"},
         "respondent": "self",
     }
-    assert doc["priority_areas"] == [] and doc["exclude_statutory"] == []
+    assert doc["priority_areas"] == [] and doc["exclude_statutory"] == ["CIN", "CP", "LAC"]
 
 
 @pytest.mark.parametrize(
@@ -120,7 +124,89 @@ def test_bad_rules_are_located(old, new, error):
 
 
 def test_score_rule_needs_one_threshold():
-    errors = errors_of("min_risk_areas: 1\nareas:\n  a: {score: SDQ/peer}\n")
+    errors = errors_of(
+        "min_risk_areas: 1\nexclude_statutory: [CIN, CP, LAC]\nareas:\n  a: {score: SDQ/peer}\n"
+    )
     assert errors == [
-        "screening.yaml:3: areas.a: a score rule takes one of at_risk_from, at_risk_below"
+        "screening.yaml:4: areas.a: a score rule takes one of at_risk_from, at_risk_below"
     ]
+
+
+def test_every_statutory_status_of_a_pupil_is_known():
+    assert set(STATUTORY) == set(StatutoryStatus.values) - {StatutoryStatus.NONE}
+
+
+@pytest.mark.parametrize(
+    ("listed", "missing"),
+    [("[]", "CIN, CP, LAC"), ("[CP]", "CIN, LAC"), ("[LAC, CIN]", "CP"), ("", "CIN, CP, LAC")],
+)
+def test_rules_that_let_a_statutory_case_through_are_refused(listed, missing):
+    source = RULES_YAML.replace("[CIN, CP, LAC]", listed, 1)
+    assert errors_of(source) == [
+        "screening.yaml:3: exclude_statutory: statutory cases are always excluded: "
+        f"list every one of CIN, CP, LAC (missing {missing})"
+    ]
+
+
+def test_rules_without_exclude_statutory_exclude_every_status():
+    source = RULES_YAML.replace("exclude_statutory: [CIN, CP, LAC]\n", "", 1)
+    document = parse_screening_rules(source, filename="screening.yaml")
+    assert document["exclude_statutory"] == ["CIN", "CP", "LAC"]
+
+
+@pytest.mark.parametrize(
+    ("least", "areas", "error"),
+    [
+        (
+            9,
+            "  fsm: {pupil_flag: fsm}\n",
+            "screening.yaml:1: min_risk_areas: more than the 1 area defined, so nobody could be"
+            " shortlisted (9)",
+        ),
+        (
+            3,
+            "  fsm: {pupil_flag: fsm}\n  eal: {pupil_flag: eal}\n",
+            "screening.yaml:1: min_risk_areas: more than the 2 areas defined, so nobody could be"
+            " shortlisted (3)",
+        ),
+        (
+            -1,
+            "  fsm: {pupil_flag: fsm}\n",
+            "screening.yaml:1: min_risk_areas: a whole number, at least 1 (-1)",
+        ),
+    ],
+)
+def test_min_risk_areas_must_be_reachable(least, areas, error):
+    source = f"min_risk_areas: {least}\nexclude_statutory: [CIN, CP, LAC]\nareas:\n{areas}"
+    assert errors_of(source) == [error]
+
+
+def test_min_risk_areas_may_be_every_area():
+    source = RULES_YAML.replace("min_risk_areas: 2", "min_risk_areas: 6", 1)
+    assert parse_screening_rules(source, filename="screening.yaml")["min_risk_areas"] == 6
+
+
+def test_the_generated_zone_s_rules_are_valid():
+    document = parse_screening_rules(SCREENING_YAML, filename="screening.yaml")
+    assert document["exclude_statutory"] == ["CIN", "CP", "LAC"]
+
+
+@pytest.mark.django_db
+def test_a_package_whose_rules_let_statutory_cases_through_is_refused(tmp_path):
+    (tmp_path / "screening.yaml").write_text(
+        SCREENING_YAML.replace("[CIN, CP, LAC]", "[]"), encoding="utf-8"
+    )
+    with pytest.raises(PackageInvalid) as refused:
+        load_package(actor=None, path=tmp_path)
+    assert refused.value.errors == [
+        "screening.yaml:3: exclude_statutory: statutory cases are always excluded: "
+        "list every one of CIN, CP, LAC (missing CIN, CP, LAC)"
+    ]
+    assert not ScreeningRules.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_package_with_the_generated_rules_loads(tmp_path):
+    (tmp_path / "screening.yaml").write_text(SCREENING_YAML, encoding="utf-8")
+    load_package(actor=None, path=tmp_path)
+    assert ScreeningRules.objects.get().document["exclude_statutory"] == ["CIN", "CP", "LAC"]

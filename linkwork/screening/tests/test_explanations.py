@@ -51,7 +51,7 @@ def test_no_data_and_a_rate_with_decimals():
 def test_a_phase_without_a_threshold():
     rules = Rules.from_document(
         parse_screening_rules(
-            "min_risk_areas: 1\nareas:\n"
+            "min_risk_areas: 1\nexclude_statutory: [CIN, CP, LAC]\nareas:\n"
             "  attendance: {attendance_rate_below: {secondary: 0.92}}\n"
             "  emotional_wellbeing: {score: SDQ/emotional, at_risk_below: {secondary: 40}}\n",
             filename="screening.yaml",

@@ -248,10 +248,18 @@ def test_each_statutory_status_excluded(status):
     ]
 
 
-def test_statutory_status_not_listed_is_screened():
-    rules = rules_with({"fsm": {"pupil_flag": "fsm"}}, exclude_statutory=["LAC"])
-    result = screen(rules, [PupilData("U", fsm=True, statutory_status="CIN")], ON)
-    assert [p.upn for p in result.shortlist] == ["U"] and result.excluded == ()
+@pytest.mark.parametrize("listed", [[], ["LAC"], ["CIN", "CP"]])
+@pytest.mark.parametrize("status", ["CIN", "CP", "LAC"])
+def test_statutory_cases_are_excluded_whatever_the_rules_list(listed, status):
+    """A rules version stored before every status had to be listed still never
+    shortlists a statutory case."""
+    rules = rules_with({"fsm": {"pupil_flag": "fsm"}}, exclude_statutory=listed)
+    pupils = [PupilData("U", fsm=True, statutory_status=status), PupilData("V", fsm=True)]
+    result = screen(rules, pupils, ON)
+    assert [p.upn for p in result.shortlist] == ["V"]
+    assert [(p.upn, p.excluded_reason) for p in result.excluded] == [
+        ("U", f"statutory status {status}")
+    ]
 
 
 def test_same_inputs_same_result():

@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 from datetime import date
 from io import StringIO
@@ -8,8 +9,14 @@ from django.core.management import call_command
 
 from linkwork.audit.models import AuditEntry
 from linkwork.screening.documents import parse_screening_rules
-from linkwork.screening.models import ProfileStatus, RiskProfile
-from linkwork.screening.services import review_shortlist, run_screening, store_screening_rules
+from linkwork.screening.models import ProfileStatus, RiskProfile, ScreeningRound, ScreeningRules
+from linkwork.screening.services import (
+    delete_screening_round,
+    review_shortlist,
+    run_screening,
+    run_screening_rounds,
+    store_screening_rules,
+)
 
 from .example import ON, RULES_YAML, SHORTLIST, UPN
 
@@ -243,3 +250,107 @@ def test_other_schools_staff_cannot_review(
                 decision="accept",
                 reason="x",
             )
+
+
+# Dates and statutory cases -----------------------------------------------------------
+
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def today(time_machine):
+    time_machine.move_to(dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC))
+    return TODAY
+
+
+@pytest.mark.parametrize("run", ["one", "many"])
+def test_a_round_dated_after_today_is_refused(today, manager, school, rules, example_pupils, run):
+    tomorrow = today + dt.timedelta(days=1)
+    with pytest.raises(ValidationError, match="2026-11-24 is after today"):
+        if run == "one":
+            run_screening(actor=manager, school=school, on=tomorrow)
+        else:
+            run_screening_rounds(actor=manager, schools=[school], on=tomorrow)
+    assert not ScreeningRound.objects.exists()
+    assert not AuditEntry.objects.filter(action="screening.run").exists()
+    assert run_screening(actor=manager, school=school, on=today).on == today
+
+
+def test_screen_command_refuses_a_date_after_today(today, school, rules):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="2030-01-01 is after today"):
+        call_command("screen", "--school", school.urn, "--on", "2030-01-01")
+
+
+def test_statutory_cases_are_excluded_by_rules_that_do_not_list_them(
+    manager, school, example_pupils
+):
+    """Rules stored before the document had to list every status still exclude them."""
+    document = parse_screening_rules(RULES_YAML, filename="screening.yaml")
+    older = ScreeningRules.objects.create(
+        version=1, document={**document, "exclude_statutory": []}, source=""
+    )
+    screening_round = run_screening(actor=manager, school=school, on=ON, rules=older)
+    assert shortlist_of(screening_round) == SHORTLIST
+    excluded = RiskProfile.objects.get(round=screening_round, status=ProfileStatus.EXCLUDED)
+    assert (excluded.pupil.upn, excluded.excluded_reason) == (UPN["D"], "statutory status CP")
+
+
+def test_a_child_given_a_statutory_status_since_the_round_cannot_be_accepted(
+    screened, school_staff, example_pupils
+):
+    child = example_pupils["A"]
+    child.statutory_status = "LAC"
+    child.save()
+    with pytest.raises(ValidationError, match="excluded: statutory status LAC"):
+        review_shortlist(
+            actor=school_staff,
+            screening_round=screened,
+            pupil=child,
+            decision="accept",
+            reason="Agreed",
+        )
+    review_shortlist(
+        actor=school_staff,
+        screening_round=screened,
+        pupil=child,
+        decision="decline",
+        reason="Looked after since September",
+    )
+    assert screened.profiles.get(pupil=child).status == "declined"
+
+
+# Deleting a round run by mistake -----------------------------------------------------
+
+
+def test_a_manager_deletes_a_round_nothing_was_decided_on(screened, manager):
+    pk = screened.pk
+    delete_screening_round(actor=manager, screening_round=screened)
+    assert not ScreeningRound.objects.filter(pk=pk).exists()
+    assert not RiskProfile.objects.filter(round_id=pk).exists()
+    entry = AuditEntry.objects.get(action="screening.deleted")
+    assert (entry.actor, entry.object_id) == (manager, str(pk))
+    assert entry.changes["on"] == "2026-10-01" and entry.changes["pupils_screened"] == 7
+
+
+def test_a_round_with_a_decision_is_kept(screened, manager, school_staff, example_pupils):
+    review_shortlist(
+        actor=school_staff,
+        screening_round=screened,
+        pupil=example_pupils["B"],
+        decision="decline",
+        reason="Moving school next term",
+    )
+    with pytest.raises(ValidationError, match="Decisions are recorded on this round"):
+        delete_screening_round(actor=manager, screening_round=screened)
+    assert ScreeningRound.objects.filter(pk=screened.pk).exists()
+    assert not AuditEntry.objects.filter(action="screening.deleted").exists()
+
+
+def test_only_a_manager_deletes_a_round(screened, link_worker, school_staff, admin_user):
+    for user in (link_worker, school_staff, admin_user):
+        with pytest.raises(PermissionDenied):
+            delete_screening_round(actor=user, screening_round=screened)
+    assert ScreeningRound.objects.filter(pk=screened.pk).exists()

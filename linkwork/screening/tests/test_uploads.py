@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 
 import pytest
@@ -97,3 +98,182 @@ def test_not_a_spreadsheet_is_refused(client, manager, media, django_capture_on_
     )
     assert response.status_code == 400 and b"upload a .csv or .xlsx file" in response.content
     assert not Upload.objects.exists()
+
+
+# The upload's own checks: dates and rows --------------------------------------------
+
+
+@pytest.fixture
+def today(time_machine):
+    time_machine.move_to(dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC))
+    return dt.date(2026, 11, 23)
+
+
+def checked(client, manager, resource, name, content, capture):
+    client.force_login(manager)
+    post_file(client, resource, name, content.encode(), capture)
+    return Upload.objects.get()
+
+
+def test_a_score_dated_after_the_upload_is_refused(
+    client, manager, make_pupil, media, today, django_capture_on_commit_callbacks
+):
+    pupil = make_pupil()
+    content = (
+        "upn,administered_on,instrument,scale,respondent,score\n"
+        f"{pupil.upn},2026-09-24,SDQ,emotional,self,6\n"
+        f"{pupil.upn},2031-09-24,SDQ,peer,self,4\n"
+    )
+    upload = checked(
+        client, manager, "scores", "scores.csv", content, django_capture_on_commit_callbacks
+    )
+    assert upload.status == "invalid"
+    assert upload.errors == ["scores.csv:3: administered_on: in the future (2031-09-24)"]
+    assert upload.error_count == 1
+
+
+@pytest.mark.parametrize(
+    ("resource", "filename", "header", "row", "error"),
+    [
+        (
+            "school_attendance",
+            "school_attendance.csv",
+            "upn,period_start,period_end,possible_sessions,present_sessions",
+            "{upn},2026-09-01,2026-12-18,140,130",
+            "school_attendance.csv:2: period_end: in the future (2026-12-18)",
+        ),
+        (
+            "school_attendance",
+            "school_attendance.csv",
+            "upn,period_start,period_end,possible_sessions,present_sessions",
+            "{upn},2027-01-05,2026-11-20,140,130",
+            "school_attendance.csv:2: period_start: in the future (2027-01-05)",
+        ),
+        (
+            "attainment",
+            "attainment.csv",
+            "upn,assessed_on,subject,value,expected",
+            "{upn},2026-11-24,reading,97,100",
+            "attainment.csv:2: assessed_on: in the future (2026-11-24)",
+        ),
+        (
+            "responses",
+            "responses.csv",
+            "upn,administered_on,instrument,respondent,item,value",
+            "{upn},2027-03-01,SDQ,self,q1,2",
+            "responses.csv:2: administered_on: in the future (2027-03-01)",
+        ),
+    ],
+)
+def test_event_dates_after_the_upload_are_refused(
+    client,
+    manager,
+    make_pupil,
+    media,
+    today,
+    django_capture_on_commit_callbacks,
+    resource,
+    filename,
+    header,
+    row,
+    error,
+):
+    content = f"{header}\n{row.format(upn=make_pupil().upn)}\n"
+    upload = checked(
+        client, manager, resource, filename, content, django_capture_on_commit_callbacks
+    )
+    assert upload.status == "invalid" and error in upload.errors
+
+
+@pytest.mark.parametrize(
+    ("born", "error"),
+    [
+        ("2029-05-01", "date_of_birth: in the future (2029-05-01)"),
+        ("2024-11-24", "date_of_birth: under 2 years old on the day of the upload (2024-11-24)"),
+        ("2001-11-22", "date_of_birth: over 25 years old on the day of the upload (2001-11-22)"),
+    ],
+)
+def test_a_date_of_birth_not_a_school_child_s_is_refused(
+    client, manager, school, media, today, django_capture_on_commit_callbacks, born, error
+):
+    upn = make_upn("801000000101")
+    content = HEADER + f"{upn},{school.urn},Amara,Example,{born},N1,F,Y,N,N,none\n"
+    upload = checked(
+        client, manager, "pupils", "pupils.csv", content, django_capture_on_commit_callbacks
+    )
+    assert upload.status == "invalid"
+    assert upload.errors == [f"pupils.csv:2: {error}"]
+    assert not Pupil.objects.exists()
+
+
+@pytest.mark.parametrize("born", ["2024-11-23", "2001-11-23", "2015-03-01"])
+def test_a_school_child_s_date_of_birth_is_taken(
+    client, manager, school, media, today, django_capture_on_commit_callbacks, born
+):
+    upn = make_upn("801000000101")
+    content = HEADER + f"{upn},{school.urn},Amara,Example,{born},N1,F,Y,N,N,none\n"
+    upload = checked(
+        client, manager, "pupils", "pupils.csv", content, django_capture_on_commit_callbacks
+    )
+    assert upload.status == "checked", upload.errors
+
+
+def test_date_problems_are_listed_with_the_others_in_line_order(
+    client, manager, school, media, today, django_capture_on_commit_callbacks
+):
+    content = (
+        HEADER
+        + f"{make_upn('801000000101')},{school.urn},Amara,Example,2029-01-01,5,F,Y,N,N,none\n"
+        f"X01000000102,{school.urn},Bea,Sample,2015-01-01,5,F,Y,N,N,none\n"
+        f"{make_upn('801000000103')},{school.urn},Cal,Sample,2031-02-03,5,F,Y,N,N,none\n"
+    )
+    upload = checked(
+        client, manager, "pupils", "pupils.csv", content, django_capture_on_commit_callbacks
+    )
+    lines = [error.split(":")[1] for error in upload.errors]
+    assert lines == sorted(lines, key=int) and set(lines) == {"2", "3", "4"}
+    assert "pupils.csv:2: date_of_birth: in the future (2029-01-01)" in upload.errors
+    assert "pupils.csv:4: date_of_birth: in the future (2031-02-03)" in upload.errors
+    assert upload.error_count == len(upload.errors)
+    page = client.get(reverse("screening:upload_detail", args=[upload.pk])).content.decode()
+    assert "pupils.csv:4: date_of_birth: in the future (2031-02-03)" in page
+
+
+@pytest.mark.parametrize("blank_lines", ["", "\n\n"])
+def test_a_header_without_rows_is_refused(
+    client, manager, media, today, django_capture_on_commit_callbacks, blank_lines
+):
+    upload = checked(
+        client,
+        manager,
+        "pupils",
+        "pupils.csv",
+        HEADER + blank_lines,
+        django_capture_on_commit_callbacks,
+    )
+    assert upload.status == "invalid"
+    assert upload.errors == ["pupils.csv:2: no rows: the file has a header but no data"]
+    page = client.get(reverse("screening:upload_detail", args=[upload.pk])).content.decode()
+    assert "Ready to load" not in page and "no rows" in page
+
+
+def test_a_workbook_with_only_a_header_is_refused(
+    client, manager, media, today, django_capture_on_commit_callbacks
+):
+    book = Workbook()
+    book.active.append(
+        ["upn", "period_start", "period_end", "possible_sessions", "present_sessions"]
+    )
+    data = io.BytesIO()
+    book.save(data)
+    client.force_login(manager)
+    post_file(
+        client,
+        "school_attendance",
+        "attendance.xlsx",
+        data.getvalue(),
+        django_capture_on_commit_callbacks,
+    )
+    assert Upload.objects.get().errors == [
+        "school_attendance.csv:2: no rows: the file has a header but no data"
+    ]

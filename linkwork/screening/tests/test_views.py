@@ -1,3 +1,4 @@
+import datetime as dt
 from datetime import date
 
 import pytest
@@ -5,9 +6,10 @@ from django.urls import reverse
 
 from linkwork.audit.models import AuditEntry
 from linkwork.people.models import Cohort, Consent
+from linkwork.screening.models import ScreeningRound, ScreeningRules
 from linkwork.screening.services import run_screening
 
-from .example import ON, UPN
+from .example import ON, RULES_YAML, UPN
 
 pytestmark = pytest.mark.django_db
 
@@ -69,19 +71,117 @@ def test_review_through_the_page(client, school_staff, screened, example_pupils)
     assert refused.status_code == 400 and b"not on the shortlist" in refused.content
 
 
-def test_round_list_runs_for_a_manager(client, manager, school, rules, example_pupils):
+@pytest.fixture
+def today(time_machine):
+    time_machine.move_to(dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC))
+    return date(2026, 11, 23)
+
+
+def test_round_list_runs_for_a_manager(client, manager, school, rules, example_pupils, today):
     client.force_login(manager)
     response = client.post(reverse("screening:run"), {"school": school.pk, "on": "2026-10-01"})
     assert response.status_code == 302
     assert client.get(reverse("screening:round_list")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("on", "message"),
+    [
+        ("2030-01-01", "The screening date cannot be after today."),
+        ("2026-11-24", "The screening date cannot be after today."),
+        ("2025-11-22", "The screening date is more than a year ago; check the year."),
+    ],
+)
+def test_run_form_refuses_a_date_after_today_or_over_a_year_ago(
+    client, manager, school, rules, example_pupils, today, on, message
+):
+    client.force_login(manager)
+    response = client.post(reverse("screening:run"), {"school": school.pk, "on": on})
+    assert response.status_code == 400
+    assert response.context["run_form"].errors == {"on": [message]}
+    assert message in response.content.decode()
+    assert not ScreeningRound.objects.exists()
+
+
+@pytest.mark.parametrize("on", ["2026-11-23", "2025-11-23"])
+def test_run_form_takes_today_and_a_year_ago(
+    client, manager, school, rules, example_pupils, today, on
+):
+    client.force_login(manager)
+    response = client.post(reverse("screening:run"), {"school": school.pk, "on": on})
+    assert response.status_code == 302
+    assert ScreeningRound.objects.get().on.isoformat() == on
+
+
+def test_a_manager_deletes_a_round_run_by_mistake(client, manager, screened):
+    client.force_login(manager)
+    page = client.get(reverse("screening:round_detail", args=[screened.pk])).content.decode()
+    assert "Delete this round" in page
+    response = client.post(reverse("screening:round_delete", args=[screened.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("screening:round_list")
+    assert "is deleted" in response.content.decode()
+    assert not ScreeningRound.objects.exists()
+    assert AuditEntry.objects.filter(action="screening.deleted", actor=manager).count() == 1
+
+
+def test_a_decided_round_offers_no_delete_and_is_kept(
+    client, manager, school_staff, screened, example_pupils
+):
+    client.force_login(school_staff)
+    page = client.get(reverse("screening:round_detail", args=[screened.pk])).content.decode()
+    assert "Delete this round" not in page
+    assert client.post(reverse("screening:round_delete", args=[screened.pk])).status_code == 403
+    client.post(
+        reverse("screening:review", args=[screened.pk]),
+        {"pupil": example_pupils["A"].pk, "decision": "accept", "reason": "Agreed"},
+    )
+    client.force_login(manager)
+    page = client.get(reverse("screening:round_detail", args=[screened.pk])).content.decode()
+    assert "Delete this round" not in page
+    response = client.post(reverse("screening:round_delete", args=[screened.pk]), follow=True)
+    assert "Decisions are recorded on this round" in response.content.decode()
+    assert ScreeningRound.objects.filter(pk=screened.pk).exists()
+
+
+def test_rules_page_refuses_rules_that_let_statutory_cases_through(client, manager, rules):
+    client.force_login(manager)
+    response = client.post(
+        reverse("screening:rules"),
+        {"text": RULES_YAML.replace("[CIN, CP, LAC]", "[]")},
+    )
+    assert (
+        "screening.yaml:3: exclude_statutory: statutory cases are always excluded: "
+        "list every one of CIN, CP, LAC (missing CIN, CP, LAC)"
+    ) in response.content.decode()
+    assert ScreeningRules.objects.count() == 1
+
+
+def test_rules_page_refuses_more_risk_areas_than_defined(client, manager, rules):
+    client.force_login(manager)
+    response = client.post(
+        reverse("screening:rules"),
+        {
+            "text": "min_risk_areas: 9\nexclude_statutory: [CIN, CP, LAC]\n"
+            "areas:\n  fsm: {pupil_flag: fsm}\n"
+        },
+    )
+    assert (
+        "screening.yaml:1: min_risk_areas: more than the 1 area defined, so nobody could be "
+        "shortlisted (9)"
+    ) in response.content.decode()
+    assert ScreeningRules.objects.count() == 1
+
+
 def test_rules_page_reports_located_errors(client, manager, rules):
     client.force_login(manager)
     response = client.post(
-        reverse("screening:rules"), {"text": "min_risk_areas: 2\nareas:\n  a: {pupil_flag: sen}\n"}
+        reverse("screening:rules"),
+        {
+            "text": "min_risk_areas: 1\nexclude_statutory: [CIN, CP, LAC]\n"
+            "areas:\n  a: {pupil_flag: sen}\n"
+        },
     )
-    assert b"screening.yaml:3: areas.a.pupil_flag: one of fsm, eal (sen)" in response.content
+    assert b"screening.yaml:4: areas.a.pupil_flag: one of fsm, eal (sen)" in response.content
 
 
 def test_consent_then_enrolment_through_the_pages(client, link_worker, make_pupil):
