@@ -602,13 +602,73 @@ def start_upload_load(*, actor, upload: Upload) -> Upload:
     return upload
 
 
+# What a pupils upload may change about a pupil, as each child's history records it.
+PUPIL_FIELDS = (
+    "school_id",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "year_group",
+    "sex",
+    "fsm",
+    "sen",
+    "eal",
+    "statutory_status",
+)
+
+
+def _pupils_in(folder: str) -> dict[str, dict]:
+    """{UPN: fields} of the pupils a one-file pupils package names, as stored now."""
+    import csv
+
+    path = Path(folder) / "pupils.csv"
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        upns = {(row.get("upn") or "").strip() for row in csv.DictReader(file)}
+    return {
+        row["upn"]: row
+        for row in Pupil.objects.filter(upn__in=upns).values("upn", "pk", *PUPIL_FIELDS)
+    }
+
+
+def _record_pupil_changes(actor, upload, before: dict, after: dict) -> None:
+    """One entry in each child's history for what the upload changed about them (their
+    name, year group, flags…) or that it added them; unchanged pupils get none."""
+    from linkwork.audit.services import changes_between
+
+    for upn, now in after.items():
+        was = before.get(upn)
+        fields = {name: now[name] for name in PUPIL_FIELDS}
+        old = None if was is None else {name: was[name] for name in PUPIL_FIELDS}
+        changes = changes_between(old, fields)
+        if was is None:
+            action, summary = "pupil.added", "added"
+        elif changes:
+            action, summary = "pupil.changed", f"{', '.join(changes)} changed"
+        else:
+            continue
+        record(
+            actor=actor,
+            action=action,
+            pupil=Pupil(pk=now["pk"]),
+            summary=f"{summary} by the upload {upload.original_name}",
+            changes=changes,
+        )
+
+
 def load_upload(*, upload_id: int) -> Upload:
-    """Load an upload for real (one transaction, by the package loader)."""
+    """Load an upload for real (one transaction, by the package loader). A pupils file
+    also records, in each child's history, what it changed about them."""
     from linkwork.packages.services import PackageInvalid, load_package
 
     upload = Upload.objects.select_related("uploaded_by").get(pk=upload_id)
+    pupils = (Path(upload.folder) / "pupils.csv").is_file()
     try:
-        report = load_package(actor=upload.uploaded_by, path=upload.folder)
+        with transaction.atomic():
+            before = _pupils_in(upload.folder) if pupils else {}
+            report = load_package(actor=upload.uploaded_by, path=upload.folder)
+            if pupils:
+                after = _pupils_in(upload.folder)
+                _record_pupil_changes(upload.uploaded_by, upload, before, after)
     except PackageInvalid as exc:
         # the data changed since the check: nothing was written
         _finish(upload, UploadStatus.FAILED, errors=exc.errors, error_count=exc.count)

@@ -91,6 +91,39 @@ def test_xlsx_checked_then_loaded_in_the_background(
     assert SchoolAttendance.objects.get(pupil=pupil).present_sessions == 171
 
 
+def test_a_pupils_upload_writes_each_childs_history(
+    client, manager, make_pupil, school, media, django_capture_on_commit_callbacks
+):
+    """A pupil the upload renames gets an entry in their history saying what changed; a
+    new pupil, that they were added; a pupil sent unchanged, nothing."""
+    from linkwork.audit.models import AuditEntry
+
+    renamed = make_pupil(given_name="Amara", family_name="Example", year_group="5")
+    same = make_pupil(given_name="Bea", family_name="Sample", year_group="5")
+    Pupil.objects.update(date_of_birth=dt.date(2015, 3, 1), fsm=True, sen="N", eal=False, sex="F")
+    new = make_upn("801000000155")
+    content = HEADER + "".join(
+        f"{upn},{school.urn},{given},{family},2015-03-01,5,F,Y,N,N,none\n"
+        for upn, given, family in (
+            (renamed.upn, "Amira", "Example"),
+            (same.upn, "Bea", "Sample"),
+            (new, "Cal", "Demo"),
+        )
+    )
+    client.force_login(manager)
+    post_file(client, "pupils", "pupils.csv", content.encode(), django_capture_on_commit_callbacks)
+    upload = Upload.objects.get()
+    assert upload.status == "checked", upload.errors
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("screening:upload_load", args=[upload.pk]))
+    changed = AuditEntry.objects.get(action="pupil.changed")
+    assert changed.pupil_id == renamed.pk and changed.actor == manager
+    assert changed.changes == {"given_name": ["Amara", "Amira"]}
+    assert changed.summary == "given_name changed by the upload pupils.csv"
+    assert AuditEntry.objects.get(action="pupil.added").pupil == Pupil.objects.get(upn=new)
+    assert not AuditEntry.objects.filter(pupil=same, action__startswith="pupil.").exists()
+
+
 def test_not_a_spreadsheet_is_refused(client, manager, media, django_capture_on_commit_callbacks):
     client.force_login(manager)
     response = post_file(
