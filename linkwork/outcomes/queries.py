@@ -54,6 +54,52 @@ def outcome_enrolment(enrolments, today: dt.date):
     return max(enrolments, key=lambda e: e.enrolled_on, default=None)
 
 
+def rules_for_child(pupil):
+    """(the latest screening rules or None, the outcome measures' rules for the child's
+    phase): two queries."""
+    screening = latest_rules()
+    rules = measure_rules(
+        screening.document if screening else None,
+        screening.version if screening else None,
+        current_definitions(),
+        pupil.school.phase,
+    )
+    return screening, rules
+
+
+def child_measure_rows(pupil, rules, *, until: dt.date | None = None):
+    """(scores, attainment, school attendance) of one child in the measures of `rules`,
+    up to `until` when given: three queries."""
+    wanted, subjects = measured(rules)
+    scores = Score.objects.filter(wanted, administration__pupil=pupil)
+    attainment = Attainment.objects.filter(pupil=pupil, subject__in=subjects)
+    attendance = SchoolAttendance.objects.filter(pupil=pupil, possible_sessions__gt=0)
+    if until is not None:
+        scores = scores.filter(administration__administered_on__lte=until)
+        attainment = attainment.filter(assessed_on__lte=until)
+        attendance = attendance.filter(period_end__lte=until)
+    return (
+        [
+            ScoreRow(*row)
+            for row in scores.values_list(
+                "administration__administered_on",
+                "administration__instrument_code",
+                "scale",
+                "administration__respondent",
+                "score",
+            )
+        ],
+        [
+            AttainmentRow(*row)
+            for row in attainment.values_list("assessed_on", "subject", "value", "expected")
+        ],
+        [
+            AttendanceRow(*row)
+            for row in attendance.values_list("period_end", "possible_sessions", "present_sessions")
+        ],
+    )
+
+
 def outcomes_for_child(pupil, enrolments, *, today: dt.date) -> ChildOutcomes:
     """The four outcome areas and session attendance of one child over an enrolment.
 
@@ -64,39 +110,10 @@ def outcomes_for_child(pupil, enrolments, *, today: dt.date) -> ChildOutcomes:
     enrolment = outcome_enrolment(enrolments, today)
     if enrolment is None:
         return ChildOutcomes(enrolment=None)
-    screening = latest_rules()
-    rules = measure_rules(
-        screening.document if screening else None,
-        screening.version if screening else None,
-        current_definitions(),
-        pupil.school.phase,
+    screening, rules = rules_for_child(pupil)
+    scores, attainment, attendance = child_measure_rows(
+        pupil, rules, until=enrolment.enrolled_on + YEAR_TWO
     )
-    last_day = enrolment.enrolled_on + YEAR_TWO
-    wanted, subjects = measured(rules)
-    scores = [
-        ScoreRow(*row)
-        for row in Score.objects.filter(
-            wanted, administration__pupil=pupil, administration__administered_on__lte=last_day
-        ).values_list(
-            "administration__administered_on",
-            "administration__instrument_code",
-            "scale",
-            "administration__respondent",
-            "score",
-        )
-    ]
-    attainment = [
-        AttainmentRow(*row)
-        for row in Attainment.objects.filter(
-            pupil=pupil, subject__in=subjects, assessed_on__lte=last_day
-        ).values_list("assessed_on", "subject", "value", "expected")
-    ]
-    attendance = [
-        AttendanceRow(*row)
-        for row in SchoolAttendance.objects.filter(
-            pupil=pupil, period_end__lte=last_day, possible_sessions__gt=0
-        ).values_list("period_end", "possible_sessions", "present_sessions")
-    ]
     marks = RegisterEntry.objects.filter(
         pupil=pupil, session_date__gte=enrolment.enrolled_on, session_date__lte=today
     ).values_list("session_date", "attended")

@@ -8,7 +8,7 @@ from django.db.models import Count, Max, Q
 from django.shortcuts import get_object_or_404
 
 from linkwork.accounts.models import Role
-from linkwork.people.models import Attainment, Consent, Enrolment, Pupil, Purpose, SchoolAttendance
+from linkwork.people.models import Consent, Enrolment, Pupil, Purpose
 
 from .models import (
     Allocation,
@@ -254,48 +254,11 @@ def prefill_needs(pupil) -> dict:
 def _latest_measures(pupil):
     """(label, latest observation, rule, area, kind) of each outcome measure the child has
     data for: three queries (scores, attainment, school attendance) and the rules."""
-    from linkwork.measures.models import Score
-    from linkwork.measures.queries import current_definitions
-    from linkwork.outcomes.areas import (
-        AttainmentRow,
-        AttendanceRow,
-        ScoreRow,
-        measure_observations,
-        measure_rules,
-    )
-    from linkwork.outcomes.queries import measured
-    from linkwork.screening.queries import latest_rules
+    from linkwork.outcomes.areas import measure_observations
+    from linkwork.outcomes.queries import child_measure_rows, rules_for_child
 
-    screening = latest_rules()
-    rules = measure_rules(
-        screening.document if screening else None,
-        screening.version if screening else None,
-        current_definitions(),
-        pupil.school.phase,
-    )
-    wanted, subjects = measured(rules)
-    scores = [
-        ScoreRow(*row)
-        for row in Score.objects.filter(wanted, administration__pupil=pupil).values_list(
-            "administration__administered_on",
-            "administration__instrument_code",
-            "scale",
-            "administration__respondent",
-            "score",
-        )
-    ]
-    attainment = [
-        AttainmentRow(*row)
-        for row in Attainment.objects.filter(pupil=pupil, subject__in=subjects).values_list(
-            "assessed_on", "subject", "value", "expected"
-        )
-    ]
-    attendance = [
-        AttendanceRow(*row)
-        for row in SchoolAttendance.objects.filter(
-            pupil=pupil, possible_sessions__gt=0
-        ).values_list("period_end", "possible_sessions", "present_sessions")
-    ]
+    _, rules = rules_for_child(pupil)
+    scores, attainment, attendance = child_measure_rows(pupil, rules)
     for mr in rules:
         observations = measure_observations(mr, scores, attainment, attendance)
         if observations:
