@@ -151,6 +151,7 @@ def populate(children: int, seed: int, sessions_per_child: int) -> dict:
                     "",
                     None,
                     "none",
+                    dt.date.today(),
                 )
             )
         _copy(
@@ -168,6 +169,7 @@ def populate(children: int, seed: int, sessions_per_child: int) -> dict:
                 "sen",
                 "eal",
                 "statutory_status",
+                "received_on",
             ],
             pupils,
         )

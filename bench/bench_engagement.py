@@ -89,7 +89,7 @@ def fill(children: int, weeks: int, seed: int) -> dict:
     cursor = connection.cursor().cursor
     with cursor.copy(
         "COPY people_pupil (upn, school_id, given_name, family_name, date_of_birth, "
-        "year_group, sex, sen, statutory_status) FROM STDIN"
+        "year_group, sex, sen, statutory_status, received_on) FROM STDIN"
     ) as copy:
         for n in range(children):
             school = schools[n * len(schools) // children]
@@ -104,6 +104,7 @@ def fill(children: int, weeks: int, seed: int) -> dict:
                     "",
                     "N",
                     "none",
+                    today,
                 )
             )
     pupils = list(Pupil.objects.order_by("pk").values_list("pk", "school_id"))

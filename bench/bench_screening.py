@@ -119,7 +119,7 @@ def fill(url: str, pupils: int, schools: int, seed: int = 7) -> dict[str, int]:
         counts["schools"] = schools
         columns = (
             "id, upn, school_id, given_name, family_name, date_of_birth, year_group, "
-            "sex, fsm, sen, eal, statutory_status"
+            "sex, fsm, sen, eal, statutory_status, received_on"
         )
         statuses = ["none"] * 97 + ["CIN", "CP", "LAC"]
         with cur.copy(f"COPY people_pupil ({columns}) FROM STDIN") as copy:
@@ -138,6 +138,7 @@ def fill(url: str, pupils: int, schools: int, seed: int = 7) -> dict[str, int]:
                         "N",
                         rng.random() < 0.3,
                         rng.choice(statuses),
+                        date.today(),
                     )
                 )
         counts["pupils"] = pupils
