@@ -14,7 +14,7 @@ NAVIGATION = [
         "people:child_list",
         "Children",
         {Role.LINK_WORKER, Role.SCHOOL_STAFF, Role.PARTNER, Role.MANAGER, Role.ADMIN},
-        "Find a child by name or UPN and open their record.",
+        "Find a child by name (staff also by UPN) and open their record.",
     ),
     (
         "support:caseload",

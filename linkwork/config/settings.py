@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "linkwork.accounts.middleware.RequireMFAMiddleware",
+    "linkwork.core.middleware.MethodNotAllowedPage",
 ]
 
 ROOT_URLCONF = "linkwork.config.urls"

@@ -4,7 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.shortcuts import get_object_or_404
 
 from linkwork.accounts.models import Role
@@ -388,9 +388,9 @@ def child_support_context(user, pupil, today: dt.date) -> dict:
         "open_flags": open_flags,
         "flag_history": [f for f in flags if f.cleared_at is not None],
         "interactions": Interaction.objects.filter(pupil=pupil).select_related("recorded_by")[:10],
-        "follow_ups": FollowUp.objects.filter(
-            pupil=pupil, completed_at__isnull=True
-        ).select_related("assigned_to"),
+        "follow_ups": FollowUp.objects.filter(pupil=pupil, completed_at__isnull=True)
+        .select_related("assigned_to")
+        .order_by(F("due_on").asc(nulls_last=True), "opened_at"),
         "allocations": [{"allocation": a, "active": a.active_on(today)} for a in allocations],
         "attendance": attendance.get(pupil.pk, (0, 0)),
         "today": today,
@@ -431,10 +431,13 @@ def _needs_from_screening(pupil) -> dict | None:
     out = {area: {"needs": [], "strengths": []} for area in OutcomeArea.values}
     words = explain_in_words(dict(sorted(profile.explanation.items())), rules)
     for risk_area, seen in zip(sorted(profile.explanation), words, strict=True):
+        rule = rules.get(risk_area)
+        if not seen.at_risk and rule is not None and rule.kind == "pupil_flag":
+            continue  # not having free school meals is no strength of the child's
         line = f"{seen.area}: {seen.value}"
         if seen.seen_on:
             line += f" ({seen.seen_on.day} {seen.seen_on:%b %Y})"
-        line += f"; threshold {seen.at_risk_when}" if seen.at_risk_when else ""
+        line += f"; at risk when {seen.at_risk_when}" if seen.at_risk_when else ""
         side = "needs" if seen.at_risk else "strengths"
         out[outcome_area_of(risk_area)][side].append(line)
     return {

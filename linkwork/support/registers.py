@@ -12,10 +12,14 @@ row with the child's UPN would be.
 import csv
 import datetime as dt
 import io
+import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+
+from linkwork.accounts.models import Role
 
 from .queries import ABSENT, ATTENDED, ENGAGED, register_services_for
 from .services import Refused, RegisterMark, record_register
@@ -106,10 +110,11 @@ def register_sheet(service, on: dt.date) -> bytes:
     return out.getvalue()
 
 
-def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str]]:
+def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str], dict]:
     """A register naming children by `child` as the same rows naming them by UPN; the
-    rows whose child is not on that session's register (each located); and the lines
-    left without a UPN (those, and rows whose session is itself wrong)."""
+    rows whose child is not on that session's register (each located); the lines left
+    without a UPN (those, and rows whose session is itself wrong); and {UPN: child
+    number} of the children named, to put the numbers back into any message."""
     from linkwork.people.models import Pupil
 
     from .queries import allocated_pupils
@@ -155,7 +160,30 @@ def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str]]:
         if not upn:
             unresolved.add(str(line))
         writer.writerow([code, day, upn, cell(row, "attended"), cell(row, "engaged")])
-    return out.getvalue(), errors, unresolved
+    return out.getvalue(), errors, unresolved, {upn: pk for pk, upn in upns.items()}
+
+
+# A UPN as the package rules quote it: a letter, then eleven digits and a digit or letter.
+UPN_IN_TEXT = re.compile(r"\b[A-Z]\d{11}[0-9A-Z]\b")
+
+
+def _in_uploader_terms(errors: list[str], children: dict, *, hide_upns: bool) -> list[str]:
+    """The problems as the uploader named the children: a UPN a sheet's `child` number
+    stood for is that number again, and for partner staff, who never see UPNs, any
+    other UPN is withheld."""
+
+    def named(match):
+        upn = match.group(0)
+        if upn in children:
+            return f"child {children[upn]}"
+        return "[UPN withheld]" if hide_upns else upn
+
+    out = []
+    for error in errors:
+        if children:
+            error = error.replace("+upn:", "+child:")
+        out.append(UPN_IN_TEXT.sub(named, error))
+    return out
 
 
 def _package_problems(actor, text: str) -> list[str]:
@@ -176,18 +204,40 @@ def _line_order(error: str) -> tuple:
     return (int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0, error)
 
 
-def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> int:
+@dataclass(frozen=True)
+class UploadResult:
+    rows: int
+    sessions: int
+    new: int  # marks on children not marked before
+    corrected: int  # marks that changed
+
+    @property
+    def unchanged(self) -> int:
+        return self.rows - self.new - self.corrected
+
+    def __str__(self) -> str:
+        def count(n, word):
+            return f"{n} {word}{'' if n == 1 else 's'}"
+
+        return (
+            f"{count(self.rows, 'row')} for {count(self.sessions, 'session')}: "
+            f"{self.new} new, {self.corrected} corrected, {self.unchanged} unchanged"
+        )
+
+
+def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> UploadResult:
     """Check an uploaded register file whole, then save every session's marks.
 
-    Returns the number of marks written; a bad file raises RegisterUploadInvalid with
+    Returns what was read and what changed; a bad file raises RegisterUploadInvalid with
     `file:line: column: message (value)` for each problem, and nothing is saved.
     """
     text = _csv_text(name, content)
     header = next(csv.reader(io.StringIO(text)), [])
     errors = []
     unnamed = set()
+    children = {}
     if "child" in {column.strip() for column in header}:
-        text, errors, unnamed = _by_child(actor, name, text)
+        text, errors, unnamed, children = _by_child(actor, name, text)
     # A row whose child could not be named has no UPN: its problem is said above (or by
     # its service or date), not by the package rules' "upn" complaint.
     errors += [
@@ -215,13 +265,15 @@ def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> int
         engaged = (row.get("engaged") or "").strip().upper() == "Y"
         state = (ENGAGED if engaged else ATTENDED) if attended else ABSENT
         sessions.setdefault((code, day), []).append((line, (row.get("upn") or "").strip(), state))
+    hide = getattr(actor, "role", None) == Role.PARTNER
     if errors:
+        errors = _in_uploader_terms(errors, children, hide_upns=hide)
         raise RegisterUploadInvalid(sorted(set(errors), key=_line_order))
     from linkwork.people.models import Pupil
 
     upns = {upn for marks in sessions.values() for _, upn, _ in marks}
     ids = dict(Pupil.objects.filter(upn__in=upns).values_list("upn", "pk"))
-    written = 0
+    written = corrected = 0
     with transaction.atomic():
         for (code, day), marks in sorted(sessions.items()):
             try:
@@ -236,7 +288,11 @@ def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> int
                 errors.append(f"{name}:{marks[0][0]}: session_date: {exc} ({code} {day})")
                 continue
             written += result.written
+            corrected += result.corrected
         if errors:
             transaction.set_rollback(True)
-            raise RegisterUploadInvalid(errors)
-    return written
+            raise RegisterUploadInvalid(_in_uploader_terms(errors, children, hide_upns=hide))
+    rows = sum(len(marks) for marks in sessions.values())
+    return UploadResult(
+        rows=rows, sessions=len(sessions), new=written - corrected, corrected=corrected
+    )

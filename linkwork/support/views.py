@@ -20,7 +20,7 @@ from linkwork.people.queries import child_for
 from linkwork.schools.models import School
 
 from . import forms, services
-from .models import Allocation, FollowUp, Goal, Partner, SupportPlan
+from .models import Allocation, FollowUp, Goal, Partner, RegisterEntry, SupportPlan
 from .queries import (
     ABSENT,
     caseload_enrolments,
@@ -101,13 +101,16 @@ def child_support(request, pk):
 @require_http_methods(["GET", "POST"])
 def interaction_new(request, pk):
     pupil = child_for(request.user, pk)
+    # Back where the form was opened from: the child's support page, or the caseload.
+    from_child = request.GET.get("back") == "child"
+    back = redirect("support:child", pk=pupil.pk) if from_child else redirect("support:caseload")
     form = forms.InteractionForm(request.POST or None, initial={"token": uuid.uuid4().hex})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         sent = request.session.get(SENT_INTERACTIONS, [])
         if data["token"] and data["token"] in sent:
             messages.info(request, f"That interaction with {pupil.name} was already saved.")
-            return redirect("support:caseload")
+            return back
         interaction = services.record_interaction(
             actor=request.user,
             pupil=pupil,
@@ -128,7 +131,7 @@ def interaction_new(request, pk):
             )
         else:
             messages.success(request, f"Interaction with {pupil.name} logged.")
-        return redirect("support:caseload")
+        return back
     return render(request, "support/interaction_form.html", {"pupil": pupil, "form": form})
 
 
@@ -346,8 +349,16 @@ def allocate(request, pk):
         else:
             messages.success(request, f"Allocated to {form.cleaned_data['service'].name}.")
     else:
-        messages.error(request, "Choose a service and a start date.")
+        messages.error(request, f"Not allocated. {_problems(form)}")
     return redirect("support:child", pk=pupil.pk)
+
+
+def _problems(form) -> str:
+    """A bound form's problems as one sentence per field, for a message."""
+    return " ".join(
+        f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errors)}".lstrip(": ")
+        for name, errors in form.errors.items()
+    )
 
 
 @roles(STAFF)
@@ -367,6 +378,8 @@ def allocation_end(request, pk):
             messages.error(request, str(refused))
         else:
             messages.success(request, "Allocation ended.")
+    else:
+        messages.error(request, f"The allocation was not ended. {_problems(form)}")
     return redirect("support:child", pk=allocation.pupil_id)
 
 
@@ -422,8 +435,11 @@ def _register_context(service, on, today):
         "session": session,
         "cancelled": bool(session and session.cancelled),
         "future": on > today,
-        # A register on a day the service does not meet is usually the wrong day chosen.
-        "off_day": service.weekday is not None and on.weekday() != service.weekday,
+        # A register not yet taken on a day the service does not meet is usually the wrong
+        # day chosen (one already taken is not questioned: its day may have changed since).
+        "off_day": service.weekday is not None
+        and on.weekday() != service.weekday
+        and not RegisterEntry.objects.filter(service=service, session_date=on).exists(),
         "cancel_form": forms.CancelSessionForm(),
     }
 
@@ -583,7 +599,7 @@ def register_upload(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            written = upload_registers(
+            result = upload_registers(
                 actor=request.user,
                 name=upload.name,
                 content=upload.read(),
@@ -592,7 +608,7 @@ def register_upload(request):
         except RegisterUploadInvalid as invalid:
             errors = invalid.errors
         else:
-            messages.success(request, f"Registers uploaded: {written} marks saved.")
+            messages.success(request, f"Registers uploaded: {result}.")
             return redirect("support:sessions")
     return render(request, "support/register_upload.html", {"form": form, "errors": errors})
 

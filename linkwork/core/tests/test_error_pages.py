@@ -38,3 +38,12 @@ def test_server_error_page_renders_without_the_database(rf):
     response = server_error(rf.get("/"))
     assert response.status_code == 500
     assert "saved whole or not at all" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_form_address_opened_as_a_link_says_so(client, link_worker, make_pupil):
+    client.force_login(link_worker)
+    response = client.get(reverse("support:follow_up_complete", kwargs={"pk": 1}))
+    assert response.status_code == 405
+    assert "Opened from a form only" in response.content.decode()
+    assert 'aria-label="Main"' in response.content.decode()

@@ -286,9 +286,9 @@ def test_plan_needs_prefilled_from_the_screening_profile(child, school):
     )
     needs = prefill_needs(child)
     # Rules this round's document does not define are shown as stored.
-    assert needs["wellbeing"]["needs"] == "Emotional wellbeing: 6; threshold 5"
-    assert needs["school"]["needs"] == "Attendance: 0.86; threshold 0.90"
-    assert needs["school"]["strengths"] == "Maths: 104; threshold 99"
+    assert needs["wellbeing"]["needs"] == "Emotional wellbeing: 6; at risk when 5"
+    assert needs["school"]["needs"] == "Attendance: 0.86; at risk when 0.90"
+    assert needs["school"]["strengths"] == "Maths: 104; at risk when 99"
 
 
 def test_plan_needs_from_a_profile_read_in_words(child, school):
@@ -322,7 +322,7 @@ def test_plan_needs_from_a_profile_read_in_words(child, school):
         },
     )
     needs = prefill_needs(child)
-    assert needs["school"]["needs"] == "Attendance: 78.95% (22 Jul 2026); threshold below 90%"
+    assert needs["school"]["needs"] == "Attendance: 78.95% (22 Jul 2026); at risk when below 90%"
 
 
 def test_plan_needs_prefilled_from_the_latest_scores_without_a_profile(child):

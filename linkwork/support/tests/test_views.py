@@ -467,7 +467,7 @@ def test_follow_ups_say_when_they_are_overdue(client, link_worker, allocated):
         open_follow_up(actor=link_worker, pupil=allocated, reason=reason, due_on=due)
     client.force_login(link_worker)
     page = client.get(reverse("support:follow_ups")).content.decode()
-    assert "Overdue</span> due 2 Mar 2026" in page
+    assert "Overdue</span> was due 2 Mar 2026" in page
     assert "Due today" in page
     assert "Due 1 Jul ·" in page and "Due 8 Jan 2027" in page  # the year when not this one
 
@@ -689,7 +689,14 @@ def test_a_register_sheet_goes_out_without_upns_and_comes_back(
     assert "marked.xlsx:3: child: not on the register of ARTS-MON on 2026-03-16" in page
     assert ": upn:" not in page
     assert not RegisterEntry.objects.exists()
-    assert upload(marked).status_code == 302
+    # The same child twice: the package rules' duplicate key, in the sheet's terms.
+    page = upload(marked, marked).content.decode()
+    assert "marked.xlsx:3: service_code+session_date+child: duplicate key" in page
+    assert f"child {allocated.pk}" in page and allocated.upn not in page
+    response = upload(marked)
+    assert response.status_code == 302
+    done = client.get(response["Location"]).content.decode()
+    assert "Registers uploaded: 1 row for 1 session: 1 new, 0 corrected, 0 unchanged." in done
     entry = RegisterEntry.objects.get()
     assert (entry.pupil, entry.attended, entry.engaged) == (allocated, True, True)
 
@@ -771,3 +778,74 @@ def test_partner_staff_change_when_their_service_meets_not_its_name(client, part
     service.refresh_from_db()
     assert (service.name, service.weekday) == ("Monday art club", 2)
     assert client.get(reverse("support:service_new")).status_code in (403, 404)
+
+
+def test_partner_staff_never_read_a_upn_in_an_upload_problem(client, partner_user, allocated):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    row = f"ARTS-MON,2026-03-16,{allocated.upn},Y,Y\n"
+    text = "service_code,session_date,upn,attended,engaged\n" + row + row
+    client.force_login(partner_user)
+    page = client.post(
+        reverse("support:register_upload"),
+        {"file": SimpleUploadedFile("week.csv", text.encode())},
+    ).content.decode()
+    assert "week.csv:3: service_code+session_date+upn: duplicate key" in page
+    assert "[UPN withheld]" in page and allocated.upn not in page
+
+
+def test_allocation_problems_are_said(client, link_worker, allocated, service):
+    from linkwork.support.models import Allocation
+
+    client.force_login(link_worker)
+    page = client.post(
+        reverse("support:allocate", kwargs={"pk": allocated.pk}),
+        {"service": service.pk, "start_date": "2031-01-01"},
+        follow=True,
+    ).content.decode()
+    assert "Not allocated. From: From is more than 182 days ahead; check the year." in page
+    allocation = Allocation.objects.get()
+    page = client.post(
+        reverse("support:allocation_end", kwargs={"pk": allocation.pk}),
+        {"end_date": "2029-06-01"},
+        follow=True,
+    ).content.decode()
+    assert "The allocation was not ended. Last day: The last day is more than 1 year ahead" in page
+    allocation.refresh_from_db()
+    assert allocation.end_date is None
+
+
+def test_an_interaction_logged_from_the_childs_page_goes_back_there(client, link_worker, allocated):
+    client.force_login(link_worker)
+    child_page = reverse("support:child", kwargs={"pk": allocated.pk})
+    url = reverse("support:interaction_new", kwargs={"pk": allocated.pk})
+    assert f"{url}?back=child" in client.get(child_page).content.decode()
+    data = {"occurred_on": TODAY.isoformat(), "minutes": "10", "kind": "one_to_one"}
+    assert client.post(f"{url}?back=child", data)["Location"] == child_page
+    assert client.post(url, data | {"kind": "family"})["Location"] == reverse("support:caseload")
+
+
+def test_a_taken_register_on_another_day_is_not_questioned(
+    client, partner_user, allocated, service
+):
+    from linkwork.support.services import RegisterMark, record_register
+
+    wednesday = dt.date(2026, 3, 11)
+    record_register(
+        actor=partner_user,
+        service=service,
+        session_date=wednesday,
+        marks=[RegisterMark(allocated.pk, "attended")],
+    )
+    client.force_login(partner_user)
+    assert "meets on Mondays" not in client.get(register_url(service, wednesday)).content.decode()
+
+
+def test_the_question_before_saving_everyone_absent_comes_first(
+    client, partner_user, allocated, service
+):
+    client.force_login(partner_user)
+    data = {"save": "1", f"seen-{allocated.pk}": "", f"mark-{allocated.pk}": "absent"}
+    page = client.post(register_url(service), data).content.decode()
+    assert page.index("Nobody is marked as attended") < page.index('class="register"')
+    assert "autofocus" in page

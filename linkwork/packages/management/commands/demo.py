@@ -2,7 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from django.conf import settings
 from django.core.management import call_command
@@ -92,8 +92,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Generating a zone of {children} children in {path}…")
         if path.exists():
             shutil.rmtree(path)
+        # Data up to yesterday: today's sessions are still to happen, their registers
+        # to take.
         generate_package(
-            path, children=children, seed=DEMO_SEED, start=demo_start(today), until=today
+            path,
+            children=children,
+            seed=DEMO_SEED,
+            start=demo_start(today),
+            until=today - timedelta(days=1),
         )
         self.stdout.write("Loading it…")
         try:
