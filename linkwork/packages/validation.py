@@ -407,7 +407,7 @@ class Checker:
                 report(line, "upn", f"not allocated to {code} on {on}", upn)
                 passed = False
         if attended is False and engaged is True:
-            report(line, "engaged", "Y when not attended", "Y")
+            report(line, "engaged", "Y, but attended is N: engaged only when attended", "Y")
             passed = False
         return passed
 

@@ -108,7 +108,11 @@ def test_a_bad_row_in_a_batch_is_found_and_the_others_staged(tmp_path, monkeypat
     registers.write_text("\n".join(lines) + "\n")
     by_column, problems = staged_rows(tmp_path / "zone", monkeypatch, by_column=True)
     by_row, problems_by_row = staged_rows(tmp_path / "zone", monkeypatch, by_column=False)
-    assert problems == problems_by_row == ["registers.csv:6: engaged: Y when not attended (Y)"]
+    assert (
+        problems
+        == problems_by_row
+        == ["registers.csv:6: engaged: Y, but attended is N: engaged only when attended (Y)"]
+    )
     assert by_column == by_row
     assert 6 not in [row[0] for row in by_column["registers"]]
     assert len(by_column["registers"]) == len(lines) - 2

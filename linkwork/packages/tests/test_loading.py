@@ -195,7 +195,8 @@ BAD_INPUT = {
     ),
     "engaged when not attended": (
         append("registers.csv", "ARTS-MON,2024-12-02,C201300024001,N,Y"),
-        f"registers.csv:{REGISTERS_END}: engaged: Y when not attended (Y)",
+        f"registers.csv:{REGISTERS_END}: engaged: Y, but attended is N: "
+        "engaged only when attended (Y)",
     ),
     "date not YYYY-MM-DD": (
         append("registers.csv", "ARTS-MON,02/12/2024,C201300024001,Y,Y"),
@@ -327,7 +328,7 @@ def test_every_problem_is_reported_in_file_and_line_order(example_package):
     assert refused.value.errors == [
         "schools.csv:2: phase: one of nursery, primary, secondary, all-through, special "
         "(primary school)",
-        "registers.csv:36: engaged: Y when not attended (Y)",
+        "registers.csv:36: engaged: Y, but attended is N: engaged only when attended (Y)",
         "registers.csv:37: service_code+session_date+upn: duplicate key, first on line 2 "
         "(ARTS-MON,2024-10-07,C201300024001)",
     ]

@@ -176,7 +176,7 @@ def test_load_command_prints_every_problem_then_a_count_and_exits_1(example_pack
     assert exit_.value.code == 1
     assert err.getvalue().splitlines() == [
         "pupil.csv:1: not a file of a zone data package",
-        "registers.csv:36: engaged: Y when not attended (Y)",
+        "registers.csv:36: engaged: Y, but attended is N: engaged only when attended (Y)",
         "2 problems; nothing was loaded.",
     ]
 
