@@ -372,6 +372,35 @@ def _attainment_outcome(trigger: Trigger, child: ChildFacts, window: Window):
     return []
 
 
+# An adjustment's evidence begins with this and the reason why_unsupported gives.
+UNSUPPORTED = "no longer supported: "
+
+
+def reason_in_words(item: str | None) -> str:
+    """The kind of reason an adjustment's first evidence item gives, in words a payer may
+    read: never the child's details (consent dates, scores, counts), which stay in the
+    evidence pack. Read from the text, as why_unsupported begins each reason, so that
+    adjustments stored before the words existed are told the same way."""
+    if not item or not item.startswith(UNSUPPORTED):
+        return "no longer supported by the data"
+    text = item.removeprefix(UNSUPPORTED)
+    if text.startswith("no evidence consent holds"):
+        return "consent withdrawn" if ", withdrawn " in text else "consent not held on the day"
+    if text.startswith("the child is no longer enrolled"):
+        return "child no longer enrolled"
+    if text.startswith("trigger ") and " is not in version " in text:
+        return "trigger no longer in the contract"
+    if ", but max_per_child (" in text:
+        return "engagement limit reached by other periods"
+    if text.startswith("no register rows in ") or "; the trigger needs " in text:
+        return "engagement thresholds no longer met"
+    if text.startswith(("no baseline ", "not at risk at baseline")):
+        return "attainment corrected" if "attainment" in text else "score corrected"
+    if " meets " in text:
+        return "outcome no longer met"
+    return "no longer supported by the data"
+
+
 def why_unsupported(
     contract: ContractTerms, child: ChildFacts | None, trigger_code: str, instance: str
 ) -> str:

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from linkwork.core.money import to_pennies
 
-from .achievements import Achievement, ChildFacts, why_unsupported
+from .achievements import UNSUPPORTED, Achievement, ChildFacts, why_unsupported
 from .terms import ContractTerms, Trigger
 
 ZERO = Decimal("0.00")
@@ -112,6 +112,49 @@ def split_amount(trigger: Trigger, amount: Decimal) -> list[tuple[str, Decimal]]
     return [(payer, value) for payer, value in portions]
 
 
+def within_caps(amount: Decimal, *rooms: Decimal | None) -> Decimal:
+    """`amount` reduced so that it passes none of `rooms` (what is left under a cap;
+    None for a cap not set). The result may be zero or less: nothing fits."""
+    for room in rooms:
+        if room is not None:
+            amount = min(amount, room)
+    return amount
+
+
+def cut_to_payer_caps(
+    split: list[tuple[str, Decimal]], room: dict[str, Decimal | None]
+) -> tuple[tuple[str, Decimal], ...]:
+    """Each portion of a split cut so the payer's total does not pass its cap (`room`:
+    what is left under each payer's cap, None or absent for no cap). What is cut is not
+    moved to another payer; a portion cut to nothing stays as 0.00."""
+    portions = []
+    for payer, value in split:
+        left = room.get(payer)
+        if left is not None:
+            value = min(value, max(left, ZERO))
+        portions.append((payer, value))
+    return tuple(portions)
+
+
+def price_line(
+    trigger: Trigger,
+    amount: Decimal,
+    *,
+    child_room: Decimal | None,
+    contract_room: Decimal | None,
+    payer_room: dict[str, Decimal | None],
+    split=split_amount,
+) -> tuple[tuple[str, Decimal], ...]:
+    """The payer portions of a line worth `amount` before the caps, in the spec's order:
+    the amount reduced to the per-child and contract caps first, then split by the
+    trigger's shares, then each portion cut to its payer's cap. Empty when nothing fits
+    under the per-child or contract cap. `split` may be a cached `split_amount`."""
+    amount = within_caps(amount, child_room, contract_room)
+    if amount <= 0:
+        return ()
+    return cut_to_payer_caps(split(trigger, amount), payer_room)
+
+
 def _instance_key(order: dict[str, int], instance: str):
     return (order.get(instance, -1), instance)
 
@@ -161,7 +204,7 @@ def compute_claim(
             reason = reasons.get(claimed.key) or why_unsupported(
                 contract, None, claimed.trigger, claimed.instance
             )
-            why = (f"no longer supported: {reason}",)
+            why = (UNSUPPORTED + reason,)
         line = Line(
             ADJUSTMENT,
             claimed.upn,
@@ -189,29 +232,27 @@ def compute_claim(
         )
     )
     splits: dict[tuple[str, Decimal], list] = {}
+
+    def split(trigger: Trigger, amount: Decimal) -> list:
+        # the same amount splits the same way on every line
+        key = (trigger.code, amount)
+        if key not in splits:
+            splits[key] = split_amount(trigger, amount)
+        return splits[key]
+
     for achievement in due:
         trigger = triggers[achievement.trigger]
-        amount = trigger.price
-        if contract.cap_per_child is not None:
-            amount = min(
-                amount, contract.cap_per_child - totals.per_child.get(achievement.upn, ZERO)
-            )
-        if contract.cap_contract is not None:
-            amount = min(amount, contract.cap_contract - totals.contract)
-        if amount <= 0:
-            continue
-        split = splits.get((trigger.code, amount))
-        if split is None:  # the same price splits the same way on every line
-            split = splits[(trigger.code, amount)] = split_amount(trigger, amount)
-        portions = []
-        line_amount = ZERO
-        for payer, value in split:
-            cap = payer_caps.get(payer)
-            if cap is not None:
-                room = max(cap - totals.per_payer.get(payer, ZERO), ZERO)
-                value = min(value, room)
-            portions.append((payer, value))
-            line_amount += value
+        portions = price_line(
+            trigger,
+            trigger.price,
+            child_room=_room(contract.cap_per_child, totals.per_child.get(achievement.upn)),
+            contract_room=_room(contract.cap_contract, totals.contract),
+            payer_room={
+                payer: _room(cap, totals.per_payer.get(payer)) for payer, cap in payer_caps.items()
+            },
+            split=split,
+        )
+        line_amount = sum((value for _, value in portions), ZERO)
         if line_amount == 0:
             continue
         line = Line(
@@ -220,7 +261,7 @@ def compute_claim(
             achievement.trigger,
             achievement.instance,
             achievement.achieved_on,
-            tuple(portions),
+            portions,
             tuple(achievement.evidence),
         )
         lines.append(line)
@@ -234,6 +275,11 @@ def compute_claim(
     payers = tuple((p.code, by_payer[p.code]) for p in contract.payers if p.code in by_payer)
     total = sum(amounts, ZERO)
     return ClaimResult(contract.code, period.code, tuple(lines), total, payers)
+
+
+def _room(cap: Decimal | None, used: Decimal | None) -> Decimal | None:
+    """What is left under a cap (None: no cap)."""
+    return None if cap is None else cap - (used or ZERO)
 
 
 def claim_as_json(result: ClaimResult, *, status: str, evidence: bool = True) -> dict:

@@ -10,9 +10,11 @@ running total rounded half-up, so k periods bring round(k × rate) in all), and 
 than are left to achieve: a trigger paid once per child (enrolment, outcome) at most once
 more for each child of the contract not yet counted for it, an engagement trigger at most
 `max_per_child` per child in all and once per child in a period. Each achievement is paid
-at the trigger's price (or a changed price) split by its shares; each payer stops at its
-cap, the whole at the contract's cap and at what the per-child cap leaves for the
-contract's children (children × cap − what is counted so far).
+at the trigger's price (or a changed price), and each period's amount per trigger is priced
+as a claim line is (`claims.price_line`): reduced first to the contract's cap and to what
+the per-child cap leaves for the contract's children (children × cap − what is counted so
+far), then split by the trigger's shares, then each portion cut to its payer's cap (what
+is cut is not moved to another payer).
 """
 
 import math
@@ -20,8 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from linkwork.core.money import to_pennies
-
+from .claims import price_line
 from .terms import ContractTerms
 
 ZERO = Decimal("0.00")
@@ -46,6 +47,10 @@ class Forecast:
     total: Decimal
     periods: tuple[str, ...] = ()  # the periods projected, in order
     rates: tuple[tuple[str, Fraction], ...] = ()  # per trigger, achievements per period
+
+
+def _room(cap: Decimal | None, used: Decimal) -> Decimal | None:
+    return None if cap is None else cap - used
 
 
 def _whole(value: Fraction) -> int:
@@ -93,23 +98,26 @@ def forecast_claims(
             count = min(count, left[trigger.code], children)
             left[trigger.code] -= count
             price = prices.get(trigger.code, trigger.price)
-            portions = []
-            for payer, share in trigger.shares:
-                value = to_pennies(count * price * share)
-                if caps.get(payer) is not None:
-                    value = min(value, caps[payer] - used[payer])
-                if terms.cap_contract is not None:
-                    value = min(value, terms.cap_contract - contract_used)
-                if child_room is not None:
-                    value = min(value, child_room)
-                    child_room -= max(value, ZERO)
-                value = max(value, ZERO)
-                used[payer] += value
-                contract_used += value
-                projected[payer] += value
-                portions.append((payer, value))
+            # As a claim line is priced: the caps of the whole first, then the shares,
+            # then each payer's own cap.
+            priced = dict(
+                price_line(
+                    trigger,
+                    count * price,
+                    child_room=child_room,
+                    contract_room=_room(terms.cap_contract, contract_used),
+                    payer_room={code: _room(caps[code], used[code]) for code in caps},
+                )
+            )
+            portions = tuple((payer, priced.get(payer, ZERO)) for payer, _ in trigger.shares)
             amount = sum((value for _, value in portions), ZERO)
-            rows.append(ForecastRow(period.code, trigger.code, count, amount, tuple(portions)))
+            for payer, value in portions:
+                used[payer] += value
+                projected[payer] += value
+            contract_used += amount
+            if child_room is not None:
+                child_room -= amount
+            rows.append(ForecastRow(period.code, trigger.code, count, amount, portions))
     payers = tuple((code, value) for code, value in projected.items())
     return Forecast(
         tuple(rows),

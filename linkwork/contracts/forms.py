@@ -16,28 +16,37 @@ class ConfirmForm(forms.Form):
 
 
 class DateInput(forms.DateInput):
+    """A browser's date picker: its value must be written YYYY-MM-DD, whatever the
+    site's date format, or the browser shows it empty."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class PaymentForm(forms.Form):
-    """One payer's payment of a submitted claim, confirmed: it cannot be undone."""
+    """A payment received from one payer, confirmed: it cannot be undone. The service
+    checks the amount against what the payer still owes and the day against the claim's
+    submission and today; the page shows one form per payer."""
 
-    payer = forms.ChoiceField(label="Payer")
-    amount = forms.DecimalField(
-        label="Amount received (£)",
-        decimal_places=2,
-        max_digits=14,
-        help_text="Negative for a credit (a claim whose adjustments exceed its lines).",
-    )
+    payer = forms.CharField(widget=forms.HiddenInput, max_length=40)
+    amount = forms.DecimalField(label="Amount received (£)", decimal_places=2, max_digits=14)
     paid_on = forms.DateField(label="Paid on", widget=DateInput)
     reference = forms.CharField(label="Remittance reference", required=False, max_length=100)
     confirm = forms.BooleanField(
-        label="This payer has paid: record it. A recorded payment cannot be undone."
+        label="Received from this payer: record it. A recorded payment cannot be undone."
     )
 
-    def __init__(self, *args, payers=(), **kwargs):
+    def __init__(self, *args, owed=None, first_day=None, last_day=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["payer"].choices = [(code, code) for code in payers]
+        if owed is not None and owed < 0:
+            self.fields["amount"].label = "Credit settled (£, negative)"
+        dates = self.fields["paid_on"].widget.attrs
+        if first_day is not None:
+            dates["min"] = first_day.isoformat()
+        if last_day is not None:
+            dates["max"] = last_day.isoformat()
 
 
 class PriceChangeForm(forms.Form):

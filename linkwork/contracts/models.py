@@ -138,8 +138,9 @@ class ClaimedAchievement(models.Model):
 
 
 class Payment(models.Model):
-    """One payer's payment of a submitted claim: who recorded it, when it was paid, how
-    much. A claim is paid when every payer with a portion in it has a payment."""
+    """A payment received from one payer for a submitted claim: who recorded it, when it
+    was paid, how much. A payer may pay its due in parts (never more than is still due);
+    the claim is paid when every payer's payments add up to its due."""
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="payments")
     payer_code = models.CharField(max_length=40)
@@ -152,9 +153,9 @@ class Payment(models.Model):
     recorded_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["claim", "payer_code"]
+        ordering = ["claim", "payer_code", "recorded_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["claim", "payer_code"], name="payment_one_per_payer"),
+            models.CheckConstraint(condition=~Q(amount=0), name="payment_not_zero"),
         ]
 
     def __str__(self) -> str:

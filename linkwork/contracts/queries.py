@@ -421,12 +421,82 @@ def claims_for_contract(contract_code: str):
     )
 
 
+def day(value: dt.date) -> str:
+    """A date as the pages and messages write it: 31 Dec 2026."""
+    return date_format(value, "j M Y")
+
+
+def pounds(value) -> str:
+    """Money as the pages and messages write it: £26,500.00, -£50.01."""
+    value = Decimal(value)
+    return f"{'-' if value < 0 else ''}£{abs(value):,.2f}"
+
+
+def listed(codes) -> str:
+    """Codes in a sentence: "T1", "T1 and T2", "T1, T2 and T3"."""
+    codes = list(codes)
+    if len(codes) < 2:
+        return "".join(codes)
+    return f"{', '.join(codes[:-1])} and {codes[-1]}"
+
+
+def why_not_computed(period, today: dt.date) -> str | None:
+    """Why no draft can be computed for a period now, or None: it has not started (a
+    draft would only repeat what earlier periods hold, and count as covering it)."""
+    if period.starts_on > today:
+        return (
+            f"Period {period.code} starts on {day(period.starts_on)}: no claim can be "
+            "computed for it before then."
+        )
+    return None
+
+
+def claim_states(contract_code: str):
+    """The contract's claims with only what the submit rules read: period, status and
+    submission time."""
+    return Claim.objects.filter(contract_code=contract_code).only(
+        "period_code", "status", "submitted_at"
+    )
+
+
+def why_not_submitted(terms: ContractTerms, period, claims, today: dt.date) -> str | None:
+    """Why the period's claim cannot be submitted now, as a sentence, or None. A claim is
+    submitted once; not before the period's last day (what is achieved by its end is not
+    known before then); and only after every earlier period's (`claims`: the contract's)."""
+    done = {c.period_code: c for c in claims if c.status != ClaimStatus.DRAFT}
+    if period.code in done:
+        when = timezone.localtime(done[period.code].submitted_at)
+        return (
+            f"The claim for {period.code} was submitted on {day(when)} at {when:%H:%M}: a "
+            "submitted claim never changes."
+        )
+    if period.ends_on > today:
+        return (
+            f"Can be submitted from {day(period.ends_on)}, the last day of {period.code}: "
+            "until then a draft can be computed, but its lines may still change."
+        )
+    earlier = [p.code for p in terms.periods[: terms.periods.index(period)]]
+    missing = [code for code in earlier if code not in done]
+    if missing:
+        return f"Submit {listed(missing)} first: periods are claimed in order."
+    return None
+
+
+def _period_starts_on(claim: Claim) -> dt.date | None:
+    for period in claim.contract.document.get("periods", ()):
+        if period["code"] == claim.period_code:
+            return dt.date.fromisoformat(period["starts_on"])
+    return None
+
+
 def out_of_date(claim: Claim, *, claims=None, version: int | None = None) -> str | None:
     """Why a draft no longer shows what computing it again would give, or None: it was
-    computed with an earlier version of the contract, or before a claim of the contract
-    was submitted (whose lines it may repeat). `claims` (the contract's) and `version`
-    (the latest) save the queries when the caller has them. Data changed since it was
-    computed is not detected: the page says when it was computed."""
+    computed with an earlier version of the contract, before its period started (left
+    from before such drafts were refused: it would count the period as covered), or
+    before a claim of the contract was submitted (whose lines it may repeat). `claims`
+    (the contract's) and `version` (the latest) save the queries when the caller has
+    them. Data changed since it was computed is not detected: the page says when it was
+    computed."""
     if claim.status != ClaimStatus.DRAFT:
         return None
     if version is None:
@@ -436,6 +506,10 @@ def out_of_date(claim: Claim, *, claims=None, version: int | None = None) -> str
             f"computed with version {claim.contract.version} of the contract, which is now "
             f"at version {version}"
         )
+    starts_on = _period_starts_on(claim)
+    computed_on = timezone.localtime(claim.computed_at).date()
+    if starts_on is not None and computed_on < starts_on:
+        return f"computed on {day(computed_on)}, before its period started on {day(starts_on)}"
     if claims is None:
         claims = claims_for_contract(claim.contract_code).exclude(status=ClaimStatus.DRAFT)
     later = [
@@ -557,15 +631,21 @@ def children_in_contract(terms: ContractTerms) -> int:
     )
 
 
-def forecast_inputs(terms: ContractTerms, claims, draft: Claim | None = None) -> dict:
+def forecast_inputs(
+    terms: ContractTerms, claims, draft: Claim | None = None, *, today: dt.date | None = None
+) -> dict:
     """The forecast's inputs: net achievements per trigger and payments per payer in the
-    submitted claims and `draft`, the periods they cover, and the contract's children."""
+    submitted claims and `draft`, the periods they cover, and the contract's children.
+    A period that has not started by `today` is never covered: it is projected."""
+    today = today or timezone.localdate()
     ids = [c.pk for c in claims if c.status != ClaimStatus.DRAFT]
     covered = [c.period_code for c in claims if c.status != ClaimStatus.DRAFT]
     if draft is not None:
         ids.append(draft.pk)
         order = terms.period_order()
         covered += [p.code for p in terms.periods if order[p.code] <= order[draft.period_code]]
+    started = {p.code for p in terms.periods if p.starts_on <= today}
+    covered = [code for code in covered if code in started]
     counts = defaultdict(int)
     paid = defaultdict(Decimal)
     rows = ClaimLine.objects.filter(claim_id__in=ids).values_list("kind", "trigger", "portions")
@@ -579,6 +659,49 @@ def forecast_inputs(terms: ContractTerms, claims, draft: Claim | None = None) ->
         "paid_so_far": dict(paid),
         "children": children_in_contract(terms),
     }
+
+
+def received(claim: Claim) -> dict[str, Decimal]:
+    """{payer: what its payments for the claim add up to} (payers who paid anything)."""
+    totals = defaultdict(lambda: Decimal("0.00"))
+    for payer, amount in claim.payments.values_list("payer_code", "amount"):
+        totals[payer] += amount
+    return dict(totals)
+
+
+def payment_state(due: Decimal, paid: Decimal) -> str:
+    """Where a payer (or a claim) stands, in words."""
+    if paid == due:
+        return "nothing due" if due == 0 else "paid in full"
+    if paid == 0:
+        return "not paid yet"
+    return f"part paid: {pounds(paid)} of {pounds(due)}"
+
+
+def payments_due(claim: Claim, payer_codes) -> list[dict]:
+    """For each of `payer_codes` with a portion in the claim: what it owes (`due`), what
+    its payments add up to (`paid`), what it still owes (`owed`), the payments themselves
+    and where it stands in words (`state`)."""
+    payments = defaultdict(list)
+    for payment in claim.payments.select_related("recorded_by"):
+        payments[payment.payer_code].append(payment)
+    rows = []
+    for code in payer_codes:
+        if code not in claim.payer_totals:
+            continue
+        due = Decimal(claim.payer_totals[code])
+        paid = sum((p.amount for p in payments[code]), Decimal("0.00"))
+        rows.append(
+            {
+                "payer": code,
+                "due": due,
+                "paid": paid,
+                "owed": due - paid,
+                "payments": payments[code],
+                "state": payment_state(due, paid),
+            }
+        )
+    return rows
 
 
 def claim_lines_for_child(contract_code: str, upn: str):

@@ -31,14 +31,20 @@ from .queries import (
     REGISTERS_TEXT,
     UNLISTED,
     achievements_for,
+    claim_states,
     contract_terms,
+    day,
     erased_upns,
     evidence_removed_on,
     listing_keys,
     load_children,
     out_of_date,
+    pounds,
+    received,
     standing_evidence,
     submitted_lines,
+    why_not_computed,
+    why_not_submitted,
 )
 from .terms import ContractTerms
 
@@ -89,17 +95,17 @@ def _locked_contract(contract_code: str) -> Contract:
         Contract.objects.select_for_update().filter(code=contract_code).order_by("-version").first()
     )
     if contract is None:
-        raise ClaimError(f"no contract with code {contract_code!r}")
+        raise ClaimError(f"There is no contract with code {contract_code!r}.")
     return contract
 
 
 def _evidence_kept(contract_code: str) -> None:
     removed = evidence_removed_on(contract_code)
     if removed is not None:
-        when = timezone.localtime(removed).strftime("%Y-%m-%d")
         raise ClaimError(
-            f"the payment evidence of contract {contract_code} was removed on {when}, at the "
-            "end of its audit period: no claim can be run or submitted any more"
+            f"The payment evidence of contract {contract_code} was removed on "
+            f"{day(timezone.localtime(removed))}, at the end of its audit period: no claim "
+            "can be computed or submitted any more."
         )
 
 
@@ -109,7 +115,7 @@ def _period_or_error(terms: ContractTerms, period_code: str):
     except KeyError:
         codes = ", ".join(p.code for p in terms.periods)
         raise ClaimError(
-            f"contract {terms.code} has no period {period_code!r} (periods: {codes})"
+            f"Contract {terms.code} has no period {period_code!r} (periods: {codes})."
         ) from None
 
 
@@ -189,8 +195,11 @@ def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> 
         .first()
     )
     if claim is not None and claim.status != ClaimStatus.DRAFT:
-        when = timezone.localtime(claim.submitted_at).strftime("%Y-%m-%d %H:%M")
-        raise ClaimError(f"the claim for {terms.code} {period_code} was submitted on {when}")
+        when = timezone.localtime(claim.submitted_at)
+        raise ClaimError(
+            f"The claim for {terms.code} {period_code} was submitted on {day(when)} at "
+            f"{when:%H:%M}: a submitted claim never changes."
+        )
     result, listed = _compute_listing(terms, period_code)
     fields = {
         "contract": contract,
@@ -357,11 +366,14 @@ def _insert_lines(claim: Claim, lines, listed: dict) -> None:
 @transaction.atomic
 def run_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     """Compute the period's claim from the current data and store it as the draft
-    (replacing any earlier draft), with the contract version used."""
+    (replacing any earlier draft), with the contract version used. Refused for a period
+    that has not started: its draft would only repeat what earlier periods hold."""
     contract = _locked_contract(contract_code)
     _evidence_kept(contract_code)
     terms = contract_terms(contract)
-    _period_or_error(terms, period_code)
+    refusal = why_not_computed(_period_or_error(terms, period_code), timezone.localdate())
+    if refusal:
+        raise ClaimError(refusal)
     claim = _store_draft(contract, terms, period_code)
     record(
         actor=actor,
@@ -382,25 +394,9 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     _evidence_kept(contract_code)
     terms = contract_terms(contract)
     period = _period_or_error(terms, period_code)
-    today = timezone.localdate()
-    if period.ends_on > today:
-        raise ClaimError(
-            f"period {period_code} runs until {period.ends_on}: its claim can be submitted "
-            f"on {period.ends_on} or later (until then a draft can be computed, but its "
-            "lines may still change)"
-        )
-    earlier = [p.code for p in terms.periods[: terms.periods.index(period)]]
-    done = set(
-        Claim.objects.filter(contract_code=contract_code, period_code__in=earlier)
-        .exclude(status=ClaimStatus.DRAFT)
-        .values_list("period_code", flat=True)
-    )
-    missing = [code for code in earlier if code not in done]
-    if missing:
-        raise ClaimError(
-            f"submit the claims for {', '.join(missing)} before {period_code} "
-            "(periods are claimed in order)"
-        )
+    refusal = why_not_submitted(terms, period, claim_states(contract_code), timezone.localdate())
+    if refusal:
+        raise ClaimError(refusal)
     draft = (
         Claim.objects.filter(contract_code=contract_code, period_code=period_code)
         .values("total", "computed_at")
@@ -425,7 +421,10 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
             released_by_id=line_id
         )
         if released != 1:
-            raise ClaimError(f"adjustment for {upn} {trigger} {instance} reverses nothing standing")
+            raise ClaimError(
+                f"The adjustment for {upn} {trigger} {instance} reverses nothing standing: "
+                "nothing was submitted."
+            )
         released_count += 1
     ClaimedAchievement.objects.bulk_create(claimed, batch_size=2000)
     # The recompute is the submitter's: it is recorded here, with what it replaced.
@@ -451,8 +450,8 @@ def _current(claim: Claim) -> None:
     reason = out_of_date(claim)
     if reason is not None:
         raise ClaimError(
-            f"the draft claim for {claim.contract_code} {claim.period_code} is out of date "
-            f"({reason}): compute it again before downloading it"
+            f"The draft claim for {claim.contract_code} {claim.period_code} is out of date "
+            f"({reason}): compute it again before downloading it."
         )
 
 
@@ -497,6 +496,45 @@ def export_evidence(*, actor, claim: Claim) -> str:
     return body
 
 
+def _payment_refusal(
+    *, claim: Claim, payer: str, amount: Decimal, paid_on: dt.date, today: dt.date
+) -> str | None:
+    """Why a payment cannot be recorded, or None. The amount is what was received: more
+    than 0 and at most what the payer still owes (a credit owed to the payer, settled, is
+    negative the same way); it was paid between the claim's submission and today."""
+    where = f"{claim.contract_code} {claim.period_code}"
+    due = Decimal(claim.payer_totals[payer])
+    owed = due - received(claim).get(payer, Decimal("0.00"))
+    if owed == 0:
+        if due == 0:
+            return f"Nothing is due from {payer} for {where}."
+        return f"{payer} has paid all of its {pounds(due)} for {where}: nothing is still due."
+    if owed > 0 and amount <= 0:
+        return f"The amount must be more than £0.00: {payer} still owes {pounds(owed)}."
+    if owed < 0 and amount >= 0:
+        return (
+            f"The claim owes {payer} a credit of {pounds(-owed)}: record what was settled "
+            "as a negative amount."
+        )
+    if abs(amount) > abs(owed):
+        if owed > 0:
+            return (
+                f"{pounds(amount)} is more than the {pounds(owed)} {payer} still owes for {where}."
+            )
+        return (
+            f"{pounds(-amount)} is more than the credit of {pounds(-owed)} still owed to {payer}."
+        )
+    submitted_on = timezone.localdate(claim.submitted_at)
+    if paid_on > today:
+        return f"The day paid, {day(paid_on)}, is after today ({day(today)})."
+    if paid_on < submitted_on:
+        return (
+            f"The day paid, {day(paid_on)}, is before the claim was submitted "
+            f"({day(submitted_on)})."
+        )
+    return None
+
+
 @transaction.atomic
 def record_payment(
     *,
@@ -508,20 +546,24 @@ def record_payment(
     paid_on: dt.date,
     reference: str = "",
 ) -> Payment:
-    """Record one payer's payment of a submitted claim, once per payer. When every payer
-    with a portion in the claim has paid, the claim is marked paid (its one permitted
-    change). The amount is what was received; the page shows it against what was due."""
+    """Record a payment received from one payer for a submitted claim: more than 0 and at
+    most what the payer still owes (a payer may pay in parts; a credit is recorded as a
+    negative amount), paid between the claim's submission and today. When every payer's
+    payments add up to its due the claim is marked paid (its one permitted change)."""
     claim = (
         Claim.objects.select_for_update()
         .filter(contract_code=contract_code, period_code=period_code)
         .first()
     )
     if claim is None or claim.status == ClaimStatus.DRAFT:
-        raise ClaimError(f"no submitted claim for {contract_code} {period_code}")
+        raise ClaimError(f"There is no submitted claim for {contract_code} {period_code}.")
     if payer not in claim.payer_totals:
-        raise ClaimError(f"the claim for {contract_code} {period_code} has nothing for {payer}")
-    if claim.payments.filter(payer_code=payer).exists():
-        raise ClaimError(f"{payer}'s payment of {contract_code} {period_code} is already recorded")
+        raise ClaimError(f"The claim for {contract_code} {period_code} has nothing for {payer}.")
+    refusal = _payment_refusal(
+        claim=claim, payer=payer, amount=amount, paid_on=paid_on, today=timezone.localdate()
+    )
+    if refusal:
+        raise ClaimError(refusal)
     payment = Payment.objects.create(
         claim=claim,
         payer_code=payer,
@@ -532,22 +574,29 @@ def record_payment(
         recorded_at=timezone.now(),
     )
     due = Decimal(claim.payer_totals[payer])
-    paid = set(claim.payments.values_list("payer_code", flat=True))
-    if paid >= set(claim.payer_totals):
+    paid = received(claim)
+    if all(paid.get(code, 0) == Decimal(value) for code, value in claim.payer_totals.items()):
         claim.status = ClaimStatus.PAID
         claim.save(update_fields=["status"])
+    if claim.status == ClaimStatus.PAID:
+        standing = ": every payer has paid in full"
+    elif paid[payer] == due:
+        standing = f": {payer} has paid in full"
+    else:
+        standing = f": part paid, {pounds(paid[payer])} of {pounds(due)}"
     record(
         actor=actor,
         action="claim.payment_recorded",
         obj=claim,
         summary=(
-            f"{payer} paid £{amount:.2f} of £{due:.2f} for claim {contract_code} {period_code} "
-            f"on {paid_on}" + (": every payer has paid" if claim.status == ClaimStatus.PAID else "")
+            f"{payer} paid {pounds(amount)} for claim {contract_code} {period_code} on "
+            f"{day(paid_on)}{standing}"
         ),
         changes={
             "payer": payer,
             "amount": amount,
             "due": due,
+            "received": paid[payer],
             "paid_on": paid_on,
             "reference": reference,
             "status": claim.status,
@@ -570,7 +619,7 @@ def remove_payment_evidence(*, actor, contract_code: str, today) -> int:
     kept_until = years_after(contract_terms(contract).ends_on, evidence_years())
     if today <= kept_until:
         raise ClaimError(
-            f"the payment evidence of contract {contract_code} is kept until {kept_until}"
+            f"The payment evidence of contract {contract_code} is kept until {day(kept_until)}."
         )
     Claim.objects.filter(contract_code=contract_code, status=ClaimStatus.DRAFT).delete()
     removed = ClaimLine.objects.filter(

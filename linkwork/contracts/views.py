@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linkwork.accounts.models import Role
+from linkwork.audit.services import record_view
 from linkwork.core.documents import DocumentError
 from linkwork.measures.queries import current_definitions
 from linkwork.people.queries import child_for
@@ -86,7 +87,8 @@ def contract_list(request):
 
 def _period_rows(terms, claims, payer=None) -> list[dict]:
     """The contract's periods with their claim (if any), its total (a funder's: their
-    payer's), whether the period is open, and why a draft is out of date."""
+    payer's), whether the period has started and is open (started, not ended), and why a
+    draft is out of date. A period not started has no draft to compute."""
     by_period = {c.period_code: c for c in claims}
     today = timezone.localdate()
     rows = []
@@ -95,12 +97,14 @@ def _period_rows(terms, claims, payer=None) -> list[dict]:
         total = None
         if claim is not None:
             total = Decimal(claim.payer_totals.get(payer, "0")) if payer else claim.total
+        started = period.starts_on <= today
         rows.append(
             {
                 "period": period,
                 "claim": claim,
                 "total": total,
-                "open": period.ends_on >= today,
+                "started": started,
+                "open": started and period.ends_on >= today,
                 "out_of_date": claim
                 and queries.out_of_date(claim, claims=claims, version=terms.version),
             }
@@ -173,27 +177,26 @@ SUBMIT_CONFIRM = "I have checked the lines: submit this claim. It cannot be chan
 
 
 def _payments(claim, payer_codes, *, can_record: bool, today) -> dict:
-    """Each shown payer's due and payment (None until recorded), and for a manager the
-    form recording the next payment."""
-    paid = {p.payer_code: p for p in claim.payments.select_related("recorded_by")}
-    payments = [
-        {
-            "payer": code,
-            "due": Decimal(claim.payer_totals.get(code, "0")),
-            "payment": paid.get(code),
-        }
-        for code in payer_codes
-        if code in claim.payer_totals
-    ]
-    unpaid = [p for p in payments if p["payment"] is None]
-    form = None
-    if can_record and unpaid:
-        form = PaymentForm(
-            payers=[p["payer"] for p in unpaid],
-            prefix="paid",
-            initial={"amount": unpaid[0]["due"], "paid_on": today},
-        )
-    return {"payments": payments, "payment_form": form}
+    """Each shown payer's due, payments and what it still owes, where the claim stands
+    (for a funder: their payer), and for a manager a form per payer still owing,
+    filled in with what it owes and today."""
+    rows = queries.payments_due(claim, payer_codes)
+    submitted_on = timezone.localdate(claim.submitted_at)
+    for row in rows:
+        row["form"] = None
+        if can_record and row["owed"] != 0:
+            row["form"] = PaymentForm(
+                prefix="paid",
+                auto_id=f"id_{row['payer']}_%s",
+                initial={"payer": row["payer"], "amount": row["owed"], "paid_on": today},
+                owed=row["owed"],
+                first_day=submitted_on,
+                last_day=today,
+            )
+    # The claim as a whole: credits settled count as settled, not against the payments.
+    due = sum((abs(row["due"]) for row in rows), Decimal("0.00"))
+    paid = sum((abs(row["paid"]) for row in rows), Decimal("0.00"))
+    return {"payments": rows, "payment_state": queries.payment_state(due, paid)}
 
 
 @login_required
@@ -204,9 +207,14 @@ def claim_detail(request, code, period):
     is_funder = request.user.role == Role.FUNDER
     is_manager = request.user.role == Role.MANAGER
     payer_codes = [request.user.payer_code] if is_funder else list(claim.payer_totals)
-    dates = queries.contract_terms(contract).period(claim.period_code)
+    terms = queries.contract_terms(contract)
+    dates = terms.period(claim.period_code)
     today = timezone.localdate()
     is_draft = claim.status == ClaimStatus.DRAFT
+    not_submitted = None
+    if is_manager and is_draft:
+        claims = queries.claim_states(code)
+        not_submitted = queries.why_not_submitted(terms, dates, claims, today)
     context = {
         "contract": contract,
         "claim": claim,
@@ -214,7 +222,9 @@ def claim_detail(request, code, period):
         "is_funder": is_funder,
         "period_open": is_draft and dates.ends_on >= today,
         "out_of_date": queries.out_of_date(claim, version=contract.version),
-        "can_submit": is_manager and is_draft and dates.ends_on <= today,
+        "can_submit": is_manager and is_draft and not_submitted is None,
+        "not_submitted": not_submitted,
+        "can_record": is_manager,
         "submit_form": ConfirmForm(label=SUBMIT_CONFIRM, prefix="submit"),
         "payer_codes": payer_codes,
     }
@@ -246,6 +256,10 @@ def claim_detail(request, code, period):
     page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
     if is_funder:
         context["statement"] = statements.statement_lines(claim, payer, lines=page.object_list)
+    else:
+        shown = list(page.object_list)
+        reversed_ = statements.reversals(claim, shown)
+        context["rows"] = [(line, reversed_.get(line.pk)) for line in shown]
     query = request.GET.copy()
     query.pop("page", None)
     context.update(form=form, page=page, query=query.urlencode(), narrowed=bool(filters))
@@ -260,7 +274,7 @@ def claim_run(request, code, period):
     try:
         run_claim(actor=request.user, contract_code=code, period_code=period)
     except ClaimError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, f"Not computed: {exc}")
         return redirect("contracts:contract_detail", code=code)
     messages.success(request, f"Draft claim for {period} computed.")
     return redirect("contracts:claim_detail", code=code, period=period)
@@ -277,7 +291,7 @@ def claim_submit(request, code, period):
         try:
             submit_claim(actor=request.user, contract_code=code, period_code=period)
         except ClaimError as exc:
-            messages.error(request, str(exc))
+            messages.error(request, f"Not submitted: {exc}")
         else:
             messages.success(request, f"Claim for {period} recomputed and submitted.")
     return redirect("contracts:claim_detail", code=code, period=period)
@@ -287,16 +301,17 @@ def claim_submit(request, code, period):
 @role_required({Role.MANAGER})
 @require_POST
 def claim_paid(request, code, period):
-    _, claim = _claim_for(request.user, code, period)
-    form = PaymentForm(request.POST, payers=list(claim.payer_totals), prefix="paid")
+    _claim_for(request.user, code, period)
+    form = PaymentForm(request.POST, prefix="paid")
     if not form.is_valid():
         problems = "; ".join(
-            f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()
+            f"{form.fields[name].label or name}: {' '.join(errors)}"
+            for name, errors in form.errors.items()
         )
-        messages.error(request, f"The payment was not recorded: {problems}")
+        messages.error(request, f"The payment was not recorded. {problems}")
         return redirect("contracts:claim_detail", code=code, period=period)
+    data = form.cleaned_data
     try:
-        data = form.cleaned_data
         payment = record_payment(
             actor=request.user,
             contract_code=code,
@@ -307,9 +322,13 @@ def claim_paid(request, code, period):
             reference=data["reference"],
         )
     except ClaimError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, f"The payment was not recorded: {exc}")
     else:
-        messages.success(request, f"{payment.payer_code}'s payment of {period} recorded.")
+        messages.success(
+            request,
+            f"{payment.payer_code}'s payment of {queries.pounds(payment.amount)} for {period} "
+            "recorded.",
+        )
     return redirect("contracts:claim_detail", code=code, period=period)
 
 
@@ -325,9 +344,9 @@ def claim_statement(request, code, period, payer, fmt):
     try:
         body = export_statement(actor=request.user, claim=claim, payer=payer, fmt=fmt)
     except ClaimError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, f"Not downloaded: {exc}")
         return redirect("contracts:claim_detail", code=code, period=period)
-    name = f"claim-{code}-{period}-{payer}.{fmt}"
+    name = statements.file_name(claim, f"claim-{code}-{period}-{payer}", fmt)
     if fmt == "xlsx":
         kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
@@ -345,10 +364,11 @@ def claim_evidence(request, code, period):
     try:
         body = export_evidence(actor=request.user, claim=claim)
     except ClaimError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, f"Not downloaded: {exc}")
         return redirect("contracts:claim_detail", code=code, period=period)
+    name = statements.file_name(claim, f"evidence-{code}-{period}", "csv")
     response = HttpResponse(body, content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="evidence-{code}-{period}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
@@ -384,6 +404,7 @@ def contract_upload(request):
 def child_achievements(request, pk):
     _require(request.user, STAFF)
     pupil = child_for(request.user, pk)
+    record_view(actor=request.user, pupil=pupil, what="achievements")
     sections = []
     for contract in queries.latest_contracts():
         terms = queries.contract_terms(contract)

@@ -9,17 +9,19 @@ STAFF = {Role.MANAGER, Role.ADMIN}
 
 
 def build(world):
-    """A contract over the walk cohort: P1 (submitted, with a portion for LA) and P2."""
+    """A contract over the walk cohort: P1, ended yesterday (submitted, with a portion for
+    LA), and P2, begun today (a draft)."""
     from linkwork.contracts.documents import parse_contract
     from linkwork.contracts.services import run_claim, store_contract, submit_claim
 
     start = world.today - dt.timedelta(days=365)
     end = world.today + dt.timedelta(days=365)
+    yesterday = world.today - dt.timedelta(days=1)
     source = (
         f"code: WALK-C\nname: Walk contract\nstarts_on: {start}\nends_on: {end}\n"
         f"cohorts: [{world.cohort.code}]\n"
-        f"periods:\n  - {{code: P1, starts_on: {start}, ends_on: {world.today}}}\n"
-        f"  - {{code: P2, starts_on: {world.today + dt.timedelta(days=1)}, ends_on: {end}}}\n"
+        f"periods:\n  - {{code: P1, starts_on: {start}, ends_on: {yesterday}}}\n"
+        f"  - {{code: P2, starts_on: {world.today}, ends_on: {end}}}\n"
         "payers:\n  - {code: LA, name: Walk council}\n  - {code: FUND, name: Walk fund}\n"
         "triggers:\n  - {code: signup, kind: enrolment, price: 300.00, "
         "shares: {LA: 0.5, FUND: 0.5}}\n"

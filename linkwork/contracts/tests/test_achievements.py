@@ -2,7 +2,12 @@
 
 import pytest
 
-from linkwork.contracts.achievements import find_achievements, why_unsupported
+from linkwork.contracts.achievements import (
+    UNSUPPORTED,
+    find_achievements,
+    reason_in_words,
+    why_unsupported,
+)
 
 from .factories import ENGAGED, MATHS, SIGNUP, WELLBEING, child, contract, trig, weeks
 
@@ -370,3 +375,39 @@ def test_why_an_achievement_is_no_longer_supported(triggers, facts, achievement,
     facts = child(**facts)
     assert achievement not in {(a.trigger, a.instance) for a in find_achievements(terms, [facts])}
     assert why_unsupported(terms, facts, *achievement) == why
+
+
+# What a payer is told of each reason above: its kind, without the child's details.
+WORDS = {
+    "consent withdrawn before the period's end": "consent withdrawn",
+    "no consent at all": "consent not held on the day",
+    "a register corrected": "engagement thresholds no longer met",
+    "no rows left in the period": "engagement thresholds no longer met",
+    "the most per child taken by earlier periods": "engagement limit reached by other periods",
+    "enrolment in another cohort": "child no longer enrolled",
+    "baseline score corrected: not at risk": "score corrected",
+    "follow-up score corrected": "outcome no longer met",
+    "no baseline": "attainment corrected",
+    "trigger taken out of the contract": "trigger no longer in the contract",
+}
+
+
+def test_every_reason_has_words_for_a_payer():
+    assert set(WORDS) == {c[0] for c in WHY_CASES}
+
+
+@pytest.mark.parametrize(
+    "name, triggers, facts, achievement", [c[:4] for c in WHY_CASES], ids=[c[0] for c in WHY_CASES]
+)
+def test_a_reason_in_words_for_a_payer(name, triggers, facts, achievement):
+    item = UNSUPPORTED + why_unsupported(contract(*triggers), child(**facts), *achievement)
+    words = reason_in_words(item)
+    assert words == WORDS[name]
+    assert not any(ch.isdigit() for ch in words)  # no dates, scores or counts
+
+
+@pytest.mark.parametrize(
+    "item", [None, "", "reverses the line claimed with", "no longer supported: something new"]
+)
+def test_a_reason_not_known_is_told_plainly(item):
+    assert reason_in_words(item) == "no longer supported by the data"

@@ -1,6 +1,8 @@
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
+
 from linkwork.contracts.forecast import forecast_claims
 
 from .factories import ENGAGED, SIGNUP, WELLBEING, contract, trig
@@ -108,4 +110,111 @@ def _periods(n):
     return [
         {"code": f"Q{i}", "starts_on": f"{2023 + i}-09-01", "ends_on": f"{2024 + i}-08-31"}
         for i in range(1, n + 1)
+    ]
+
+
+THREE_PAYERS = [
+    {"code": "LA", "name": "Local authority", "cap": None},
+    {"code": "FUND", "name": "Fund", "cap": None},
+    {"code": "PHIL", "name": "Philanthropy", "cap": None},
+]
+SHARED = trig(SIGNUP, price="1000.00", shares={"LA": "0.5", "FUND": "0.3", "PHIL": "0.2"})
+
+# (name, contract cap, payer caps, paid so far, changed price, expected P2 and P3 portions)
+CAPPED_CASES = [
+    (
+        "the contract cap binds: what is left is split by the shares",
+        "1000000.00",
+        {},
+        {"LA": "390200.00", "FUND": "234120.00", "PHIL": "156080.00"},  # 219,600 left
+        None,
+        [
+            {"LA": "109800.00", "FUND": "65880.00", "PHIL": "43920.00"},
+            {"LA": "0.00", "FUND": "0.00", "PHIL": "0.00"},
+        ],
+    ),
+    (
+        "a changed price is held to the contract cap the same way",
+        "1000000.00",
+        {},
+        {"LA": "390200.00", "FUND": "234120.00", "PHIL": "156080.00"},
+        "2000.00",
+        [
+            {"LA": "109800.00", "FUND": "65880.00", "PHIL": "43920.00"},
+            {"LA": "0.00", "FUND": "0.00", "PHIL": "0.00"},
+        ],
+    ),
+    (
+        "under the contract cap every payer has its share",
+        "1000000.00",
+        {},
+        {},
+        None,
+        [
+            {"LA": "150000.00", "FUND": "90000.00", "PHIL": "60000.00"},
+            {"LA": "150000.00", "FUND": "90000.00", "PHIL": "60000.00"},
+        ],
+    ),
+    (
+        "a payer's cap cuts that payer only, after the contract cap",
+        "1000000.00",
+        {"FUND": "250000.00"},
+        {"LA": "390200.00", "FUND": "234120.00", "PHIL": "156080.00"},
+        None,
+        [
+            {"LA": "109800.00", "FUND": "15880.00", "PHIL": "43920.00"},
+            # 50,000 left under the contract cap, but FUND's cap is reached
+            {"LA": "25000.00", "FUND": "0.00", "PHIL": "10000.00"},
+        ],
+    ),
+    (
+        "an odd remainder leaves the rounding residual with the largest share",
+        "300.01",
+        {},
+        {},
+        None,
+        [
+            {"LA": "150.01", "FUND": "90.00", "PHIL": "60.00"},
+            {"LA": "0.00", "FUND": "0.00", "PHIL": "0.00"},
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "cap", "payer_caps", "paid", "price", "expected"),
+    CAPPED_CASES,
+    ids=[c[0] for c in CAPPED_CASES],
+)
+def test_the_caps_are_applied_as_a_claim_line_is(name, cap, payer_caps, paid, price, expected):
+    """The amount first reduced to the contract's cap, then split by shares, then each
+    portion cut to its payer's cap: never the whole remainder to the first payer."""
+    terms = contract(SHARED, payers=THREE_PAYERS, caps={"contract": cap}, payer_caps=payer_caps)
+    out = forecast_claims(
+        terms,
+        covered=["P1"],
+        counts={"signup": 300},
+        paid_so_far={payer: Decimal(value) for payer, value in paid.items()},
+        children=1000,
+        prices={"signup": Decimal(price)} if price else None,
+    )
+    got = [{payer: str(value) for payer, value in row.portions} for row in out.rows]
+    assert got == expected
+    assert out.total == sum((row.amount for row in out.rows), Decimal("0.00"))
+
+
+def test_the_per_child_cap_is_applied_before_the_split():
+    often = trig(ENGAGED, price="1000.00", max_per_child=5, shares=SHARED["shares"])
+    terms = contract(often, payers=THREE_PAYERS, caps={"per_child": "1500.00"})
+    out = forecast_claims(
+        terms,
+        covered=["P1"],
+        counts={"engaged": 1},
+        paid_so_far={"LA": Decimal("500"), "FUND": Decimal("300"), "PHIL": Decimal("200")},
+        children=1,
+    )
+    # one child may bring 1,500 in all and 1,000 is counted: 500 left, split by the shares
+    assert [{payer: str(value) for payer, value in row.portions} for row in out.rows] == [
+        {"LA": "250.00", "FUND": "150.00", "PHIL": "100.00"},
+        {"LA": "0.00", "FUND": "0.00", "PHIL": "0.00"},
     ]

@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
 
 from linkwork.audit.models import AuditEntry
 from linkwork.contracts.documents import parse_contract
-from linkwork.contracts.models import Claim, ClaimedAchievement, ClaimLine, Contract
+from linkwork.contracts.models import Claim, ClaimedAchievement, ClaimLine, Contract, Payment
 from linkwork.contracts.queries import out_of_date
 from linkwork.contracts.services import (
     ClaimError,
@@ -77,23 +78,24 @@ def test_rerunning_a_draft_gives_the_same_lines(loaded):
 
 
 def test_periods_are_submitted_in_order(loaded):
-    with pytest.raises(ClaimError, match="submit the claims for T1 before T2"):
+    with pytest.raises(ClaimError, match=r"^Submit T1 first: periods are claimed in order\.$"):
         submit_claim(actor=None, contract_code="EX-1", period_code="T2")
     assert not Claim.objects.exists()
 
 
 def test_a_period_is_submitted_once(loaded):
     submit_claim(actor=None, contract_code="EX-1", period_code="T1")
-    with pytest.raises(ClaimError, match="was submitted on"):
+    submitted = r"^The claim for (EX-1 )?T1 was submitted on \d+ \w{3} \d{4} at \d\d:\d\d: a "
+    with pytest.raises(ClaimError, match=submitted):
         submit_claim(actor=None, contract_code="EX-1", period_code="T1")
-    with pytest.raises(ClaimError, match="was submitted on"):
+    with pytest.raises(ClaimError, match=submitted):
         run_claim(actor=None, contract_code="EX-1", period_code="T1")
 
 
 def test_unknown_contract_or_period(loaded):
     with pytest.raises(ClaimError, match="no contract with code 'NOPE'"):
         run_claim(actor=None, contract_code="NOPE", period_code="T1")
-    with pytest.raises(ClaimError, match=r"has no period 'T9' \(periods: T1, T2, T3\)"):
+    with pytest.raises(ClaimError, match=r"has no period 'T9' \(periods: T1, T2, T3\)\.$"):
         run_claim(actor=None, contract_code="EX-1", period_code="T9")
 
 
@@ -135,48 +137,132 @@ def test_the_database_refuses_changes_to_a_submitted_claim(loaded):
     assert claim.status == "submitted" and f"{claim.total:.2f}" == "1100.02"
 
 
-def _pay(payer, amount, period="T1", actor=None):
+def _pay(payer, amount, period="T1", actor=None, paid_on="2025-02-03"):
     return record_payment(
         actor=actor,
         contract_code="EX-1",
         period_code=period,
         payer=payer,
         amount=Decimal(amount),
-        paid_on=dt.date(2025, 2, 3),
+        paid_on=dt.date.fromisoformat(paid_on),
         reference=f"REM-{payer}",
     )
 
 
-def test_each_payer_pays_and_then_the_claim_is_paid(loaded, manager):
-    with pytest.raises(ClaimError, match="no submitted claim for EX-1 T1"):
-        _pay("LA", "550.00")
+@pytest.fixture
+def t1_submitted(loaded, time_machine):
+    """T1 (due: LA 550.00, FUND 370.02, PHIL 180.00) submitted on 5 Jan 2025; today is
+    10 Feb 2025."""
+    _on(time_machine, "2025-01-05")
     claim = submit_claim(actor=None, contract_code="EX-1", period_code="T1")
-    payment = _pay("LA", "550.00", actor=manager)
+    _on(time_machine, "2025-02-10")
+    return claim
+
+
+def test_payers_pay_in_parts_and_the_claim_is_paid_when_all_is_received(t1_submitted, manager):
+    with pytest.raises(ClaimError, match="There is no submitted claim for EX-1 T2"):
+        _pay("LA", "50.00", period="T2")
+    payment = _pay("LA", "300.00", actor=manager)
     assert (payment.payer_code, payment.recorded_by, str(payment.amount)) == (
         "LA",
         manager,
-        "550.00",
+        "300.00",
     )
-    claim.refresh_from_db()
-    assert claim.status == "submitted"  # FUND and PHIL have not paid
-    with pytest.raises(ClaimError, match="LA's payment of EX-1 T1 is already recorded"):
-        _pay("LA", "550.00")
-    with pytest.raises(ClaimError, match="has nothing for BANK"):
-        _pay("BANK", "1.00")
-    _pay("FUND", "370.00")  # what was received, even if short of the 370.02 due
+    _pay("FUND", "370.02")
     _pay("PHIL", "180.00")
-    claim.refresh_from_db()
-    assert claim.status == "paid"
+    t1_submitted.refresh_from_db()
+    assert t1_submitted.status == "submitted"  # every payer paid something, LA only part
+    with pytest.raises(ClaimError, match=r"£250\.01 is more than the £250\.00 LA still owes"):
+        _pay("LA", "250.01")
+    _pay("LA", "250.00", paid_on="2025-02-10")
+    t1_submitted.refresh_from_db()
+    assert t1_submitted.status == "paid"
+    with pytest.raises(ClaimError, match=r"LA has paid all of its £550\.00 for EX-1 T1"):
+        _pay("LA", "1.00")
     entries = AuditEntry.objects.filter(action="claim.payment_recorded").order_by("pk")
-    assert [(e.changes["payer"], e.changes["amount"], e.changes["due"]) for e in entries] == [
-        ("LA", "550.00", "550.00"),
-        ("FUND", "370.00", "370.02"),
-        ("PHIL", "180.00", "180.00"),
+    assert [
+        (e.changes["payer"], e.changes["amount"], e.changes["due"], e.changes["received"])
+        for e in entries
+    ] == [
+        ("LA", "300.00", "550.00", "300.00"),
+        ("FUND", "370.02", "370.02", "370.02"),
+        ("PHIL", "180.00", "180.00", "180.00"),
+        ("LA", "250.00", "550.00", "550.00"),
     ]
-    assert entries.last().summary.endswith("every payer has paid")
+    assert entries[0].summary.endswith("part paid, £300.00 of £550.00")
+    assert entries[1].summary.endswith("FUND has paid in full")
+    assert entries.last().summary.endswith("every payer has paid in full")
     # paid is the one change allowed; the claim's figures stay
-    _refused(lambda: Claim.objects.filter(pk=claim.pk).update(status="submitted"))
-    assert f"{claim.total:.2f}" == "1100.02"
+    _refused(lambda: Claim.objects.filter(pk=t1_submitted.pk).update(status="submitted"))
+    assert f"{t1_submitted.total:.2f}" == "1100.02"
+
+
+PAYMENT_REFUSALS = [
+    # (payer, amount, paid on, the message)
+    ("FUND", "26500.00", "2025-02-03", r"^£26,500\.00 is more than the £370\.02 FUND still owes"),
+    ("LA", "-10.00", "2025-02-03", r"^The amount must be more than £0\.00: LA still owes £550"),
+    ("LA", "0.00", "2025-02-03", r"^The amount must be more than £0\.00"),
+    (
+        "LA",
+        "550.00",
+        "2025-02-11",
+        r"^The day paid, 11 Feb 2025, is after today \(10 Feb 2025\)\.$",
+    ),
+    (
+        "LA",
+        "550.00",
+        "2025-01-04",
+        r"^The day paid, 4 Jan 2025, is before the claim was submitted \(5 Jan 2025\)\.$",
+    ),
+    ("BANK", "1.00", "2025-02-03", r"^The claim for EX-1 T1 has nothing for BANK\.$"),
+]
+
+
+@pytest.mark.parametrize(
+    ("payer", "amount", "paid_on", "message"),
+    PAYMENT_REFUSALS,
+    ids=["over the due", "negative", "zero", "in the future", "before submission", "no portion"],
+)
+def test_a_payment_is_refused(t1_submitted, payer, amount, paid_on, message):
+    with pytest.raises(ClaimError, match=message):
+        _pay(payer, amount, paid_on=paid_on)
+    assert not Payment.objects.exists()
+    t1_submitted.refresh_from_db()
+    assert t1_submitted.status == "submitted"
+
+
+def test_a_payment_on_the_day_of_submission_or_today_is_taken(t1_submitted):
+    _pay("LA", "550.00", paid_on="2025-01-05")
+    _pay("FUND", "370.02", paid_on="2025-02-10")
+    assert Payment.objects.count() == 2
+
+
+def test_a_credit_is_settled_as_a_negative_amount(loaded):
+    """T3 of the worked example owes FUND a credit of 50.01 (the adjustment)."""
+    for period in ("T1", "T2"):
+        submit_claim(actor=None, contract_code="EX-1", period_code=period)
+    load(loaded / "corrected")
+    submit_claim(actor=None, contract_code="EX-1", period_code="T3")
+    today = timezone.localdate().isoformat()
+    with pytest.raises(ClaimError, match=r"owes FUND a credit of £50\.01: record .* negative"):
+        _pay("FUND", "50.01", period="T3", paid_on=today)
+    with pytest.raises(ClaimError, match=r"£60\.00 is more than the credit of £50\.01"):
+        _pay("FUND", "-60.00", period="T3", paid_on=today)
+    _pay("FUND", "-50.01", period="T3", paid_on=today)
+    _pay("LA", "509.99", period="T3", paid_on=today)
+    _pay("PHIL", "40.00", period="T3", paid_on=today)
+    assert Claim.objects.get(period_code="T3").status == "paid"
+
+
+def test_the_database_refuses_a_payment_of_nothing(t1_submitted):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.create(
+            claim=t1_submitted,
+            payer_code="LA",
+            amount=Decimal("0.00"),
+            paid_on=dt.date(2025, 2, 3),
+            recorded_at=t1_submitted.submitted_at,
+        )
 
 
 def test_nothing_is_claimed_twice_in_the_database(loaded):
@@ -211,7 +297,7 @@ def test_an_adjustment_releases_the_achievement(loaded):
 
 
 def test_cli_errors_are_messages(loaded):
-    with pytest.raises(CommandError, match="submit the claims for T1, T2 before T3"):
+    with pytest.raises(CommandError, match="Submit T1 and T2 first"):
         call_command("claims", "submit", "EX-1", "T3")
 
 
@@ -234,18 +320,46 @@ def _on(time_machine, day):
 
 def test_a_period_is_not_submitted_before_its_last_day(loaded, time_machine):
     _on(time_machine, "2024-11-22")  # T1 runs to 2024-12-31
-    with pytest.raises(ClaimError, match=r"T1 runs until 2024-12-31: .* on 2024-12-31 or later"):
+    with pytest.raises(ClaimError, match=r"^Can be submitted from 31 Dec 2024, the last day of T1"):
         submit_claim(actor=None, contract_code="EX-1", period_code="T1")
     assert not Claim.objects.exists()
     # a draft can still be computed, and the command refuses the submit just the same
     assert run_claim(actor=None, contract_code="EX-1", period_code="T1").status == "draft"
-    with pytest.raises(CommandError, match="T1 runs until 2024-12-31"):
+    with pytest.raises(CommandError, match="Can be submitted from 31 Dec 2024"):
         call_command("claims", "submit", "EX-1", "T1")
     _on(time_machine, "2024-12-31")
     assert submit_claim(actor=None, contract_code="EX-1", period_code="T1").status == "submitted"
     # a period that has not started is refused for its dates, not only for the order
-    with pytest.raises(ClaimError, match="T2 runs until 2025-04-30"):
+    with pytest.raises(ClaimError, match="Can be submitted from 30 Apr 2025"):
         submit_claim(actor=None, contract_code="EX-1", period_code="T2")
+
+
+def test_no_draft_is_computed_for_a_period_not_started(loaded, time_machine):
+    _on(time_machine, "2024-12-31")  # T2 starts on 1 Jan 2025
+    message = r"^Period T2 starts on 1 Jan 2025: no claim can be computed for it before then\.$"
+    with pytest.raises(ClaimError, match=message):
+        run_claim(actor=None, contract_code="EX-1", period_code="T2")
+    with pytest.raises(CommandError, match="Period T2 starts on 1 Jan 2025"):
+        call_command("claims", "run", "EX-1", "T2")
+    assert not Claim.objects.exists()
+    assert not AuditEntry.objects.filter(action="claim.computed").exists()
+    _on(time_machine, "2025-01-01")
+    assert run_claim(actor=None, contract_code="EX-1", period_code="T2").status == "draft"
+
+
+def test_a_draft_computed_before_its_period_started_is_out_of_date(loaded, time_machine):
+    """Left from before such drafts were refused: it counts for nothing, and is not
+    downloaded, until it is computed again once the period has started."""
+    _on(time_machine, "2025-01-10")
+    draft = run_claim(actor=None, contract_code="EX-1", period_code="T2")
+    Claim.objects.filter(pk=draft.pk).update(
+        computed_at=dt.datetime(2024, 12, 20, 12, tzinfo=dt.UTC)
+    )
+    draft.refresh_from_db()
+    assert out_of_date(draft) == "computed on 20 Dec 2024, before its period started on 1 Jan 2025"
+    with pytest.raises(ClaimError, match="out of date"):
+        export_statement(actor=None, claim=draft, payer="LA", fmt="pdf")
+    assert out_of_date(run_claim(actor=None, contract_code="EX-1", period_code="T2")) is None
 
 
 # --- drafts computed before a submit or a new version are out of date ------------------

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from linkwork.accounts.models import Role
@@ -92,21 +93,22 @@ def test_manager_runs_and_submits_from_the_page(claimed, client, manager):
     assert claim.status == "submitted" and claim.submitted_by == manager
     page = client.get(_url("claim_detail", code="EX-1", period="T3")).content.decode()
     assert "Submitted" in page and str(manager) in page
+    today = timezone.localdate().isoformat()
     for payer, amount in (("LA", "509.99"), ("FUND", "-50.01"), ("PHIL", "40.00")):
         page = client.get(_url("claim_detail", code="EX-1", period="T3")).content.decode()
-        assert "Record the payment" in page
+        assert f"Record {payer}'s payment</button>" in page
         client.post(
             _url("claim_paid", code="EX-1", period="T3"),
             {
                 "paid-payer": payer,
                 "paid-amount": amount,
-                "paid-paid_on": "2025-10-01",
+                "paid-paid_on": today,
                 "paid-confirm": "on",
             },
         )
     assert Claim.objects.get(period_code="T3").status == "paid"
     page = client.get(_url("claim_detail", code="EX-1", period="T3")).content.decode()
-    assert "Record the payment" not in page and "-50.01" in page
+    assert "'s payment</button>" not in page and "-50.01" in page
 
 
 def test_funder_sees_only_submitted_claims_with_their_portion(claimed, client, make_user):
@@ -169,6 +171,8 @@ def test_statement_spreadsheet_carries_the_payer_lines(claimed, client, manager)
             "Line amount",
             "Payer portion",
             "Reverses",
+            "Reversed line achieved on",
+            "Why reversed",
         )
     )
     lines = rows[header + 1 : header + 6]
@@ -190,11 +194,16 @@ def test_statement_shows_what_an_adjustment_reverses(claimed, client, manager):
     )
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     (adjustment,) = [r for r in rows if r[1] == "adjustment"]
-    # R's engaged T1, line 5 of the T1 claim, achieved 2024-12-31
-    assert adjustment[5] == dt.datetime(2024, 12, 31)
+    # R's engaged T1, line 5 of the T1 claim, achieved 2024-12-31: the adjustment has no
+    # date of its own
+    assert adjustment[5] is None
     assert f"{adjustment[7]:.2f}" == "-50.01" and adjustment[8] == "T1 line 5"
+    assert adjustment[9] == dt.datetime(2024, 12, 31)
+    assert adjustment[10] == "engagement thresholds no longer met"
     pdf = client.get(_url("claim_statement", code="EX-1", period="T3", payer="FUND", fmt="pdf"))
     assert pdf.status_code == 200
+    text = _pdf_text(pdf.content)
+    assert b"T1 line 5" in text and b"engagement thresholds no longer met" in text
 
 
 def test_statement_pdf_opens(claimed, client, manager):
@@ -207,10 +216,11 @@ def test_evidence_pack_has_upns_evidence_and_escaped_cells(claimed, client, mana
     client.force_login(manager)
     response = client.get(_url("claim_evidence", code="EX-1", period="T1"))
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0][:3] == ["Line", "Kind", "UPN"]
-    assert {r[2] for r in rows[1:]} == set(UPNS)
-    engaged = next(r for r in rows if r[2] == "C201300024001" and r[4] == "engaged")
-    assert "registers: #" in engaged[9]
+    assert rows[0][:4] == ["Status", "Line", "Kind", "UPN"]
+    assert {r[0] for r in rows[1:]} == {"submitted"}
+    assert {r[3] for r in rows[1:]} == set(UPNS)
+    engaged = next(r for r in rows if r[3] == "C201300024001" and r[5] == "engaged")
+    assert "registers: #" in engaged[13]
     assert all(not cell.startswith(("=", "+", "@")) for row in rows for cell in row)
 
 
@@ -328,14 +338,14 @@ def test_an_open_period_can_be_drafted_not_submitted(
     client.force_login(manager)
     client.post(_url("claim_run", code="EX-1", period="T1"))
     page = client.get(_url("claim_detail", code="EX-1", period="T1")).content.decode()
-    assert "still open" in page and "submitted on 31 Dec 2024 or later" in page
-    assert "Submit this claim" not in page
+    assert "still open" in page and "Can be submitted from 31 Dec 2024" in page
+    assert "Submit this claim" not in page and 'name="submit-confirm"' not in page
     contract = client.get(_url("contract_detail", code="EX-1")).content.decode()
     assert "period still open: lines can change" in contract
     response = client.post(
         _url("claim_submit", code="EX-1", period="T1"), {"submit-confirm": "on"}, follow=True
     )
-    assert "T1 runs until 2024-12-31" in response.content.decode()
+    assert "Not submitted: Can be submitted from 31 Dec 2024" in response.content.decode()
     assert Claim.objects.get(period_code="T1").status == "draft"
 
 
@@ -418,10 +428,302 @@ def test_a_funder_sees_their_own_payment_only(claimed, client, manager, funder):
         period_code="T1",
         payer="FUND",
         amount=Decimal("370.02"),
-        paid_on=dt.date(2025, 2, 3),
+        paid_on=timezone.localdate(),
     )
     client.force_login(funder)  # payer LA
     response = client.get(_url("claim_detail", code="EX-1", period="T1"))
     assert [row["payer"] for row in response.context["payments"]] == ["LA"]
     page = response.content.decode()
-    assert "Not paid yet" in page and "370.02" not in page and "Record the payment" not in page
+    assert "Not paid yet" in page and "370.02" not in page and "paid-amount" not in page
+
+
+def _pdf_text(body: bytes) -> bytes:
+    """The text of a PDF's pages, as its content streams hold it."""
+    import re
+    import zlib
+
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
+    out = []
+    for stream in streams:
+        try:
+            out.append(zlib.decompress(stream))
+        except zlib.error:
+            out.append(stream)
+    return b"\n".join(out)
+
+
+# --- payments: one form per payer, part payments, checks ----------------------------
+
+
+def _payment(payer, amount, paid_on=None, confirm=True):
+    data = {
+        "paid-payer": payer,
+        "paid-amount": amount,
+        "paid-paid_on": (paid_on or timezone.localdate()).isoformat(),
+    }
+    if confirm:
+        data["paid-confirm"] = "on"
+    return data
+
+
+def test_each_payer_has_its_own_form_filled_with_its_due(claimed, client, manager):
+    client.force_login(manager)
+    response = client.get(_url("claim_detail", code="EX-1", period="T1"))
+    rows = response.context["payments"]
+    assert [(r["payer"], str(r["due"]), r["form"]["amount"].value()) for r in rows] == [
+        ("LA", "550.00", Decimal("550.00")),
+        ("FUND", "370.02", Decimal("370.02")),
+        ("PHIL", "180.00", Decimal("180.00")),
+    ]
+    page = response.content.decode()
+    for payer in ("LA", "FUND", "PHIL"):
+        assert f'aria-label="Record a payment from {payer}"' in page
+        assert f'id="id_{payer}_paid-amount"' in page
+    # a browser's date input takes the ISO form only
+    today = timezone.localdate()
+    assert f'name="paid-paid_on" value="{today.isoformat()}"' in page
+    assert f'max="{today.isoformat()}"' in page
+
+
+def test_a_part_payment_is_shown_as_such(claimed, client, manager):
+    client.force_login(manager)
+    url = _url("claim_paid", code="EX-1", period="T1")
+    client.post(url, _payment("LA", "300.00"))
+    response = client.get(_url("claim_detail", code="EX-1", period="T1"))
+    page = response.content.decode()
+    assert "<dd>Submitted</dd>" in page
+    assert "Part paid: £300.00 of £550.00" in page  # LA
+    assert "<dd>Part paid: £300.00 of £1,100.02</dd>" in page  # the claim
+    la = response.context["payments"][0]
+    assert la["form"]["amount"].value() == Decimal("250.00")  # what LA still owes
+    for payer, amount in (("LA", "250.00"), ("FUND", "370.02"), ("PHIL", "180.00")):
+        client.post(url, _payment(payer, amount))
+    assert Claim.objects.get(period_code="T1").status == "paid"
+    page = client.get(_url("claim_detail", code="EX-1", period="T1")).content.decode()
+    assert "<dd>Paid</dd>" in page and "<dd>Paid in full</dd>" in page
+    assert 'name="paid-amount"' not in page
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            _payment("FUND", "26500.00"),
+            "The payment was not recorded: £26,500.00 is more than the £370.02 FUND still "
+            "owes for EX-1 T1.",
+        ),
+        (
+            _payment("LA", "-100.00"),
+            "The payment was not recorded: The amount must be more than £0.00",
+        ),
+        (
+            _payment("LA", "550.00", paid_on=dt.date(2099, 1, 1)),
+            "The payment was not recorded: The day paid, 1 Jan 2099, is after today",
+        ),
+        (
+            _payment("LA", "550.00", paid_on=dt.date(2024, 12, 31)),
+            "The payment was not recorded: The day paid, 31 Dec 2024, is before the claim was "
+            "submitted",
+        ),
+        (_payment("LA", "550.00", confirm=False), "The payment was not recorded. "),
+    ],
+    ids=["over the due", "negative", "in the future", "before submission", "not confirmed"],
+)
+def test_a_refused_payment_says_why(claimed, client, manager, data, message):
+    client.force_login(manager)
+    response = client.post(_url("claim_paid", code="EX-1", period="T1"), data, follow=True)
+    assert message in response.content.decode().replace("&#x27;", "'")
+    assert not Payment.objects.exists()
+
+
+# --- periods not started ---------------------------------------------------------------
+
+
+def test_a_period_not_started_offers_no_draft(db, example_package, client, manager, time_machine):
+    time_machine.move_to(dt.datetime(2024, 11, 22, 12, tzinfo=dt.UTC), tick=False)
+    load(example_package / "package")
+    client.force_login(manager)
+    response = client.get(_url("contract_detail", code="EX-1"))
+    page = response.content.decode()
+    assert "1 Sep 2024 to 31 Dec 2024 (open)" in page
+    assert "1 Jan 2025 to 30 Apr 2025 (not started)" in page
+    assert "1 May 2025 to 31 Aug 2025 (not started)" in page
+    assert page.count("Compute draft") == 1 and "From 1 Jan 2025" in page
+    assert [r["started"] for r in response.context["periods"]] == [True, False, False]
+    response = client.post(_url("claim_run", code="EX-1", period="T2"), follow=True)
+    assert (
+        "Not computed: Period T2 starts on 1 Jan 2025: no claim can be computed for it "
+        "before then." in response.content.decode()
+    )
+    assert not Claim.objects.exists()
+
+
+def test_the_forecast_never_counts_a_period_not_started(
+    db, example_package, client, manager, time_machine
+):
+    time_machine.move_to(dt.datetime(2025, 1, 10, 12, tzinfo=dt.UTC), tick=False)
+    load(example_package / "package")
+    submit_claim(actor=None, contract_code="EX-1", period_code="T1")
+    draft = run_claim(actor=None, contract_code="EX-1", period_code="T2")
+    # a draft left from before such drafts were refused, computed before T2 began
+    Claim.objects.filter(pk=draft.pk).update(
+        computed_at=dt.datetime(2024, 12, 20, 12, tzinfo=dt.UTC)
+    )
+    client.force_login(manager)
+    response = client.get(_url("contract_detail", code="EX-1"))
+    assert response.context["draft"] is None
+    assert response.context["forecast"]["periods"] == ("T2", "T3")
+    page = response.content.decode()
+    assert "computed on 20 Dec 2024, before its period started on 1 Jan 2025" in page
+    assert "Not counted: the out-of-date draft for T2" in page
+
+
+# --- the submit form only when a submit can succeed --------------------------------------
+
+
+def test_the_submit_form_is_offered_only_when_it_can_succeed(db, example_package, client, manager):
+    load(example_package / "package")
+    run_claim(actor=None, contract_code="EX-1", period_code="T2")
+    client.force_login(manager)
+    page = client.get(_url("claim_detail", code="EX-1", period="T2")).content.decode()
+    assert "Submit T1 first: periods are claimed in order." in page
+    assert 'name="submit-confirm"' not in page
+    response = client.post(
+        _url("claim_submit", code="EX-1", period="T2"), {"submit-confirm": "on"}, follow=True
+    )
+    assert "Not submitted: Submit T1 first: periods are claimed in order." in (
+        response.content.decode()
+    )
+    run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    page = client.get(_url("claim_detail", code="EX-1", period="T1")).content.decode()
+    assert 'name="submit-confirm"' in page and "Not ready to submit" not in page
+
+
+# --- the child's achievements page is audited ---------------------------------------------
+
+
+def test_viewing_a_childs_achievements_is_recorded(claimed, client, manager):
+    from linkwork.audit.models import AuditEntry
+    from linkwork.people.models import Pupil
+
+    pupil = Pupil.objects.get(upn="C201300024001")
+    client.force_login(manager)
+    client.get(_url("child_achievements", pk=pupil.pk))
+    (entry,) = AuditEntry.objects.filter(action="child.viewed")
+    assert (entry.actor, entry.pupil, entry.summary) == (manager, pupil, "achievements")
+
+
+# --- a draft's downloads say so -----------------------------------------------------------
+
+
+def _file_name(response):
+    return response["Content-Disposition"].removeprefix('attachment; filename="').rstrip('"')
+
+
+def test_a_drafts_downloads_are_marked_draft(claimed, client, manager):
+    client.force_login(manager)  # T3 is a draft
+    xlsx = client.get(_url("claim_statement", code="EX-1", period="T3", payer="LA", fmt="xlsx"))
+    assert _file_name(xlsx) == "claim-EX-1-T3-LA-DRAFT.xlsx"
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet["A1"].value == "DRAFT — not a claim" and sheet["A1"].font.b
+    assert "DRAFT" in sheet.title and sheet.oddHeader.center.text == "DRAFT — not a claim"
+    pdf = client.get(_url("claim_statement", code="EX-1", period="T3", payer="LA", fmt="pdf"))
+    assert _file_name(pdf) == "claim-EX-1-T3-LA-DRAFT.pdf"
+    assert "DRAFT — not a claim".encode("cp1252") in _pdf_text(pdf.content)
+    evidence = client.get(_url("claim_evidence", code="EX-1", period="T3"))
+    assert _file_name(evidence) == "evidence-EX-1-T3-DRAFT.csv"
+    rows = list(csv.reader(io.StringIO(evidence.content.decode())))
+    assert rows[0][0] == "Status" and {r[0] for r in rows[1:]} == {"DRAFT"}
+
+
+def test_a_submitted_claims_downloads_are_not_marked_draft(claimed, client, manager):
+    client.force_login(manager)
+    xlsx = client.get(_url("claim_statement", code="EX-1", period="T1", payer="LA", fmt="xlsx"))
+    assert _file_name(xlsx) == "claim-EX-1-T1-LA.xlsx"
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet["A1"].value == "Contract"
+    pdf = client.get(_url("claim_statement", code="EX-1", period="T1", payer="LA", fmt="pdf"))
+    assert _file_name(pdf) == "claim-EX-1-T1-LA.pdf" and b"DRAFT" not in _pdf_text(pdf.content)
+    evidence = client.get(_url("claim_evidence", code="EX-1", period="T1"))
+    assert _file_name(evidence) == "evidence-EX-1-T1.csv"
+
+
+# --- adjustments: why, and the line reversed, the same everywhere --------------------------
+
+
+def test_a_payer_is_told_why_a_line_is_reversed(claimed, client, manager, funder):
+    submit_claim(actor=None, contract_code="EX-1", period_code="T3")
+    client.force_login(funder)  # LA: the adjustment has a portion for LA
+    response = client.get(_url("claim_detail", code="EX-1", period="T3"))
+    (row,) = [r for r in response.context["statement"] if r["kind"] == "adjustment"]
+    assert row["achieved_on"] is None
+    assert str(row["reversal"]) == "T1 line 5, achieved 2024-12-31"
+    assert row["reversal"].why == "engagement thresholds no longer met"
+    page = response.content.decode()
+    assert (
+        "<td>T1 line 5, achieved 2024-12-31</td><td>engagement thresholds no longer met</td>"
+        in (page)
+    )
+    # the evidence's details stay with the programme
+    assert "sessions" not in page and "attended" not in page and "R201300024002" not in page
+    rows = list(
+        load_workbook(
+            io.BytesIO(
+                client.get(
+                    _url("claim_statement", code="EX-1", period="T3", payer="LA", fmt="xlsx")
+                ).content
+            )
+        ).active.iter_rows(values_only=True)
+    )
+    (adjustment,) = [r for r in rows if r[1] == "adjustment"]
+    assert adjustment[5:] == (
+        None,
+        adjustment[6],
+        adjustment[7],
+        "T1 line 5",
+        dt.datetime(2024, 12, 31),
+        "engagement thresholds no longer met",
+    )
+    assert not any("sessions" in str(cell) for row in rows for cell in row)
+
+
+def test_an_adjustment_is_presented_the_same_everywhere(claimed, client, manager):
+    submit_claim(actor=None, contract_code="EX-1", period_code="T3")
+    client.force_login(manager)
+    response = client.get(_url("claim_detail", code="EX-1", period="T3"))
+    ((line, reversal),) = [(ln, r) for ln, r in response.context["rows"] if ln.kind == "adjustment"]
+    assert line.achieved_on is None
+    assert (reversal.line, reversal.achieved_on, reversal.why) == (
+        "T1 line 5",
+        dt.date(2024, 12, 31),
+        "engagement thresholds no longer met",
+    )
+    page = response.content.decode()
+    assert "<td>—</td><td>T1 line 5, achieved 2024-12-31</td>" in page
+    evidence = client.get(_url("claim_evidence", code="EX-1", period="T3"))
+    rows = list(csv.reader(io.StringIO(evidence.content.decode())))
+    columns = rows[0]
+    (adjustment,) = [dict(zip(columns, r, strict=True)) for r in rows[1:] if r[2] == "adjustment"]
+    assert (
+        adjustment["Achieved on"],
+        adjustment["Reverses"],
+        adjustment["Reversed line achieved on"],
+        adjustment["Why reversed"],
+    ) == ("", "T1 line 5", "2024-12-31", "engagement thresholds no longer met")
+    pdf = _pdf_text(
+        client.get(
+            _url("claim_statement", code="EX-1", period="T3", payer="FUND", fmt="pdf")
+        ).content
+    )
+    assert b"(T1 line 5)" in pdf and b"(2024-12-31)" in pdf
+
+
+def test_a_claim_page_with_adjustments_and_payments_has_bounded_queries(
+    claimed, client, manager, django_assert_max_num_queries
+):
+    submit_claim(actor=None, contract_code="EX-1", period_code="T3")
+    client.force_login(manager)
+    client.post(_url("claim_paid", code="EX-1", period="T3"), _payment("LA", "100.00"))
+    with django_assert_max_num_queries(16):
+        page = client.get(_url("claim_detail", code="EX-1", period="T3"))
+    assert "Part paid: £100.00 of £509.99" in page.content.decode()
