@@ -11,6 +11,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 
 from linkwork.audit.services import record
+from linkwork.core.documents import DocumentError
 
 from . import writers
 from .documents import document_files, latest_documents, read_document, store_document
@@ -105,12 +106,22 @@ def load_package(*, actor, path, dry_run: bool = False, problem_limit: int = 100
                 raise PackageInvalid(problems.lines(), len(problems))
             if "responses" in present:
                 report.counts["scores_from_responses"] = _score_responses(staging, report)
+            refused = []
             for document in documents:
-                stored = store_document(actor=actor, document=document)
+                # A store checks what the parse could not (the instruments a document
+                # names, once the package's own are stored): its refusals are the
+                # package's problems, and nothing is kept.
+                try:
+                    stored = store_document(actor=actor, document=document)
+                except DocumentError as exc:
+                    refused.extend(exc.errors)
+                    continue
                 tally = report.counts.setdefault(
                     document.kind.name, {"inserted": 0, "updated": 0, "unchanged": 0}
                 )
                 tally["inserted" if stored else "unchanged"] += 1
+            if refused:
+                raise PackageInvalid(refused, len(refused))
             record(
                 actor=actor,
                 action="package.loaded",

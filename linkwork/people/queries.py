@@ -7,7 +7,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from linkwork.accounts.models import Role
-from linkwork.audit.queries import history_for_pupil
 from linkwork.schools.models import School
 
 from .models import Cohort, Consent, Enrolment, Pupil
@@ -222,5 +221,18 @@ def child_profile(user, pupil: Pupil, *, today) -> dict:
             .order_by("-occurred_on", "-pk")[:RECENT]
         )
     if sees_history(user):
-        profile["history"] = list(history_for_pupil(pupil, limit=RECENT))
+        # Every view of the record is an entry too: the changes are listed apart, so a
+        # week of views does not push them out of sight, and the views are counted, with
+        # the latest few (the count is taken with them, in one query).
+        from django.db.models import Count, Window
+
+        from linkwork.audit.models import AuditEntry
+
+        entries = AuditEntry.objects.filter(pupil=pupil).select_related("actor")
+        views = list(entries.filter(action="child.viewed").annotate(total=Window(Count("pk")))[:5])
+        profile["history"] = {
+            "changes": list(entries.exclude(action="child.viewed")[:RECENT]),
+            "views": views,
+            "view_count": views[0].total if views else 0,
+        }
     return profile

@@ -47,8 +47,15 @@ def _text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def parse_screening_rules(source: str | bytes, *, filename: str) -> dict:
-    """Check a screening rules document; every problem raises as `file:line: key: message`."""
+def parse_screening_rules(
+    source: str | bytes, *, filename: str, instruments: dict | None = None
+) -> dict:
+    """Check a screening rules document; every problem raises as `file:line: key: message`.
+
+    With `instruments` ({code: definition}), a score rule's instrument, scale and
+    respondent must be among them; without, `store_screening_rules` checks them against
+    the instruments stored.
+    """
     data = read_yaml(source, filename=filename)
     if isinstance(source, bytes):
         source = source.decode("utf-8-sig")
@@ -118,12 +125,57 @@ def parse_screening_rules(source: str | bytes, *, filename: str) -> dict:
 
     if errors:
         raise DocumentError(errors)
-    return {
+    document = {
         "min_risk_areas": min_risk,
         "priority_areas": list(priority),
         "exclude_statutory": list(statutory),
         "areas": areas,
     }
+    if instruments is not None:
+        problems = instrument_problems(document, source, filename=filename, instruments=instruments)
+        if problems:
+            raise DocumentError(problems)
+    return document
+
+
+def instrument_problems(
+    document: dict, source: str, *, filename: str, instruments: dict
+) -> list[str]:
+    """The score rules of a checked document naming an instrument, scale or respondent
+    not among `instruments` ({code: definition}), each as `file:line: areas.NAME: …`.
+
+    Such a rule finds no score, so every pupil would have no data in its area.
+    """
+    problems = []
+    areas_at = key_line(source, "areas")
+    for name, rule in document["areas"].items():
+        if "score" not in rule:
+            continue
+        at = key_line(source, name, after_line=areas_at)
+        for key, message, value in _score_problems(rule, instruments):
+            line = key_line(source, key, after_line=at)
+            problems.append(f"{filename}:{line}: areas.{name}: {message} ({value})")
+    return problems
+
+
+def _score_problems(rule: dict, instruments: dict) -> list[tuple[str, str, str]]:
+    """(key, message, value) for a score rule not answered by `instruments`."""
+    code, scale = rule["score"].split("/", 1)
+    definition = instruments.get(code)
+    if definition is None:
+        known = ", ".join(sorted(instruments)) or "none"
+        return [("score", f"no instrument {code} is defined (instruments: {known})", code)]
+    problems = []
+    scales = definition.get("scales") or {}
+    if scale not in scales:
+        known = ", ".join(sorted(scales))
+        problems.append(("score", f"instrument {code} has no scale {scale} ({known})", scale))
+    respondent = rule.get("respondent")
+    answered = definition.get("respondents") or []
+    if respondent and answered and respondent not in answered:
+        message = f"instrument {code} is answered by {', '.join(answered)}"
+        problems.append(("respondent", message, respondent))
+    return problems
 
 
 def _parse_rule(add, where, rule, *, at):

@@ -129,3 +129,39 @@ def explain_in_words(
         )
         for name, seen in explanation.items()
     )
+
+
+# A pupil's statutory status in words, as it reads after "excluded:" or a name.
+STATUTORY_IN_WORDS = {
+    "CP": "on a child protection plan",
+    "CIN": "a child in need",
+    "LAC": "looked after",
+}
+EXCLUDED = re.compile(r"statutory status (\S+)")
+
+
+def excluded_in_words(reason: str) -> str:
+    """A stored reason for exclusion in words: `statutory status CP` is "on a child
+    protection plan"; a reason it does not recognise is shown as stored."""
+    match = EXCLUDED.fullmatch(reason)
+    if match is None:
+        return reason
+    return STATUTORY_IN_WORDS.get(match.group(1), reason)
+
+
+def risk_in_words(risk_areas: int, priority_areas: int) -> str:
+    """How many areas a pupil is at risk in, and how many of those are priority areas:
+    (5, 0) is "At risk in 5 areas, none of them priority areas"."""
+    if risk_areas == 0:
+        return "Not at risk in any area"
+    if risk_areas == 1:
+        return f"At risk in 1 area, {'a' if priority_areas else 'not a'} priority area"
+    if priority_areas == 0:
+        which = "none of them priority areas"
+    elif priority_areas == 1:
+        which = "1 of them a priority area"
+    elif priority_areas == risk_areas:
+        which = f"{'both' if risk_areas == 2 else 'all'} of them priority areas"
+    else:
+        which = f"{priority_areas} of them priority areas"
+    return f"At risk in {risk_areas} areas, {which}"

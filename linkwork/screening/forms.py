@@ -3,6 +3,7 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
+from linkwork.people.forms import WithdrawForm
 from linkwork.schools.models import School
 
 from .models import Decision
@@ -85,3 +86,39 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV or XLSX file", help_text="The package's columns, with a header row."
     )
+
+
+class DeleteRoundForm(forms.Form):
+    """Deleting a round takes its profiles with it: the manager ticks to confirm."""
+
+    confirm = forms.BooleanField(required=True)
+
+
+BACKDATED = "Backdated withdrawals reverse payments already claimed for this child after that date."
+
+
+class WithdrawalForm(WithdrawForm):
+    """A withdrawal from a date. One dated before today is confirmed first: the next claim
+    run reverses what was claimed for the child after that date."""
+
+    confirm_backdated = forms.BooleanField(required=False, label="Backdated withdrawal")
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    @property
+    def backdated(self) -> bool:
+        """Whether the date given is before today (the confirmation is then shown)."""
+        withdrawn_on = getattr(self, "cleaned_data", {}).get("withdrawn_on")
+        return withdrawn_on is not None and withdrawn_on < self.today
+
+    def clean(self):
+        data = super().clean()
+        if self.backdated and not data.get("confirm_backdated"):
+            self.add_error(
+                "confirm_backdated",
+                f"The withdrawal is dated {data['withdrawn_on']:%-d %B %Y}, before today. "
+                f"{BACKDATED} Tick the box to confirm.",
+            )
+        return data

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from linkwork.accounts.models import Role
 from linkwork.people.models import Enrolment, Pupil
 
-from .explanations import AreaInWords, explain_in_words
+from .explanations import AreaInWords, explain_in_words, risk_in_words
 from .models import ProfileStatus, RiskProfile, ScreeningRound, ScreeningRules
 from .rules import (
     RESPONDENT_ORDER,
@@ -474,6 +474,10 @@ class ShortlistRow:
     @property
     def accepted(self) -> bool:
         return self.profile.status in (ProfileStatus.ACCEPTED, ProfileStatus.ADDED)
+
+    @property
+    def risk(self) -> str:
+        return risk_in_words(self.profile.risk_areas, self.profile.priority_areas)
 
 
 def shortlist_rows(profiles, screening_round, *, failed=None) -> list[ShortlistRow]:

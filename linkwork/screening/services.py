@@ -13,12 +13,18 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from linkwork.accounts.models import Role
 from linkwork.audit.services import record
-from linkwork.people.models import Pupil, StatutoryStatus
+from linkwork.core.documents import DocumentError
+from linkwork.measures.queries import current_definitions
+from linkwork.people.models import SEN, Pupil, Sex, StatutoryStatus, YearGroup
+from linkwork.schools.models import School
 
+from .documents import instrument_problems
+from .explanations import STATUTORY_IN_WORDS
 from .models import (
     Decision,
     ProfileStatus,
@@ -38,7 +44,7 @@ from .queries import (
     screening_data_for,
 )
 from .rules import KEPT, Rules, screen
-from .uploads import UPLOADABLE, upload_problems, write_package
+from .uploads import UPLOADABLE, as_uploaded, more_not_listed, upload_problems, write_package
 
 DECISION_STATUS = {
     Decision.ACCEPT: ProfileStatus.ACCEPTED,
@@ -48,8 +54,20 @@ DECISION_STATUS = {
 
 
 @transaction.atomic
-def store_screening_rules(*, actor, document: dict, source: str) -> ScreeningRules:
-    """Store a checked rules document as the next version; the same document is a no-op."""
+def store_screening_rules(
+    *, actor, document: dict, source: str, filename: str = "screening.yaml"
+) -> ScreeningRules:
+    """Store a checked rules document as the next version; the same document is a no-op.
+
+    A score rule must name an instrument, scale and respondent known to Linkwork (shipped
+    with it, or stored: a package's own instruments are stored before its screening
+    rules): else DocumentError, located in `source`.
+    """
+    problems = instrument_problems(
+        document, source, filename=filename, instruments=_known_instruments()
+    )
+    if problems:
+        raise DocumentError(problems)
     latest = ScreeningRules.objects.select_for_update().order_by("-version").first()
     if latest is not None and latest.document == document:
         return latest
@@ -66,10 +84,21 @@ def store_screening_rules(*, actor, document: dict, source: str) -> ScreeningRul
     return rules
 
 
+def _known_instruments() -> dict[str, dict]:
+    """The latest definition of every instrument, by code: those stored, and those shipped
+    with Linkwork (a migration stores them in every database; a database emptied by hand,
+    as tests do, still knows them)."""
+    from linkwork.measures.shipped import shipped_instruments
+
+    shipped = {document["code"]: document for document, _ in shipped_instruments()}
+    return {**shipped, **current_definitions()}
+
+
 def run_screening(*, actor, school, on: date, rules: ScreeningRules | None = None):
     """Screen every pupil on roll at `school` on `on` and store the round.
 
-    Uses the latest rules unless given; a date after today is refused. Stores a risk
+    Uses the latest rules unless given; a date after today is refused, and so is a date
+    the school was already screened on (open that round, or delete it). Stores a risk
     profile per pupil (with the explanation), the shortlist order, the rules version and
     the newest data date. The round comes back with its `result` (the engine's
     `ScreeningResult`).
@@ -85,7 +114,9 @@ def run_screening_rounds(*, actor, schools, on: date, rules: ScreeningRules | No
     read one query per batch of schools (about `queries.BATCH` pupils) and each batch's
     profiles are written at once, so time grows with the number of pupils, not of
     schools, and memory stays that of a few batches. Each round is audited. Returns the
-    rounds, in school order. A date after today is refused.
+    rounds, in school order. A date after today is refused, and so is the whole call
+    when any of the schools was already screened on that date: none is screened, and
+    every such school is named.
     """
     return _screen_schools(actor, schools, on, rules)
 
@@ -98,6 +129,32 @@ def _check_screening_date(on: date) -> None:
             f"The screening date {on.isoformat()} is after today: a round screens data on record."
         )
         raise ValidationError({"on": message})
+
+
+def _check_not_screened(schools, on: date) -> None:
+    """Refuse, naming every one, schools already screened on `on`.
+
+    A second round of a school on one date would stand as its latest round, with none
+    of the decisions recorded on the first: the school's review would seem to start
+    again. The schools are locked until the rounds are stored, so two runs at once
+    cannot both pass.
+    """
+    # NO KEY UPDATE: new rows referring to the schools (pupils, services) still go in.
+    schools = (
+        School.objects.select_for_update(no_key=True)
+        .filter(pk__in={school.pk for school in schools})
+        .annotate(screened=Exists(ScreeningRound.objects.filter(school=OuterRef("pk"), on=on)))
+        .order_by("pk")
+    )
+    screened = sorted((s for s in schools if s.screened), key=lambda s: (s.name, s.pk))
+    if screened:
+        raise ValidationError(
+            [
+                f"{school.name} was already screened on {on:%-d %b %Y}: open that round, "
+                "or delete it first if nothing is decided."
+                for school in screened
+            ]
+        )
 
 
 def _screen_schools(actor, schools, on, rules, *, keep_results=False) -> list[ScreeningRound]:
@@ -116,6 +173,7 @@ def _screen_schools(actor, schools, on, rules, *, keep_results=False) -> list[Sc
         and connection.get_autocommit()
     )
     with transaction.atomic():
+        _check_not_screened(schools, on)
         rules = _rules_or_latest(rules)
         engine_rules = Rules.from_document(rules.document)
         batches = screening_batches(schools)
@@ -552,10 +610,11 @@ def check_upload(*, upload_id: int) -> Upload:
         Path(upload.folder), filename, today=timezone.localdate(upload.uploaded_at)
     )
     if report is None or own:
+        listed = _in_line_order(filename, [*errors, *own], count + own_count)
         _finish(
             upload,
             UploadStatus.INVALID,
-            errors=_in_line_order(filename, [*errors, *own], count + own_count),
+            errors=as_uploaded(listed, filename, upload.original_name),
             error_count=count + own_count,
         )
     else:
@@ -574,7 +633,7 @@ def _in_line_order(filename: str, errors: list[str], count: int) -> list[str]:
     in the order found), then any without a line, then how many are not listed."""
     located, other = [], []
     for error in errors:
-        if error.endswith(" more problems not listed"):
+        if error.endswith((" more problems not listed", " more problem not listed")):
             continue
         parts = error.split(":", 2)
         if len(parts) > 2 and parts[1].isdigit():
@@ -583,7 +642,7 @@ def _in_line_order(filename: str, errors: list[str], count: int) -> list[str]:
             other.append(error)
     listed = [error for _, error in sorted(located, key=itemgetter(0))] + other
     if count > len(listed):
-        listed.append(f"{filename}: {count - len(listed)} more problems not listed")
+        listed.append(f"{filename}: {more_not_listed(count - len(listed))}")
     return listed
 
 
@@ -632,32 +691,120 @@ def _pupils_in(folder: str) -> dict[str, dict]:
 
 def _record_pupil_changes(actor, upload, before: dict, after: dict) -> None:
     """One entry in each child's history for what the upload changed about them (their
-    name, year group, flags…) or that it added them; unchanged pupils get none."""
+    name, year group, flags…), in words with the old and new values, or that it added
+    them; unchanged pupils get none."""
     from linkwork.audit.services import changes_between
 
+    entries = []
     for upn, now in after.items():
         was = before.get(upn)
         fields = {name: now[name] for name in PUPIL_FIELDS}
         old = None if was is None else {name: was[name] for name in PUPIL_FIELDS}
         changes = changes_between(old, fields)
-        if was is None:
-            action, summary = "pupil.added", "added"
-        elif changes:
-            action, summary = "pupil.changed", f"{', '.join(changes)} changed"
-        else:
+        if was is not None and not changes:
             continue
+        entries.append((now["pk"], was, now, changes))
+    moved = {
+        school
+        for _, was, now, changes in entries
+        if was is not None and "school_id" in changes
+        for school in (was["school_id"], now["school_id"])
+    }
+    schools = dict(School.objects.filter(pk__in=moved).values_list("pk", "name"))
+    by_upload = f" by the upload {upload.original_name}"
+    for pupil_id, was, now, changes in entries:
+        if was is None:
+            action, summary = "pupil.added", "Added"
+        else:
+            action, summary = "pupil.changed", _pupil_changes_in_words(was, now, schools)
+            summary = _shortened(summary, AUDIT_SUMMARY - len(by_upload))
         record(
             actor=actor,
             action=action,
-            pupil=Pupil(pk=now["pk"]),
-            summary=f"{summary} by the upload {upload.original_name}",
+            pupil=Pupil(pk=pupil_id),
+            summary=f"{summary}{by_upload}",
             changes=changes,
         )
+
+
+AUDIT_SUMMARY = 300  # the longest summary an audit entry keeps
+
+
+def _shortened(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+FLAG_LABELS = {
+    "fsm": "free school meals",
+    "eal": "English as an additional language",
+}
+
+
+def _pupil_changes_in_words(was: dict, now: dict, schools: dict[int, str]) -> str:
+    """What changed about a pupil, in words, old → new: "Name changed from Amara Example
+    to Amira Example; year group 5 → 6; free school meals: No → Yes"."""
+    parts = []
+
+    def changed(name):
+        return was[name] != now[name]
+
+    if changed("given_name") or changed("family_name"):
+        parts.append(
+            f"name changed from {was['given_name']} {was['family_name']} "
+            f"to {now['given_name']} {now['family_name']}"
+        )
+    if changed("school_id"):
+        old, new = schools[was["school_id"]], schools[now["school_id"]]
+        parts.append(f"school {old} → {new}")
+    if changed("date_of_birth"):
+        old, new = _day(was["date_of_birth"]), _day(now["date_of_birth"])
+        parts.append(f"date of birth {old} → {new}")
+    if changed("year_group"):
+        old, new = _year_group(was["year_group"]), _year_group(now["year_group"])
+        parts.append(f"year group {old} → {new}")
+    if changed("sex"):
+        old, new = _choice(Sex, was["sex"]), _choice(Sex, now["sex"])
+        parts.append(f"sex: {old} → {new}")
+    for flag in ("fsm", "eal"):
+        if changed(flag):
+            old, new = _yes_no(was[flag]), _yes_no(now[flag])
+            parts.append(f"{FLAG_LABELS[flag]}: {old} → {new}")
+    if changed("sen"):
+        old, new = _choice(SEN, was["sen"]), _choice(SEN, now["sen"])
+        parts.append(f"special educational needs: {old} → {new}")
+    if changed("statutory_status"):
+        old, new = _statutory(was["statutory_status"]), _statutory(now["statutory_status"])
+        parts.append(f"statutory status: {old} → {new}")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def _day(value) -> str:
+    return f"{value:%-d %b %Y}" if value else "not recorded"
+
+
+def _year_group(value: str) -> str:
+    return _choice(YearGroup, value).removeprefix("Year ")
+
+
+def _choice(choices, value: str) -> str:
+    if not value:
+        return "not recorded"
+    return choices(value).label if value in choices.values else value
+
+
+def _yes_no(value) -> str:
+    return "not recorded" if value is None else ("Yes" if value else "No")
+
+
+def _statutory(value: str) -> str:
+    return STATUTORY_IN_WORDS.get(value, "none")
 
 
 def load_upload(*, upload_id: int) -> Upload:
     """Load an upload for real (one transaction, by the package loader). A pupils file
     also records, in each child's history, what it changed about them."""
+    from linkwork.packages.resources import BY_NAME
     from linkwork.packages.services import PackageInvalid, load_package
 
     upload = Upload.objects.select_related("uploaded_by").get(pk=upload_id)
@@ -671,7 +818,9 @@ def load_upload(*, upload_id: int) -> Upload:
                 _record_pupil_changes(upload.uploaded_by, upload, before, after)
     except PackageInvalid as exc:
         # the data changed since the check: nothing was written
-        _finish(upload, UploadStatus.FAILED, errors=exc.errors, error_count=exc.count)
+        filename = BY_NAME[upload.resource].filename
+        errors = as_uploaded(exc.errors, filename, upload.original_name)
+        _finish(upload, UploadStatus.FAILED, errors=errors, error_count=exc.count)
     else:
         _finish(upload, UploadStatus.LOADED, rows=sum(report.rows.values()), counts=report.counts)
     return upload
@@ -693,5 +842,5 @@ def _finish(upload, status, *, errors=(), error_count=0, rows=None, counts=None,
         action=f"upload.{status}",
         obj=upload,
         summary=f"{upload.original_name}: {upload.get_status_display()}"
-        + (f", {error_count} problems" if error_count else ""),
+        + (f", {error_count} problem{'' if error_count == 1 else 's'}" if error_count else ""),
     )

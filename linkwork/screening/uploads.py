@@ -142,7 +142,21 @@ def upload_problems(
         header = handle.readline().strip()
     if not rows and header:  # with no header at all, the package rules say so
         count += 1
-        problems.append(f"{resource_filename}:2: no rows: the file has a header but no data")
+        problems.append(f"{resource_filename}:1: the file has a header but no rows")
     if count > len(problems):
-        problems.append(f"{resource_filename}: {count - len(problems)} more problems not listed")
+        problems.append(f"{resource_filename}: {more_not_listed(count - len(problems))}")
     return problems, count
+
+
+def more_not_listed(count: int) -> str:
+    return f"{count} more problem{'' if count == 1 else 's'} not listed"
+
+
+def as_uploaded(errors: list[str], resource_filename: str, original_name: str) -> list[str]:
+    """Problems named by the package's file (`pupils.csv:3: …`) named instead by the file
+    the manager uploaded (`autumn pupils.xlsx:3: …`): its lines are the same."""
+    prefix = f"{resource_filename}:"
+    return [
+        f"{original_name}:{error[len(prefix) :]}" if error.startswith(prefix) else error
+        for error in errors
+    ]

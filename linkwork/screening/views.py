@@ -13,19 +13,30 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from linkwork.accounts.models import Role
 from linkwork.core.documents import DocumentError
-from linkwork.people.forms import ConsentForm, EnrolmentForm, WithdrawForm
+from linkwork.people.forms import ConsentForm, EnrolmentForm
 from linkwork.people.models import Consent, Pupil
 from linkwork.people.queries import child_for
 from linkwork.people.services import enrol_child, record_consent, withdraw_consent
 
 from .documents import parse_screening_rules
-from .forms import ReviewForm, RulesForm, RunForm, ShortlistFilterForm, UploadForm
+from .explanations import excluded_in_words
+from .forms import (
+    BACKDATED,
+    DeleteRoundForm,
+    ReviewForm,
+    RulesForm,
+    RunForm,
+    ShortlistFilterForm,
+    UploadForm,
+    WithdrawalForm,
+)
 from .models import Decision, Upload
 from .queries import (
     at_or_after,
     excluded_from,
     latest_rules,
     may_review,
+    open_enrolments,
     others_for,
     place_on_shortlist,
     round_for,
@@ -92,13 +103,14 @@ def round_list(request):
 @require_POST
 def run(request):
     form = RunForm(request.POST)
+    already = None
     if form.is_valid():
+        school, on = form.cleaned_data["school"], form.cleaned_data["on"]
         try:
-            screening_round = run_screening(
-                actor=request.user, school=form.cleaned_data["school"], on=form.cleaned_data["on"]
-            )
+            screening_round = run_screening(actor=request.user, school=school, on=on)
         except ValidationError as exc:
             form.add_error(None, exc)
+            already = rounds_visible_to(request.user).filter(school=school, on=on).first()
         else:
             return redirect("screening:round_detail", pk=screening_round.pk)
     rounds = rounds_visible_to(request.user).select_related("school", "rules")[:100]
@@ -109,6 +121,7 @@ def run(request):
             "rounds": rounds,
             "run_form": form,
             "rules": latest_rules(),
+            "already": already,
         },
         status=400,
     )
@@ -121,15 +134,15 @@ def rules(request):
     form = RulesForm(request.POST or None, request.FILES or None)
     problems = []
     if request.method == "POST" and form.is_valid():
+        source = form.cleaned_data["source"]
         try:
-            document = parse_screening_rules(form.cleaned_data["source"], filename="screening.yaml")
-        except DocumentError as exc:
-            problems = exc.errors
-        else:
-            source = form.cleaned_data["source"]
+            document = parse_screening_rules(source, filename="screening.yaml")
             if isinstance(source, bytes):
                 source = source.decode("utf-8-sig")
             stored = store_screening_rules(actor=request.user, document=document, source=source)
+        except DocumentError as exc:
+            problems = exc.errors
+        else:
             messages.success(request, f"Screening rules version {stored.version} in use.")
             return redirect("screening:rules")
     return render(
@@ -189,7 +202,10 @@ def _round_page(request, screening_round, *, pupil=None, review_form=None, statu
             "counts": shortlist_counts(screening_round, today=today),
             "query": query.urlencode(),
             "here": here.urlencode(),
-            "excluded": excluded_from(screening_round),
+            "excluded": [
+                (profile, excluded_in_words(profile.excluded_reason))
+                for profile in excluded_from(screening_round)
+            ],
             "others": others_for(screening_round, today=today) if can_review else [],
             "can_review": can_review,
             "can_consent": request.user.role in CONSENT_ROLES,
@@ -217,6 +233,9 @@ def round_detail(request, pk):
 @require_POST
 def round_delete(request, pk):
     screening_round = round_for(request.user, pk)
+    if not DeleteRoundForm(request.POST).is_valid():
+        messages.error(request, "Not deleted: tick the box to confirm the deletion.")
+        return redirect("screening:round_detail", pk=screening_round.pk)
     try:
         delete_screening_round(actor=request.user, screening_round=screening_round)
     except ValidationError as exc:
@@ -275,16 +294,43 @@ def review(request, pk):
     return _round_page(request, screening_round, pupil=pupil, review_form=form, status=400)
 
 
-def _consent_page(request, pupil, form=None, status=200):
+def _enrolment_in_force(pupil, today):
+    """The child's open enrolment (not ended before today), if any: while it lasts there
+    is nobody to enrol."""
+    return (
+        open_enrolments(today)
+        .filter(pupil=pupil)
+        .select_related("cohort", "link_worker")
+        .order_by("enrolled_on")
+        .first()
+    )
+
+
+def _consent_page(request, pupil, form=None, *, withdrawing=None, status=200):
+    """The consent page. `withdrawing` is (consent id, form) of a withdrawal not recorded,
+    shown again, as typed, by that consent."""
+    today = timezone.localdate()
+    failed_pk, failed_form = withdrawing or (None, None)
+    consents = [
+        {
+            "consent": consent,
+            "withdraw_form": failed_form
+            if consent.pk == failed_pk
+            else WithdrawalForm(today=today, auto_id=f"withdraw-{consent.pk}-%s"),
+        }
+        for consent in pupil.consents.order_by("purpose", "-given_on")
+    ]
     return render(
         request,
         "screening/consent.html",
         {
             "pupil": pupil,
-            "consents": pupil.consents.order_by("purpose", "-given_on"),
+            "consents": consents,
             "form": form or ConsentForm(),
-            "withdraw_form": WithdrawForm(),
+            "withdraw_form": failed_form,
             "enrolments": pupil.enrolments.select_related("cohort", "link_worker"),
+            "in_force": _enrolment_in_force(pupil, today),
+            "backdated": BACKDATED,
             "can_enrol": request.user.role in ENROL_ROLES,
         },
         status=status,
@@ -322,27 +368,40 @@ def consent(request, pk):
 @role_required(CONSENT_ROLES)
 @require_POST
 def withdraw(request, pk):
+    """Record a withdrawal; one dated before today only once confirmed, as it reverses
+    payments already claimed for the child after that date."""
     visible = Pupil.objects.visible_to(request.user)
-    record = get_object_or_404(Consent.objects.filter(pupil__in=visible), pk=pk)
-    form = WithdrawForm(request.POST)
+    record = get_object_or_404(
+        Consent.objects.filter(pupil__in=visible).select_related("pupil__school"), pk=pk
+    )
+    today = timezone.localdate()
+    form = WithdrawalForm(request.POST, today=today, auto_id=f"withdraw-{record.pk}-%s")
     if form.is_valid():
+        withdrawn_on = form.cleaned_data["withdrawn_on"]
         try:
-            withdraw_consent(
-                actor=request.user, consent=record, withdrawn_on=form.cleaned_data["withdrawn_on"]
-            )
+            withdraw_consent(actor=request.user, consent=record, withdrawn_on=withdrawn_on)
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            form.add_error(None, exc)
         else:
-            messages.success(request, "Withdrawal recorded.")
-    else:
-        messages.error(request, "Give the date the withdrawal takes effect.")
-    return redirect("screening:consent", pk=record.pupil_id)
+            done = f"Withdrawal recorded from {withdrawn_on:%-d %B %Y}."
+            if withdrawn_on < today:
+                done = f"{done} {BACKDATED}"
+            messages.success(request, done)
+            return redirect("screening:consent", pk=record.pupil_id)
+    return _consent_page(request, record.pupil, withdrawing=(record.pk, form), status=400)
 
 
 @role_required(ENROL_ROLES)
 @require_http_methods(["GET", "POST"])
 def enrol(request, pk):
     pupil = child_for(request.user, pk)
+    in_force = _enrolment_in_force(pupil, timezone.localdate())
+    if in_force is not None:
+        # one enrolment at a time: nothing to enrol while this one lasts
+        status = 400 if request.method == "POST" else 200
+        return render(
+            request, "screening/enrol.html", {"pupil": pupil, "in_force": in_force}, status=status
+        )
     form = EnrolmentForm(request.POST or None, school=pupil.school)
     status = 200
     if request.method == "POST":
@@ -351,7 +410,7 @@ def enrol(request, pk):
             try:
                 enrol_child(actor=request.user, pupil=pupil, **form.cleaned_data)
             except ValidationError as exc:
-                form.add_error(None, exc.messages)
+                form.add_error(None, exc)
             else:
                 messages.success(request, f"{pupil.name} is enrolled.")
                 return redirect("screening:consent", pk=pupil.pk)

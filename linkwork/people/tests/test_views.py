@@ -109,10 +109,32 @@ def test_link_worker_sees_scores_interactions_and_history(
         "Check-in 1",
         "Sharing with named partners",
         "History",
-        "child.viewed",
+        "Viewed 1 time; the latest:",
         "Lee Worker",
     ):
         assert shown in html, shown
+
+
+@pytest.mark.django_db
+def test_history_keeps_changes_in_sight_however_often_the_record_is_viewed(
+    client, link_worker, make_pupil, enrol
+):
+    from linkwork.audit.services import record
+
+    pupil = make_pupil()
+    enrol(pupil, link_worker=link_worker)
+    record(actor=link_worker, action="pupil.changed", pupil=pupil, summary="Year group 5 → 6")
+    client.force_login(link_worker)
+    for _ in range(30):
+        client.get(detail(pupil))
+    response = client.get(detail(pupil))
+    history = response.context["history"]
+    assert [entry.action for entry in history["changes"]] == ["pupil.changed"]
+    assert history["view_count"] == 31 and len(history["views"]) == 5
+    html = response.content.decode()
+    assert "Year group 5 → 6" in html
+    assert "Viewed 31 times; the latest:" in html
+    assert html.count("(profile)</li>") == 5
 
 
 @pytest.mark.django_db

@@ -1,11 +1,13 @@
 import pytest
 
 from linkwork.core.documents import DocumentError
+from linkwork.measures.models import Instrument
 from linkwork.packages.generator import SCREENING_YAML
 from linkwork.packages.services import PackageInvalid, load_package
 from linkwork.people.models import StatutoryStatus
 from linkwork.screening.documents import STATUTORY, parse_screening_rules
 from linkwork.screening.models import ScreeningRules
+from linkwork.screening.services import store_screening_rules
 
 from .example import RULES_YAML
 
@@ -210,3 +212,120 @@ def test_a_package_with_the_generated_rules_loads(tmp_path):
     (tmp_path / "screening.yaml").write_text(SCREENING_YAML, encoding="utf-8")
     load_package(actor=None, path=tmp_path)
     assert ScreeningRules.objects.get().document["exclude_statutory"] == ["CIN", "CP", "LAC"]
+
+
+# Instruments: a score rule names an instrument, scale and respondent defined ------------
+
+WELLBEING_YAML = """\
+code: WB
+name: A wellbeing scale of the zone's own
+respondents: [self]
+item_values: {min: 1, max: 5}
+items: [wb01, wb02]
+missing_items:
+  max_missing_per_scale: 0
+  rounding: none
+scales:
+  total:
+    name: Wellbeing
+    items: [wb01, wb02]
+    range: {min: 2, max: 10}
+    direction: higher_is_better
+    sd: 1.5
+    reliability: 0.8
+"""
+
+BLOCK_RULES = """\
+min_risk_areas: 1
+exclude_statutory: [CIN, CP, LAC]
+areas:
+  wellbeing:
+    score: WB/total
+    at_risk_below: 4
+    respondent: parent
+"""
+
+
+def test_rules_are_checked_against_the_instruments_given():
+    instruments = {"SDQ": {"scales": {"emotional": {}, "peer": {}}, "respondents": ["self"]}}
+    source = RULES_YAML.replace("SDQ/peer", "SDQ/nothing")
+    assert errors_of_checked(source, instruments) == [
+        "screening.yaml:8: areas.relationships: instrument SDQ has no scale nothing "
+        "(emotional, peer) (nothing)"
+    ]
+    assert errors_of_checked(BLOCK_RULES, instruments) == [
+        "screening.yaml:5: areas.wellbeing: no instrument WB is defined (instruments: SDQ) (WB)"
+    ]
+    wellbeing = {"WB": {"scales": {"total": {}}, "respondents": ["self"]}}
+    assert errors_of_checked(BLOCK_RULES, wellbeing) == [
+        "screening.yaml:7: areas.wellbeing: instrument WB is answered by self (parent)"
+    ]
+    assert parse_screening_rules(RULES_YAML, filename="screening.yaml", instruments=instruments)
+
+
+def errors_of_checked(source, instruments):
+    with pytest.raises(DocumentError) as caught:
+        parse_screening_rules(source, filename="screening.yaml", instruments=instruments)
+    return caught.value.errors
+
+
+@pytest.mark.django_db
+def test_storing_rules_refuses_a_scale_no_instrument_has(manager):
+    source = RULES_YAML.replace("SDQ/peer", "SDQ/nothing")
+    document = parse_screening_rules(source, filename="screening.yaml")
+    with pytest.raises(DocumentError) as refused:
+        store_screening_rules(actor=manager, document=document, source=source)
+    assert refused.value.errors == [
+        "screening.yaml:8: areas.relationships: instrument SDQ has no scale nothing "
+        "(conduct, emotional, hyperactivity, peer, prosocial, total_difficulties) (nothing)"
+    ]
+    assert not ScreeningRules.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_latest_stored_version_of_an_instrument_is_the_one_checked(manager):
+    Instrument.objects.create(
+        code="SDQ",
+        version=99,
+        name="Strengths and Difficulties Questionnaire",
+        definition={"code": "SDQ", "scales": {"emotional": {}}, "respondents": ["self"]},
+    )
+    document = parse_screening_rules(RULES_YAML, filename="screening.yaml")
+    with pytest.raises(DocumentError) as refused:
+        store_screening_rules(actor=manager, document=document, source=RULES_YAML)
+    assert refused.value.errors == [
+        "screening.yaml:8: areas.relationships: instrument SDQ has no scale peer (emotional) (peer)"
+    ]
+
+
+@pytest.mark.django_db
+def test_the_shipped_instruments_are_known_in_a_database_without_them(manager):
+    Instrument.objects.all().delete()  # as a test emptying the database leaves it
+    document = parse_screening_rules(RULES_YAML, filename="screening.yaml")
+    assert store_screening_rules(actor=manager, document=document, source=RULES_YAML).version == 1
+
+
+@pytest.mark.django_db
+def test_a_package_s_rules_may_use_its_own_instruments(tmp_path):
+    (tmp_path / "instruments").mkdir()
+    (tmp_path / "instruments" / "WB.yaml").write_text(WELLBEING_YAML, encoding="utf-8")
+    source = BLOCK_RULES.replace("    respondent: parent\n", "")
+    (tmp_path / "screening.yaml").write_text(source, encoding="utf-8")
+    load_package(actor=None, path=tmp_path)
+    assert ScreeningRules.objects.get().document["areas"]["wellbeing"]["score"] == "WB/total"
+
+
+@pytest.mark.django_db
+def test_a_package_whose_rules_name_a_scale_not_defined_is_refused(tmp_path):
+    (tmp_path / "instruments").mkdir()
+    (tmp_path / "instruments" / "WB.yaml").write_text(WELLBEING_YAML, encoding="utf-8")
+    source = BLOCK_RULES.replace("WB/total", "WB/nothing")
+    (tmp_path / "screening.yaml").write_text(source, encoding="utf-8")
+    with pytest.raises(PackageInvalid) as refused:  # listed as problems, no traceback
+        load_package(actor=None, path=tmp_path)
+    assert refused.value.errors == [
+        "screening.yaml:5: areas.wellbeing: instrument WB has no scale nothing (total) (nothing)",
+        "screening.yaml:7: areas.wellbeing: instrument WB is answered by self (parent)",
+    ]
+    assert not ScreeningRules.objects.exists()
+    assert not Instrument.objects.filter(code="WB").exists()

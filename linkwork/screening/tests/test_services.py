@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
 from linkwork.audit.models import AuditEntry
+from linkwork.schools.models import School
 from linkwork.screening.documents import parse_screening_rules
 from linkwork.screening.models import ProfileStatus, RiskProfile, ScreeningRound, ScreeningRules
 from linkwork.screening.services import (
@@ -79,24 +80,28 @@ def test_query_count_does_not_grow_with_pupils(
         run_screening(actor=manager, school=school, on=ON)
 
 
-def test_rerun_gives_the_same_result(manager, school, rules, example_pupils):
-    first = run_screening(actor=manager, school=school, on=ON)
-    second = run_screening(actor=manager, school=school, on=ON)
-
-    def rows(r):
-        return list(
-            r.profiles.order_by("pupil__upn").values_list(
-                "pupil__upn",
-                "risk_areas",
-                "priority_areas",
-                "rank",
-                "excluded_reason",
-                "explanation",
-                "status",
-            )
+def profile_rows(screening_round):
+    return list(
+        screening_round.profiles.order_by("pupil__upn").values_list(
+            "pupil__upn",
+            "risk_areas",
+            "priority_areas",
+            "rank",
+            "excluded_reason",
+            "explanation",
+            "status",
         )
+    )
 
-    assert rows(first) == rows(second) and first.pk != second.pk
+
+def test_a_round_deleted_and_run_again_gives_the_same_result(
+    manager, school, rules, example_pupils
+):
+    first = run_screening(actor=manager, school=school, on=ON)
+    rows = profile_rows(first)
+    delete_screening_round(actor=manager, screening_round=first)
+    second = run_screening(actor=manager, school=school, on=ON)
+    assert profile_rows(second) == rows and first.pk != second.pk
 
 
 def test_round_keeps_its_rules_version(manager, school, rules, example_pupils):
@@ -105,11 +110,77 @@ def test_round_keeps_its_rules_version(manager, school, rules, example_pupils):
     store_screening_rules(
         actor=manager, document=parse_screening_rules(changed, filename="s"), source=changed
     )
-    second = run_screening(actor=manager, school=school, on=ON)
+    second = run_screening(actor=manager, school=school, on=date(2026, 10, 2))
     assert (first.rules.version, second.rules.version) == (1, 2)
     assert len(shortlist_of(first)) == 4 and len(shortlist_of(second)) == 1
-    older = run_screening(actor=manager, school=school, on=ON, rules=rules)
+    older = run_screening(actor=manager, school=school, on=date(2026, 10, 3), rules=rules)
     assert shortlist_of(older) == SHORTLIST
+
+
+# One round a school a day -------------------------------------------------------------
+
+ALREADY = (
+    "Riverside Primary was already screened on 1 Oct 2026: open that round, or delete it "
+    "first if nothing is decided."
+)
+
+
+def test_a_second_round_of_a_school_on_one_date_is_refused(
+    manager, school_staff, school, rules, example_pupils
+):
+    first = run_screening(actor=manager, school=school, on=ON)
+    review_shortlist(
+        actor=school_staff,
+        screening_round=first,
+        pupil=example_pupils["A"],
+        decision="accept",
+        reason="Agreed at the pastoral meeting",
+    )
+    with pytest.raises(ValidationError) as refused:
+        run_screening(actor=manager, school=school, on=ON)
+    assert refused.value.messages == [ALREADY]
+    assert list(ScreeningRound.objects.values_list("pk", flat=True)) == [first.pk]
+    assert AuditEntry.objects.filter(action="screening.run").count() == 1
+    # another date is another round
+    assert run_screening(actor=manager, school=school, on=date(2026, 10, 2)).pk != first.pk
+
+
+def test_rounds_of_many_schools_are_refused_whole_naming_each_school_screened(
+    manager, area, school, other_school, rules, example_pupils
+):
+    third = School.objects.create(
+        urn="100003", name="Brookside Primary", phase="primary", area=area
+    )
+    run_screening(actor=manager, school=school, on=ON)
+    run_screening(actor=manager, school=third, on=ON)
+    with pytest.raises(ValidationError) as refused:
+        run_screening_rounds(actor=manager, schools=[school, other_school, third], on=ON)
+    assert refused.value.messages == [
+        "Brookside Primary was already screened on 1 Oct 2026: open that round, or delete it "
+        "first if nothing is decided.",
+        ALREADY,
+    ]
+    assert not ScreeningRound.objects.filter(school=other_school).exists()
+    assert ScreeningRound.objects.count() == 2
+
+
+def test_a_round_deleted_by_mistake_can_be_run_again(manager, school, rules, example_pupils):
+    first = run_screening(actor=manager, school=school, on=ON)
+    delete_screening_round(actor=manager, screening_round=first)
+    assert run_screening(actor=manager, school=school, on=ON).on == ON
+
+
+def test_screen_command_refuses_a_school_already_screened_that_day(
+    manager, school, rules, example_pupils
+):
+    from django.core.management.base import CommandError
+
+    call_command("screen", "--school", school.urn, "--on", "2026-10-01", stdout=StringIO())
+    with pytest.raises(CommandError, match="Riverside Primary was already screened on 1 Oct"):
+        call_command("screen", "--school", school.urn, "--on", "2026-10-01")
+    with pytest.raises(CommandError, match="Riverside Primary was already screened on 1 Oct"):
+        call_command("screen", "--all", "--on", "2026-10-01")
+    assert ScreeningRound.objects.count() == 1
 
 
 def test_data_after_the_date_is_not_seen(manager, school, rules, example_pupils):
@@ -139,6 +210,8 @@ def test_screen_command_for_all_schools_prints_a_summary_per_school(
 ):
     one = StringIO()
     call_command("screen", "--school", school.urn, "--on", "2026-10-01", "--json", stdout=one)
+    # one round a school a day: the round of one school makes way for the round of all
+    delete_screening_round(actor=manager, screening_round=ScreeningRound.objects.get())
     every = StringIO()
     call_command("screen", "--all", "--on", "2026-10-01", "--json", stdout=every)
     summaries = json.loads(every.getvalue())

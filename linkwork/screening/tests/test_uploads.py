@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import Workbook
 
+from linkwork.audit.models import AuditEntry
 from linkwork.core.upn import make_upn
 from linkwork.people.models import Pupil, SchoolAttendance
 from linkwork.screening.models import Upload
@@ -84,11 +85,15 @@ def test_xlsx_checked_then_loaded_in_the_background(
     assert not SchoolAttendance.objects.exists()  # the check was a dry run
     status = client.get(reverse("screening:upload_status", args=[upload.pk]))
     assert b"Ready to load" in status.content and b"<html" not in status.content
+    assert b"No problems found in 1 row (dry run)" in status.content
+    assert b"Load 1 row</button>" in status.content
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("screening:upload_load", args=[upload.pk]))
     upload.refresh_from_db()
     assert upload.status == "loaded"
     assert SchoolAttendance.objects.get(pupil=pupil).present_sessions == 171
+    status = client.get(reverse("screening:upload_status", args=[upload.pk]))
+    assert b"Loaded 1 row." in status.content
 
 
 def test_a_pupils_upload_writes_each_childs_history(
@@ -96,7 +101,6 @@ def test_a_pupils_upload_writes_each_childs_history(
 ):
     """A pupil the upload renames gets an entry in their history saying what changed; a
     new pupil, that they were added; a pupil sent unchanged, nothing."""
-    from linkwork.audit.models import AuditEntry
 
     renamed = make_pupil(given_name="Amara", family_name="Example", year_group="5")
     same = make_pupil(given_name="Bea", family_name="Sample", year_group="5")
@@ -119,9 +123,50 @@ def test_a_pupils_upload_writes_each_childs_history(
     changed = AuditEntry.objects.get(action="pupil.changed")
     assert changed.pupil_id == renamed.pk and changed.actor == manager
     assert changed.changes == {"given_name": ["Amara", "Amira"]}
-    assert changed.summary == "given_name changed by the upload pupils.csv"
+    assert changed.summary == (
+        "Name changed from Amara Example to Amira Example by the upload pupils.csv"
+    )
     assert AuditEntry.objects.get(action="pupil.added").pupil == Pupil.objects.get(upn=new)
     assert not AuditEntry.objects.filter(pupil=same, action__startswith="pupil.").exists()
+
+
+def test_a_pupils_upload_says_in_words_what_it_changed(
+    client, manager, make_pupil, school, other_school, media, django_capture_on_commit_callbacks
+):
+    moved = make_pupil(given_name="Amara", family_name="Example", year_group="5")
+    Pupil.objects.update(date_of_birth=dt.date(2015, 3, 1), fsm=False, sen="N", eal=False, sex="F")
+    content = HEADER + (f"{moved.upn},{other_school.urn},Amara,Example,2015-03-01,6,F,Y,K,N,CP\n")
+    client.force_login(manager)
+    post_file(client, "pupils", "autumn.csv", content.encode(), django_capture_on_commit_callbacks)
+    upload = Upload.objects.get()
+    assert upload.status == "checked", upload.errors
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("screening:upload_load", args=[upload.pk]))
+    changed = AuditEntry.objects.get(action="pupil.changed", pupil=moved)
+    assert changed.summary == (
+        "School Riverside Primary → Hillside Primary; year group 5 → 6; "
+        "free school meals: No → Yes; special educational needs: None → SEN support; "
+        "statutory status: none → on a child protection plan by the upload autumn.csv"
+    )
+    assert changed.changes == {
+        "fsm": [False, True],
+        "school_id": [school.pk, other_school.pk],
+        "sen": ["N", "K"],
+        "statutory_status": ["none", "CP"],
+        "year_group": ["5", "6"],
+    }
+
+
+def test_problems_name_the_file_uploaded(
+    client, manager, school, media, django_capture_on_commit_callbacks
+):
+    content = HEADER + f"X01000000102,{school.urn},Bea,Sample,2015-03-01,5,F,Y,N,N,none\n"
+    client.force_login(manager)
+    post_file(
+        client, "pupils", "Autumn term.csv", content.encode(), django_capture_on_commit_callbacks
+    )
+    errors = Upload.objects.get().errors
+    assert errors and all(error.startswith("Autumn term.csv:2: ") for error in errors)
 
 
 def test_not_a_spreadsheet_is_refused(client, manager, media, django_capture_on_commit_callbacks):
@@ -280,14 +325,17 @@ def test_a_header_without_rows_is_refused(
         client,
         manager,
         "pupils",
-        "pupils.csv",
+        "pupils_header.csv",
         HEADER + blank_lines,
         django_capture_on_commit_callbacks,
     )
     assert upload.status == "invalid"
-    assert upload.errors == ["pupils.csv:2: no rows: the file has a header but no data"]
+    assert upload.errors == ["pupils_header.csv:1: the file has a header but no rows"]
     page = client.get(reverse("screening:upload_detail", args=[upload.pk])).content.decode()
-    assert "Ready to load" not in page and "no rows" in page
+    assert "Ready to load" not in page and "1 problem;" in page
+    assert "pupils_header.csv:1: the file has a header but no rows" in page
+    entry = AuditEntry.objects.get(action="upload.invalid")
+    assert entry.summary == "pupils_header.csv: Problems found, 1 problem"
 
 
 def test_a_workbook_with_only_a_header_is_refused(
@@ -307,6 +355,4 @@ def test_a_workbook_with_only_a_header_is_refused(
         data.getvalue(),
         django_capture_on_commit_callbacks,
     )
-    assert Upload.objects.get().errors == [
-        "school_attendance.csv:2: no rows: the file has a header but no data"
-    ]
+    assert Upload.objects.get().errors == ["attendance.xlsx:1: the file has a header but no rows"]
