@@ -329,8 +329,9 @@ def change_service(*, actor, service, **fields):
 @transaction.atomic
 def add_partner(*, actor, code: str, name: str) -> Partner:
     """A new delivery partner; its code is how packages and registers name it."""
-    if Partner.objects.filter(code=code).exists():
-        raise Refused(f"There is already a partner with the code {code}.")
+    same = Partner.objects.filter(Q(code__iexact=code) | Q(name__iexact=name.strip())).first()
+    if same is not None:
+        raise Refused(f"There is already a partner {same.name} with the code {same.code}.")
     partner = Partner(code=code, name=name.strip())
     _valid(partner)
     partner.save()
@@ -342,8 +343,14 @@ def add_partner(*, actor, code: str, name: str) -> Partner:
 def add_service(*, actor, code: str, partner, name: str, school, **fields) -> Service:
     """A new service of a partner in one school, with its areas and, if known, when it
     meets and its places."""
-    if Service.objects.filter(code=code).exists():
-        raise Refused(f"There is already a service with the code {code}.")
+    same = Service.objects.filter(code__iexact=code).first() or (
+        Service.objects.filter(partner=partner, school=school, name__iexact=name.strip()).first()
+    )
+    if same is not None:
+        raise Refused(
+            f"There is already a service {same.name} with the code {same.code} "
+            f"({same.partner.name} at {same.school.name})."
+        )
     service = Service(code=code, partner=partner, name=name.strip(), school=school, **fields)
     _valid(service)
     service.save()

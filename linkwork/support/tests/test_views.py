@@ -752,7 +752,13 @@ def test_a_manager_adds_a_partner_and_its_service_then_renames_it(client, manage
     service = Service.objects.get(code="NEWT-TUE")
     assert (service.partner, service.weekday, service.capacity) == (partner, 1, 12)
     again = client.post(reverse("support:service_new"), data).content.decode()
-    assert "There is already a service with the code NEWT-TUE." in again
+    assert "There is already a service Tuesday drama with the code NEWT-TUE" in again
+    for other in ({"code": "newt-tue"}, {"code": "NEWT-TUE-2"}):  # same code; same name
+        page = client.post(reverse("support:service_new"), data | other).content.decode()
+        assert "There is already a service Tuesday drama" in page
+    twin = client.post(reverse("support:partner_new"), {"code": "NEWT2", "name": "new trust"})
+    assert "There is already a partner New Trust with the code NEWT" in twin.content.decode()
+    assert Partner.objects.count() == 1
     url = reverse("support:service_edit", kwargs={"pk": service.pk})
     client.post(
         url, {"name": "Tuesday drama club", "outcome_areas": ["confidence"], "weekday": "1"}
