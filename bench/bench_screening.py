@@ -229,12 +229,13 @@ def round_all(limit: int | None) -> None:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     best = None
-    for run in range(RUNS):
-        if run:
-            with connection.cursor() as cursor:
-                cursor.execute("TRUNCATE screening_riskprofile, screening_shortlistdecision")
-                cursor.execute("DELETE FROM screening_screeninground")
-                cursor.execute("VACUUM ANALYZE screening_riskprofile, screening_screeninground")
+    for _ in range(RUNS):
+        # Each run screens the schools afresh: a school has one round a day, and rounds
+        # of an earlier run (or of the quarter's) would only make the tables bigger.
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE screening_riskprofile, screening_shortlistdecision")
+            cursor.execute("DELETE FROM screening_screeninground")
+            cursor.execute("VACUUM ANALYZE screening_riskprofile, screening_screeninground")
         others = OtherBackends(os.environ["DATABASE_URL"], pid)
         db_started = backend_cpu(pid)
         started = time.perf_counter()
