@@ -13,6 +13,7 @@ from decimal import Decimal
 import yaml
 
 from linkwork.core.documents import DocumentError, read_yaml
+from linkwork.measures.references import score_problems as instrument_score_problems
 
 TOP_REQUIRED = ("code", "name", "starts_on", "ends_on", "cohorts", "periods", "payers", "triggers")
 TOP_OPTIONAL = ("caps",)
@@ -248,23 +249,7 @@ def score_problems(trigger: dict, instruments: dict) -> list[tuple[str, str, str
     scale or respondent is not among `instruments` ({code: definition})."""
     if trigger.get("measure") != "score" or not trigger.get("score"):
         return []
-    code, scale = trigger["score"].split("/", 1)
-    definition = instruments.get(code)
-    if definition is None:
-        known = ", ".join(sorted(instruments)) or "none"
-        return [("score", f"no instrument {code} is defined (instruments: {known})", code)]
-    problems = []
-    scales = definition.get("scales", {})
-    if scale not in scales:
-        known = ", ".join(sorted(scales))
-        problems.append(("score", f"instrument {code} has no scale {scale} ({known})", scale))
-    respondent = trigger.get("respondent")
-    respondents = definition.get("respondents") or []
-    if respondent and respondents and respondent not in respondents:
-        answered = ", ".join(respondents)
-        message = f"instrument {code} is answered by {answered}"
-        problems.append(("respondent", message, respondent))
-    return problems
+    return instrument_score_problems(trigger["score"], trigger.get("respondent"), instruments)
 
 
 def check_scores(document: dict, source: str, *, filename: str, instruments: dict) -> list[str]:

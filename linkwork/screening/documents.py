@@ -9,6 +9,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from linkwork.core.documents import DocumentError, key_line, read_yaml
+from linkwork.measures.references import score_problems
 
 # Children with a statutory status are out of the programme's scope (statutory services
 # own them): every rules document excludes each status a pupil can have (the statuses of
@@ -152,29 +153,11 @@ def instrument_problems(
         if "score" not in rule:
             continue
         at = key_line(source, name, after_line=areas_at)
-        for key, message, value in _score_problems(rule, instruments):
+        for key, message, value in score_problems(
+            rule["score"], rule.get("respondent"), instruments
+        ):
             line = key_line(source, key, after_line=at)
             problems.append(f"{filename}:{line}: areas.{name}: {message} ({value})")
-    return problems
-
-
-def _score_problems(rule: dict, instruments: dict) -> list[tuple[str, str, str]]:
-    """(key, message, value) for a score rule not answered by `instruments`."""
-    code, scale = rule["score"].split("/", 1)
-    definition = instruments.get(code)
-    if definition is None:
-        known = ", ".join(sorted(instruments)) or "none"
-        return [("score", f"no instrument {code} is defined (instruments: {known})", code)]
-    problems = []
-    scales = definition.get("scales") or {}
-    if scale not in scales:
-        known = ", ".join(sorted(scales))
-        problems.append(("score", f"instrument {code} has no scale {scale} ({known})", scale))
-    respondent = rule.get("respondent")
-    answered = definition.get("respondents") or []
-    if respondent and answered and respondent not in answered:
-        message = f"instrument {code} is answered by {', '.join(answered)}"
-        problems.append(("respondent", message, respondent))
     return problems
 
 
