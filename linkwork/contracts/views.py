@@ -1,3 +1,4 @@
+from collections import defaultdict
 from decimal import Decimal
 from functools import wraps
 
@@ -5,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,7 +22,7 @@ from . import queries, statements
 from .documents import parse_contract
 from .forecast import forecast_claims
 from .forms import ConfirmForm, ContractUploadForm, LineFilterForm, PaymentForm, PriceChangeForm
-from .models import ClaimStatus
+from .models import ClaimStatus, Payment
 from .services import (
     ClaimError,
     export_evidence,
@@ -91,6 +93,7 @@ def _period_rows(terms, claims, payer=None) -> list[dict]:
     draft is out of date. A period not started has no draft to compute."""
     by_period = {c.period_code: c for c in claims}
     today = timezone.localdate()
+    received = _received_by_claim([c for c in claims if c.status == ClaimStatus.SUBMITTED])
     rows = []
     for period in terms.periods:
         claim = by_period.get(period.code)
@@ -107,9 +110,36 @@ def _period_rows(terms, claims, payer=None) -> list[dict]:
                 "open": started and period.ends_on >= today,
                 "out_of_date": claim
                 and queries.out_of_date(claim, claims=claims, version=terms.version),
+                "payment": _payment_state(claim, received, payer),
             }
         )
     return rows
+
+
+def _received_by_claim(submitted) -> dict:
+    """{claim id: {payer: what its payments add up to}}: one query for the claims."""
+    out = defaultdict(dict)
+    rows = (
+        Payment.objects.filter(claim__in=submitted)
+        .values_list("claim_id", "payer_code")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for claim_id, code, total in rows:
+        out[claim_id][code] = total
+    return out
+
+
+def _payment_state(claim, received: dict, payer) -> str:
+    """Where a submitted claim's payments stand, in words (a funder: their payer's); ""
+    for any other claim."""
+    if claim is None or claim.status != ClaimStatus.SUBMITTED:
+        return ""
+    paid_by = received.get(claim.pk, {})
+    codes = [payer] if payer else list(claim.payer_totals)
+    due = sum((abs(Decimal(claim.payer_totals.get(c, "0"))) for c in codes), Decimal("0.00"))
+    paid = sum((abs(paid_by.get(c, Decimal("0.00"))) for c in codes), Decimal("0.00"))
+    return queries.payment_state(due, paid)
 
 
 def _for_payer(forecast, payer):

@@ -318,6 +318,7 @@ def catalogue(request):
             "service": s,
             "used": used.get(s.pk, 0),
             "full": s.capacity is not None and used.get(s.pk, 0) >= s.capacity,
+            "over": max(0, used.get(s.pk, 0) - s.capacity) if s.capacity is not None else 0,
         }
         for s in rows
     ]

@@ -496,6 +496,9 @@ def test_a_part_payment_is_shown_as_such(claimed, client, manager):
     assert "<dd>Part paid: £300.00 of £1,100.02</dd>" in page  # the claim
     la = response.context["payments"][0]
     assert la["form"]["amount"].value() == Decimal("250.00")  # what LA still owes
+    # The contract page's claims say so too.
+    contract_page = client.get(_url("contract_detail", code="EX-1")).content.decode()
+    assert "Submitted, part paid: £300.00 of £1,100.02" in contract_page
     for payer, amount in (("LA", "250.00"), ("FUND", "370.02"), ("PHIL", "180.00")):
         client.post(url, _payment(payer, amount))
     assert Claim.objects.get(period_code="T1").status == "paid"

@@ -855,3 +855,23 @@ def test_the_question_before_saving_everyone_absent_comes_first(
     page = client.post(register_url(service), data).content.decode()
     assert page.index("Nobody is marked as attended") < page.index('class="register"')
     assert "autofocus" in page
+
+
+def test_a_service_over_its_places_says_by_how_many(
+    client, link_worker, allocated, service, make_pupil, enrol
+):
+    """Places cut below the children already allocated take no one off: the page says by
+    how many the service is over, not "Full"."""
+    service.capacity = 1
+    service.save()
+    client.force_login(link_worker)
+    assert ">Full</span>" in client.get(reverse("support:catalogue")).content.decode()
+    service.capacity = None
+    service.save()
+    other = make_pupil(given_name="Bea", family_name="Sample")
+    enrol(other)
+    allocate_child(actor=link_worker, pupil=other, service=service, start_date=dt.date(2026, 3, 2))
+    service.capacity = 1
+    service.save()
+    page = client.get(reverse("support:catalogue")).content.decode()
+    assert '2 of 1 <span class="badge badge-red">Over by 1</span>' in page
