@@ -251,6 +251,7 @@ def claim_detail(request, code, period):
         "dates": dates,
         "is_funder": is_funder,
         "period_open": is_draft and dates.ends_on >= today,
+        "period_started": dates.starts_on <= today,
         "out_of_date": queries.out_of_date(claim, version=contract.version),
         "can_submit": is_manager and is_draft and not_submitted is None,
         "not_submitted": not_submitted,

@@ -579,6 +579,11 @@ def test_the_forecast_never_counts_a_period_not_started(
     page = response.content.decode()
     assert "computed on 20 Dec 2024, before its period started on 1 Jan 2025" in page
     assert "Not counted: the out-of-date draft for T2" in page
+    # Read before the period starts, its page does not ask for what cannot be done yet.
+    time_machine.move_to(dt.datetime(2024, 12, 21, 12, tzinfo=dt.UTC), tick=False)
+    page = client.get(_url("claim_detail", code="EX-1", period="T2")).content.decode()
+    assert "Period T2\nstarts on 1 Jan 2025: until then no claim is computed for it" in page
+    assert "Compute it again" not in page
 
 
 # --- the submit form only when a submit can succeed --------------------------------------
