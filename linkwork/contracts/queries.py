@@ -51,7 +51,8 @@ class KeptEvidence:
 
 def evidence_past_keeping(today: dt.date) -> list[KeptEvidence]:
     """The contracts whose payment evidence is past its keeping on `today`."""
-    from linkwork.people.erasure import evidence_years, years_after
+    from linkwork.core.dates import years_after
+    from linkwork.people.erasure import evidence_years
 
     holding = (
         ClaimLine.objects.filter(evidence_removed_at__isnull=True)

@@ -613,7 +613,8 @@ def remove_payment_evidence(*, actor, contract_code: str, today) -> int:
     the register of claimed achievements is deleted, drafts are discarded. Totals,
     payers' totals and each line's trigger, date and amounts stay as the accounts' record.
     Returns the number of lines emptied."""
-    from linkwork.people.erasure import evidence_years, years_after
+    from linkwork.core.dates import years_after
+    from linkwork.people.erasure import evidence_years
 
     contract = _locked_contract(contract_code)
     kept_until = years_after(contract_terms(contract).ends_on, evidence_years())

@@ -23,6 +23,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import Count
 
+from linkwork.core.dates import years_after
+
 from .models import Pupil
 from .subject_access import pupil_paths, title_of
 
@@ -46,14 +48,6 @@ class ErasurePlan:
 
 def evidence_years() -> int:
     return int(getattr(settings, "LINKWORK_PAYMENT_EVIDENCE_YEARS", 6))
-
-
-def years_after(day: dt.date, years: int) -> dt.date:
-    """The same day `years` later (28 February for a 29 February that has none)."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def evidence_end(contract_codes) -> dt.date | None:

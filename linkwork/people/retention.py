@@ -22,10 +22,10 @@ from django.conf import settings
 from django.db.models import DateField, Exists, F, Max, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
+from linkwork.core.dates import years_after
 from linkwork.measures.models import Administration
 from linkwork.screening.models import RiskProfile, Upload, UploadStatus
 
-from .erasure import years_after
 from .models import Attainment, Consent, Enrolment, Pupil, SchoolAttendance
 
 NEVER_ENROLLED = "never enrolled"

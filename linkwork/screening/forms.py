@@ -3,6 +3,7 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
+from linkwork.core.dates import years_after
 from linkwork.people.forms import WithdrawForm
 from linkwork.schools.models import School
 
@@ -11,13 +12,6 @@ from .models import Decision
 
 class DateInput(forms.DateInput):
     input_type = "date"
-
-
-def _a_year_before(day: date) -> date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
 
 
 class RunForm(forms.Form):
@@ -31,7 +25,7 @@ class RunForm(forms.Form):
         today = timezone.localdate()
         if on > today:
             raise forms.ValidationError("The screening date cannot be after today.")
-        if on < _a_year_before(today):
+        if on < years_after(today, -1):
             raise forms.ValidationError(
                 "The screening date is more than a year ago; check the year."
             )

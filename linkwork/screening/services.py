@@ -7,7 +7,6 @@ import uuid
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
-from operator import itemgetter
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.utils import timezone
 from linkwork.accounts.models import Role
 from linkwork.audit.services import record
 from linkwork.core.documents import DocumentError
+from linkwork.core.problems import by_line
 from linkwork.measures.queries import current_definitions
 from linkwork.people.models import SEN, Pupil, Sex, StatutoryStatus, YearGroup
 from linkwork.schools.models import School
@@ -631,16 +631,8 @@ def check_upload(*, upload_id: int) -> Upload:
 def _in_line_order(filename: str, errors: list[str], count: int) -> list[str]:
     """Problems from both checks as one list: `file:line: …` by line (those on one line
     in the order found), then any without a line, then how many are not listed."""
-    located, other = [], []
-    for error in errors:
-        if error.endswith((" more problems not listed", " more problem not listed")):
-            continue
-        parts = error.split(":", 2)
-        if len(parts) > 2 and parts[1].isdigit():
-            located.append((int(parts[1]), error))
-        else:
-            other.append(error)
-    listed = [error for _, error in sorted(located, key=itemgetter(0))] + other
+    not_listed = (" more problems not listed", " more problem not listed")
+    listed = by_line(e for e in errors if not e.endswith(not_listed))
     if count > len(listed):
         listed.append(f"{filename}: {more_not_listed(count - len(listed))}")
     return listed

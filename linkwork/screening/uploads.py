@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from linkwork.core.dates import years_after
+
 UPLOADABLE = ("pupils", "school_attendance", "attainment", "scores", "responses")
 # A date of birth outside these ages on the day of the upload is not a school child's:
 # nursery classes take two-year-olds, and special schools and colleges teach to 25.
@@ -84,13 +86,6 @@ def preview(folder: Path, resource_filename: str, limit: int = 10) -> list[list[
     return rows
 
 
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def upload_problems(
     folder: Path, resource_filename: str, *, today: date, limit: int = 1000
 ) -> tuple[list[str], int]:
@@ -109,8 +104,8 @@ def upload_problems(
         return [], 0  # nothing to read: the package rules say what they find
     resource = BY_FILENAME[resource_filename]
     dates = [column.name for column in resource.columns if column.kind == "date"]
-    youngest = _years_before(today, YOUNGEST_AGE)
-    oldest = _years_before(today, OLDEST_AGE)
+    youngest = years_after(today, -YOUNGEST_AGE)
+    oldest = years_after(today, -OLDEST_AGE)
     problems: list[str] = []
     count = 0
     rows = False

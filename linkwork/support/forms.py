@@ -4,6 +4,8 @@ from django import forms
 from django.core.validators import FileExtensionValidator
 from django.utils import timezone
 
+from linkwork.core.dates import YEAR, check_day
+
 from .models import GoalStatus, InteractionKind, OutcomeArea
 from .queries import ABSENT, ATTENDED, NEXT_STATE
 from .services import RegisterMark
@@ -24,32 +26,6 @@ TOPICS = [
 ]
 TOPIC_LABELS = dict(TOPICS)
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-def check_day(value, *, past_days=None, future_days=None, what="The date"):
-    """Refuse a date that is surely a slip of the keyboard: more than `past_days` before
-    today or more than `future_days` after it (None: no limit; 0: today at most)."""
-    if value is None:
-        return value
-    today = timezone.localdate()
-    if future_days is not None and value > today + dt.timedelta(days=future_days):
-        if future_days == 0:
-            raise forms.ValidationError(f"{what} cannot be in the future.")
-        raise forms.ValidationError(
-            f"{what} is more than {_span(future_days)} ahead; check the year."
-        )
-    if past_days is not None and value < today - dt.timedelta(days=past_days):
-        if past_days == 0:
-            raise forms.ValidationError(f"{what} cannot be in the past.")
-        raise forms.ValidationError(f"{what} is more than {_span(past_days)} ago; check the year.")
-    return value
-
-
-def _span(days: int) -> str:
-    return f"{days // 365} year{'s' if days >= 730 else ''}" if days >= 365 else f"{days} days"
-
-
-YEAR = 365
 
 
 class InteractionForm(forms.Form):

@@ -20,6 +20,7 @@ from pathlib import Path
 from django.db import transaction
 
 from linkwork.accounts.models import Role
+from linkwork.core.problems import by_line
 
 from .queries import ABSENT, ATTENDED, ENGAGED, register_services_for
 from .services import Refused, RegisterMark, record_register
@@ -198,12 +199,6 @@ def _package_problems(actor, text: str) -> list[str]:
     return []
 
 
-def _line_order(error: str) -> tuple:
-    """file:line: … messages in line order (a message without a line first)."""
-    parts = error.split(":", 2)
-    return (int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else 0, error)
-
-
 @dataclass(frozen=True)
 class UploadResult:
     rows: int
@@ -268,7 +263,7 @@ def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> Upl
     hide = getattr(actor, "role", None) == Role.PARTNER
     if errors:
         errors = _in_uploader_terms(errors, children, hide_upns=hide)
-        raise RegisterUploadInvalid(sorted(set(errors), key=_line_order))
+        raise RegisterUploadInvalid(by_line(errors))
     from linkwork.people.models import Pupil
 
     upns = {upn for marks in sessions.values() for _, upn, _ in marks}
