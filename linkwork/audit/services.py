@@ -29,10 +29,26 @@ def changes_between(before: dict | None, after: dict | None) -> dict:
 
 def record(*, actor, action: str, obj=None, pupil=None, summary: str = "", changes=None):
     """Append one audit entry: who (`actor`, None for the system), did what, to what."""
+    entry = _entry(
+        actor=actor, action=action, obj=obj, pupil=pupil, summary=summary, changes=changes
+    )
+    entry.save()
+    return entry
+
+
+def record_each(*, actor, entries) -> None:
+    """Append many audit entries in one statement (a load that changes many children):
+    `entries` are dicts of `record`'s other arguments."""
+    AuditEntry.objects.bulk_create(
+        [_entry(actor=actor, **entry) for entry in entries], batch_size=1000
+    )
+
+
+def _entry(*, actor, action: str, obj=None, pupil=None, summary: str = "", changes=None):
     label = "system"
     if actor is not None:
         label = getattr(actor, "email", "") or str(actor)
-    return AuditEntry.objects.create(
+    return AuditEntry(
         at=timezone.now(),
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
         actor_label=label,

@@ -685,7 +685,7 @@ def _record_pupil_changes(actor, upload, before: dict, after: dict) -> None:
     """One entry in each child's history for what the upload changed about them (their
     name, year group, flags…), in words with the old and new values, or that it added
     them; unchanged pupils get none."""
-    from linkwork.audit.services import changes_between
+    from linkwork.audit.services import changes_between, record_each
 
     entries = []
     for upn, now in after.items():
@@ -704,19 +704,22 @@ def _record_pupil_changes(actor, upload, before: dict, after: dict) -> None:
     }
     schools = dict(School.objects.filter(pk__in=moved).values_list("pk", "name"))
     by_upload = f" by the upload {upload.original_name}"
+    written = []
     for pupil_id, was, now, changes in entries:
         if was is None:
             action, summary = "pupil.added", "Added"
         else:
             action, summary = "pupil.changed", _pupil_changes_in_words(was, now, schools)
             summary = _shortened(summary, AUDIT_SUMMARY - len(by_upload))
-        record(
-            actor=actor,
-            action=action,
-            pupil=Pupil(pk=pupil_id),
-            summary=f"{summary}{by_upload}",
-            changes=changes,
+        written.append(
+            {
+                "action": action,
+                "pupil": Pupil(pk=pupil_id),
+                "summary": f"{summary}{by_upload}",
+                "changes": changes,
+            }
         )
+    record_each(actor=actor, entries=written)
 
 
 AUDIT_SUMMARY = 300  # the longest summary an audit entry keeps
