@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -26,7 +26,7 @@ from .achievements import (
     find_achievements,
 )
 from .claims import ClaimResult, Line
-from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus, Contract
+from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus, Contract, Payment
 from .terms import ContractTerms, terms_from_document
 
 CHUNK = 2000
@@ -664,10 +664,21 @@ def forecast_inputs(
 
 def received(claim: Claim) -> dict[str, Decimal]:
     """{payer: what its payments for the claim add up to} (payers who paid anything)."""
-    totals = defaultdict(lambda: Decimal("0.00"))
-    for payer, amount in claim.payments.values_list("payer_code", "amount"):
-        totals[payer] += amount
-    return dict(totals)
+    return received_by_claim([claim]).get(claim.pk, {})
+
+
+def received_by_claim(claims) -> dict[int, dict[str, Decimal]]:
+    """{claim id: {payer: what its payments add up to}} for many claims: one query."""
+    out = defaultdict(dict)
+    rows = (
+        Payment.objects.filter(claim__in=claims)
+        .values_list("claim_id", "payer_code")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    for claim_id, payer, total in rows:
+        out[claim_id][payer] = Decimal(total).quantize(Decimal("0.01"))  # SQLite drops the scale
+    return out
 
 
 def payment_state(due: Decimal, paid: Decimal) -> str:

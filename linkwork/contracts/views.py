@@ -1,4 +1,3 @@
-from collections import defaultdict
 from decimal import Decimal
 from functools import wraps
 
@@ -6,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,7 +20,7 @@ from . import queries, statements
 from .documents import parse_contract
 from .forecast import forecast_claims
 from .forms import ConfirmForm, ContractUploadForm, LineFilterForm, PaymentForm, PriceChangeForm
-from .models import ClaimStatus, Payment
+from .models import ClaimStatus
 from .services import (
     ClaimError,
     export_evidence,
@@ -93,7 +91,7 @@ def _period_rows(terms, claims, payer=None) -> list[dict]:
     draft is out of date. A period not started has no draft to compute."""
     by_period = {c.period_code: c for c in claims}
     today = timezone.localdate()
-    received = _received_by_claim([c for c in claims if c.status == ClaimStatus.SUBMITTED])
+    received = queries.received_by_claim([c for c in claims if c.status == ClaimStatus.SUBMITTED])
     rows = []
     for period in terms.periods:
         claim = by_period.get(period.code)
@@ -114,20 +112,6 @@ def _period_rows(terms, claims, payer=None) -> list[dict]:
             }
         )
     return rows
-
-
-def _received_by_claim(submitted) -> dict:
-    """{claim id: {payer: what its payments add up to}}: one query for the claims."""
-    out = defaultdict(dict)
-    rows = (
-        Payment.objects.filter(claim__in=submitted)
-        .values_list("claim_id", "payer_code")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    for claim_id, code, total in rows:
-        out[claim_id][code] = total
-    return out
 
 
 def _payment_state(claim, received: dict, payer) -> str:
