@@ -4,6 +4,7 @@ Pure: frozen dataclasses in, a list of `Achievement` out; no ORM, no clock.
 """
 
 import datetime as dt
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -251,15 +252,49 @@ def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, wi
         consent = consent_on(child, last)
         if consent is None:
             continue
+        first = max(period.starts_on, window.starts_on)
         evidence = (
             window.citation,
             consent.citation,
-            f"{period.code}: {tally.sessions} sessions, {tally.attended} attended, "
-            f"{tally.engaged} engaged",
-            f"registers: {tally.rows}",
+            counts_text(period.code, first, last, tally),
+            REGISTERS + tally.rows,
         )
         found.append(Achievement(child.upn, trigger.code, period.code, last, evidence))
     return found
+
+
+# The evidence item that lists an engagement achievement's register rows, after the item
+# with their counts. A draft claim's lines carry it empty: the rows are listed when the
+# draft is read, and copied into the lines when the claim is submitted.
+REGISTERS = "registers: "
+
+COUNTS = re.compile(
+    r"(?P<period>[^,]+), (?P<first>\d{4}-\d{2}-\d{2}) to (?P<last>\d{4}-\d{2}-\d{2}): "
+    r"(?P<sessions>\d+) sessions, (?P<attended>\d+) attended, (?P<engaged>\d+) engaged"
+)
+
+
+def counts_text(period_code: str, first: dt.date, last: dt.date, tally: PeriodTally) -> str:
+    """The evidence item with a child-period's counts and the days they cover."""
+    return (
+        f"{period_code}, {first} to {last}: {tally.sessions} sessions, "
+        f"{tally.attended} attended, {tally.engaged} engaged"
+    )
+
+
+def read_counts(item: str) -> tuple[dt.date, dt.date, int, int, int] | None:
+    """The first day, last day, sessions, attended and engaged of a counts item (as
+    counts_text writes it), or None for any other item."""
+    match = COUNTS.fullmatch(item)
+    if match is None:
+        return None
+    return (
+        dt.date.fromisoformat(match["first"]),
+        dt.date.fromisoformat(match["last"]),
+        int(match["sessions"]),
+        int(match["attended"]),
+        int(match["engaged"]),
+    )
 
 
 def _latest_on_or_before(rows, day, rank):

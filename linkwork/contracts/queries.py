@@ -11,10 +11,19 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from linkwork.measures.models import Score
-from linkwork.people.models import Attainment, Cohort, Consent, Enrolment, Erasure, Purpose
+from linkwork.people.models import (
+    Attainment,
+    Cohort,
+    Consent,
+    Enrolment,
+    Erasure,
+    Pupil,
+    Purpose,
+)
 from linkwork.support.models import RegisterEntry, Service
 
 from .achievements import (
+    REGISTERS,
     AttainmentFact,
     ChildFacts,
     ConsentFact,
@@ -24,6 +33,8 @@ from .achievements import (
     ScoreFact,
     child_window,
     find_achievements,
+    read_counts,
+    register_text,
 )
 from .claims import ClaimResult, Line
 from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus, Contract, Payment
@@ -237,10 +248,6 @@ CROSS JOIN LATERAL ({REGISTERS_TEXT}) AS x
 WHERE x.text IS NOT NULL
 """  # noqa: S608 - constant text
 
-# The evidence item an engagement achievement carries when its counts came from the
-# database and its rows are not listed yet.
-UNLISTED = "registers: "
-
 
 def _array(values) -> str:
     """A PostgreSQL array literal of ids, dates or codes (codes are validated: no quotes,
@@ -317,11 +324,120 @@ def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
         text = listed.get((achievement.upn, achievement.instance))
         if text is not None and (achievement.upn, achievement.instance) in keys:
             evidence = tuple(
-                UNLISTED + text if item == UNLISTED else item for item in achievement.evidence
+                REGISTERS + text if item == REGISTERS else item for item in achievement.evidence
             )
             achievement = replace(achievement, evidence=evidence)
         out.append(achievement)
     return out
+
+
+# Each child-period's register rows counted and listed as REGISTERS_TEXT lists them, for
+# reading a draft: `k` names the child-period by its place in the batch.
+COUNTED_ROWS_SQL = """
+SELECT k.place, x.sessions, x.attended, x.engaged, x.text
+FROM unnest(%s::integer[], %s::bigint[], %s::date[], %s::date[])
+     AS k(place, pupil_id, first_day, last_day)
+CROSS JOIN LATERAL (
+    SELECT count(*) AS sessions,
+           count(*) FILTER (WHERE r.attended) AS attended,
+           count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged,
+           string_agg(
+               '#' || r.id || ' ' || s.code || ' ' || r.session_date
+               || CASE WHEN NOT r.attended THEN ' N-' WHEN r.engaged THEN ' YY' ELSE ' YN' END,
+               '; ' ORDER BY r.session_date, s.code COLLATE "C", r.id) AS text
+    FROM support_registerentry r
+    JOIN support_service s ON s.id = r.service_id
+    WHERE r.pupil_id = k.pupil_id AND r.session_date BETWEEN k.first_day AND k.last_day
+) AS x
+"""
+
+# What a draft line's register rows say when they no longer add up to its counts.
+CHANGED = (
+    REGISTERS + "changed since this draft was computed ({sessions} sessions, {attended} "
+    "attended, {engaged} engaged now): compute the draft again"
+)
+
+
+class RegistersChanged(Exception):
+    """A draft's register rows no longer add up to the counts it was computed with."""
+
+    def __init__(self, lines: int):
+        super().__init__(f"{lines} lines' register rows changed since it was computed")
+        self.lines = lines
+
+
+def list_draft_registers(rows) -> int:
+    """Write the register rows into the evidence of these lines of a draft claim (rows of
+    ClaimLine, changed in memory only, never saved), read now: a draft carries only their
+    counts and days. The rows must still add up to the counts; a line whose rows do not
+    says so instead. Returns the number of such lines. One query per 2,000 lines."""
+    pending = []
+    for row in rows:
+        evidence = row.evidence
+        if REGISTERS not in evidence:
+            continue
+        slot = evidence.index(REGISTERS)
+        counts = read_counts(evidence[slot - 1]) if slot else None
+        if counts is not None:
+            pending.append((row, slot, counts))
+    changed = 0
+    for start in range(0, len(pending), CHUNK):
+        batch = pending[start : start + CHUNK]
+        pupils = dict(
+            Pupil.objects.filter(upn__in={row.upn for row, _, _ in batch}).values_list("upn", "id")
+        )
+        keys = [
+            (place, pupils[row.upn], counts[0], counts[1])
+            for place, (row, _, counts) in enumerate(batch)
+            if row.upn in pupils
+        ]
+        found = _counted_rows(keys)
+        for place, (row, slot, counts) in enumerate(batch):
+            sessions, attended, engaged, text = found.get(place, (0, 0, 0, ""))
+            if (sessions, attended, engaged) == counts[2:]:
+                item = REGISTERS + text
+            else:
+                changed += 1
+                item = CHANGED.format(sessions=sessions, attended=attended, engaged=engaged)
+            row.evidence = [*row.evidence[:slot], item, *row.evidence[slot + 1 :]]
+    return changed
+
+
+def _counted_rows(keys) -> dict[int, tuple[int, int, int, str]]:
+    """{place: (sessions, attended, engaged, rows as text)} for each (place, pupil id,
+    first day, last day) with any rows."""
+    if not keys:
+        return {}
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(ISO_DATES)
+            cursor.execute(COUNTED_ROWS_SQL, [_array(k[i] for k in keys) for i in range(4)])
+            return {
+                place: (sessions, attended, engaged, text)
+                for place, sessions, attended, engaged, text in cursor
+                if sessions
+            }
+    facts = defaultdict(list)
+    for pk, pupil, service, day, attended, engaged in RegisterEntry.objects.filter(
+        pupil_id__in={k[1] for k in keys},
+        session_date__gte=min(k[2] for k in keys),
+        session_date__lte=max(k[3] for k in keys),
+    ).values_list("id", "pupil_id", "service__code", "session_date", "attended", "engaged"):
+        facts[pupil].append(RegisterFact(day, attended, engaged, service, pk))
+    found = {}
+    for place, pupil, first, last in keys:
+        rows = sorted(
+            (r for r in facts[pupil] if first <= r.date <= last),
+            key=lambda r: (r.date, r.service, r.id),
+        )
+        if rows:
+            found[place] = (
+                len(rows),
+                sum(1 for r in rows if r.attended),
+                sum(1 for r in rows if r.attended and r.engaged),
+                "; ".join(register_text(r) for r in rows),
+            )
+    return found
 
 
 def line_from_row(row: ClaimLine) -> Line:
@@ -405,8 +521,12 @@ def reversed_lines(claim: Claim, keys) -> dict:
 
 
 def claim_result(claim: Claim) -> ClaimResult:
-    """A stored claim as the engine's result, for JSON and statements."""
-    lines = tuple(line_from_row(row) for row in claim.lines.order_by("position"))
+    """A stored claim as the engine's result, for JSON and statements; a draft's register
+    rows listed (list_draft_registers)."""
+    rows = list(claim.lines.order_by("position"))
+    if claim.status == ClaimStatus.DRAFT:
+        list_draft_registers(rows)
+    lines = tuple(line_from_row(row) for row in rows)
     return ClaimResult(
         contract=claim.contract_code,
         period=claim.period_code,

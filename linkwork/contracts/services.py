@@ -28,8 +28,9 @@ from .models import (
 )
 from .queries import (
     ISO_DATES,
+    REGISTERS,
     REGISTERS_TEXT,
-    UNLISTED,
+    RegistersChanged,
     achievements_for,
     claim_states,
     contract_terms,
@@ -158,11 +159,14 @@ LEFT JOIN LATERAL ({REGISTERS_TEXT}) AS x ON true
 """  # noqa: S608 - constant text
 
 
-def _start_listing() -> None:
-    """Make contracts_listed, and set the run's transaction up for its statements."""
+def _start_run(*, listing: bool) -> None:
+    """Set the run's transaction up for its statements (PostgreSQL), and make
+    contracts_listed when the rows are listed."""
     with connection.cursor() as cursor:
         # The run's statements are short and many; compiling them costs more than it saves
         cursor.execute("SET LOCAL jit = off")
+        if not listing:
+            return
         # lz4 where the server has it: several times faster than the default to compress
         cursor.execute(
             "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
@@ -177,7 +181,7 @@ def _listing_params(batch) -> list:
     evidence)."""
     columns = list(zip(*batch, strict=True))
     return [
-        UNLISTED,
+        REGISTERS,
         *("{" + ",".join(str(v) for v in column) + "}" for column in columns[:5]),
         [json.dumps(evidence) for evidence in columns[5]],
     ]
@@ -188,7 +192,13 @@ def _list_rows(params) -> None:
         cursor.execute(LIST_ROWS, params)
 
 
-def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> Claim:
+def _store_draft(
+    contract: Contract, terms: ContractTerms, period_code: str, *, list_registers: bool
+) -> Claim:
+    """Compute the period's claim and store it as its draft, replacing the lines of an
+    earlier draft. With `list_registers` (a claim being submitted) each engagement line's
+    register rows are copied into its evidence; a draft's lines carry their counts and
+    days, and its rows are listed when it is read (queries.list_draft_registers)."""
     claim = (
         Claim.objects.select_for_update()
         .filter(contract_code=terms.code, period_code=period_code)
@@ -200,7 +210,7 @@ def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> 
             f"The claim for {terms.code} {period_code} was submitted on {day(when)} at "
             f"{when:%H:%M}: a submitted claim never changes."
         )
-    result, listed = _compute_listing(terms, period_code)
+    result, listed = _compute_listing(terms, period_code, list_registers=list_registers)
     fields = {
         "contract": contract,
         "computed_at": timezone.now(),
@@ -217,19 +227,20 @@ def _store_draft(contract: Contract, terms: ContractTerms, period_code: str) -> 
         # they go in one statement rather than through Django's collector.
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM contracts_claimline WHERE claim_id = %s", [claim.pk])
-    _insert_lines(claim, result.lines, listed)
+    _insert_lines(claim, result.lines, listed, listing=list_registers)
     return claim
 
 
-def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
+def _compute_listing(terms: ContractTerms, period_code: str, *, list_registers: bool) -> tuple:
     """The claim the data supports, and {achievement key: id in contracts_listed}.
 
-    The inputs are loaded a chunk of children at a time. On PostgreSQL the register rows
-    of each chunk's engagement achievements that may be claimed (due by the period's end,
-    not standing in a submitted claim) are listed by the database into contracts_listed;
-    the text never passes through Python. Elsewhere the rows come with the inputs. Of the
-    submitted lines, only those the claim reverses are read with their evidence."""
-    in_database = connection.vendor == "postgresql"
+    The inputs are loaded a chunk of children at a time. With `list_registers`, on
+    PostgreSQL the register rows of each chunk's engagement achievements that may be
+    claimed (due by the period's end, not standing in a submitted claim) are listed by the
+    database into contracts_listed; the text never passes through Python. Elsewhere the
+    rows come with the inputs. Without it, no line lists its rows. Of the submitted lines,
+    only those the claim reverses are read with their evidence."""
+    in_database = connection.vendor == "postgresql" and list_registers
     period_ends_on = terms.period(period_code).ends_on
     submitted = submitted_lines(terms.code, evidence=False)
     standing = standing_claims(submitted)
@@ -237,10 +248,12 @@ def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
     achievements = []
     reasons = {}
     listed = {}
-    if in_database:
-        _start_listing()
+    if connection.vendor == "postgresql":
+        _start_run(listing=in_database)
     for children in load_children(terms):
         found = find_achievements(terms, children)
+        if not list_registers:
+            found = [_unlisted(a) for a in found]
         achievements.extend(found)
         supported_here = {a.key for a in found}
         reasons.update(unsupported_reasons(terms, children, supported_here, standing_by_upn))
@@ -251,10 +264,10 @@ def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
         batch = []
         for achievement in claimable:
             key = keys.get((achievement.upn, achievement.instance))
-            if key is None or UNLISTED not in achievement.evidence:
+            if key is None or REGISTERS not in achievement.evidence:
                 continue
             listed[achievement.key] = len(listed) + 1
-            slot = achievement.evidence.index(UNLISTED)
+            slot = achievement.evidence.index(REGISTERS)
             batch.append((len(listed), *key, slot, achievement.evidence))
         if batch:
             _list_rows(_listing_params(batch))
@@ -271,6 +284,16 @@ def _compute_listing(terms: ContractTerms, period_code: str) -> tuple:
         ]
     result = compute_claim(terms, period_code, achievements, submitted, erased, reasons)
     return result, listed
+
+
+def _unlisted(achievement):
+    """The achievement with its register rows (if its evidence lists any) left out."""
+    evidence = achievement.evidence
+    for slot, item in enumerate(evidence):
+        if item.startswith(REGISTERS) and item != REGISTERS:
+            evidence = (*evidence[:slot], REGISTERS, *evidence[slot + 1 :])
+            return replace(achievement, evidence=evidence)
+    return achievement
 
 
 LINE_COLUMNS = (
@@ -305,10 +328,10 @@ LEFT JOIN contracts_listed x ON x.id = k.listed
 """  # noqa: S608 - constant text
 
 
-def _insert_lines(claim: Claim, lines, listed: dict) -> None:
-    """Write the claim's lines: on PostgreSQL COPY into a staging table, then one INSERT
-    that takes the evidence of lines listed by _compute_listing from contracts_listed;
-    bulk INSERT elsewhere."""
+def _insert_lines(claim: Claim, lines, listed: dict, *, listing: bool) -> None:
+    """Write the claim's lines: on PostgreSQL by COPY; when their rows were `listing`, into
+    a staging table, then one INSERT that takes the evidence of lines listed by
+    _compute_listing from contracts_listed (dropped after). Bulk INSERT elsewhere."""
     if connection.vendor != "postgresql":
         ClaimLine.objects.bulk_create(
             [
@@ -333,8 +356,11 @@ def _insert_lines(claim: Claim, lines, listed: dict) -> None:
     dumps = json.dumps
     portions = {}  # most lines share their portions: written once each
     with connection.cursor() as cursor:
-        cursor.execute(STAGED_LINES)
-        copy_sql = f"COPY contracts_staged_line ({columns}, listed) FROM STDIN"
+        if listed:
+            cursor.execute(STAGED_LINES)
+            copy_sql = f"COPY contracts_staged_line ({columns}, listed) FROM STDIN"
+        else:
+            copy_sql = f"COPY contracts_claimline ({columns}) FROM STDIN"
         with cursor.cursor.copy(copy_sql) as copy:
             for position, line in enumerate(lines, start=1):
                 listed_id = listed.get(line.key) if line.kind == ClaimLineKind.CLAIM else None
@@ -343,24 +369,24 @@ def _insert_lines(claim: Claim, lines, listed: dict) -> None:
                     shares = portions[line.portions] = dumps(
                         {payer: f"{value:.2f}" for payer, value in line.portions}
                     )
-                copy.write_row(
-                    (
-                        claim.pk,
-                        position,
-                        line.kind,
-                        line.upn,
-                        line.trigger,
-                        line.instance,
-                        line.achieved_on,
-                        line.amount,
-                        shares,
-                        None if listed_id else dumps(line.evidence),
-                        listed_id,
-                    )
+                row = (
+                    claim.pk,
+                    position,
+                    line.kind,
+                    line.upn,
+                    line.trigger,
+                    line.instance,
+                    line.achieved_on,
+                    line.amount,
+                    shares,
+                    None if listed_id else dumps(line.evidence),
                 )
-        cursor.execute(INSERT_STAGED)
-        cursor.execute("DROP TABLE contracts_staged_line")
-        cursor.execute("DROP TABLE contracts_listed")
+                copy.write_row((*row, listed_id) if listed else row)
+        if listed:
+            cursor.execute(INSERT_STAGED)
+            cursor.execute("DROP TABLE contracts_staged_line")
+        if listing:
+            cursor.execute("DROP TABLE contracts_listed")
 
 
 @transaction.atomic
@@ -374,7 +400,7 @@ def run_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     refusal = why_not_computed(_period_or_error(terms, period_code), timezone.localdate())
     if refusal:
         raise ClaimError(refusal)
-    claim = _store_draft(contract, terms, period_code)
+    claim = _store_draft(contract, terms, period_code, list_registers=False)
     record(
         actor=actor,
         action="claim.computed",
@@ -402,7 +428,7 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
         .values("total", "computed_at")
         .first()
     )
-    claim = _store_draft(contract, terms, period_code)
+    claim = _store_draft(contract, terms, period_code, list_registers=True)
     claim.status = ClaimStatus.SUBMITTED
     claim.submitted_at = timezone.now()
     claim.submitted_by = actor if getattr(actor, "pk", None) else None
@@ -482,7 +508,14 @@ def export_evidence(*, actor, claim: Claim) -> str:
     """The evidence pack of a claim (every line with its UPN and evidence) as CSV
     (refused for an out-of-date draft); the download is audited."""
     _current(claim)
-    body = statements.evidence_csv(claim)
+    try:
+        body = statements.evidence_csv(claim)
+    except RegistersChanged as changed:
+        raise ClaimError(
+            f"The draft claim for {claim.contract_code} {claim.period_code} is out of date "
+            f"(the register rows of {changed.lines} of its lines changed since it was "
+            "computed): compute it again before downloading it."
+        ) from None
     record(
         actor=actor,
         action="claim.evidence_exported",

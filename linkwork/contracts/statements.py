@@ -27,7 +27,7 @@ from linkwork.core.spreadsheets import safe_row
 
 from .achievements import reason_in_words
 from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus
-from .queries import reversed_lines
+from .queries import RegistersChanged, list_draft_registers, reversed_lines
 from .terms import terms_from_document
 
 STATEMENT_COLUMNS = [
@@ -358,6 +358,22 @@ def statement_pdf(claim: Claim, payer: str) -> bytes:
     return bytes(pdf.output())
 
 
+def _with_registers(claim: Claim, chunk: int = 2000):
+    """The claim's lines in order; a draft's with their register rows listed now, or
+    RegistersChanged when they no longer add up to its counts."""
+    lines = claim.lines.order_by("position")
+    if not is_draft(claim):
+        yield from lines.iterator(chunk_size=chunk)
+        return
+    last = 0
+    while batch := list(lines.filter(position__gt=last)[:chunk]):
+        changed = list_draft_registers(batch)
+        if changed:
+            raise RegistersChanged(changed)
+        yield from batch
+        last = batch[-1].position
+
+
 def evidence_csv(claim: Claim) -> str:
     """Every line of the claim with the UPN, the reference and its evidence; the first
     column is the claim's status, DRAFT on every row of a draft's."""
@@ -368,7 +384,7 @@ def evidence_csv(claim: Claim) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(safe_row(EVIDENCE_COLUMNS))
-    for line in claim.lines.order_by("position"):
+    for line in _with_registers(claim):
         line_reversed, reversed_on, why = _reversal_cells(reversed_.get(line.pk))
         writer.writerow(
             safe_row(

@@ -273,6 +273,11 @@ def claim_detail(request, code, period):
         context["statement"] = statements.statement_lines(claim, payer, lines=page.object_list)
     else:
         shown = list(page.object_list)
+        changed = queries.list_draft_registers(shown) if is_draft else 0
+        if changed and not context["out_of_date"]:
+            context["out_of_date"] = (
+                f"computed before the register rows of {changed} of the lines shown changed"
+            )
         reversed_ = statements.reversals(claim, shown)
         context["rows"] = [(line, reversed_.get(line.pk)) for line in shown]
     query = request.GET.copy()

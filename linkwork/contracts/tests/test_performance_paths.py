@@ -1,23 +1,36 @@
 """The paths taken for speed give exactly what the plain ones give."""
 
+import datetime as dt
 import re
 from dataclasses import replace
 
 import pytest
 from django.db import DataError, connection
 
-from linkwork.contracts.achievements import RegisterFact, child_window, tally_registers
+from linkwork.contracts.achievements import (
+    RegisterFact,
+    child_window,
+    read_counts,
+    tally_registers,
+)
 from linkwork.contracts.claims import claim_as_json
 from linkwork.contracts.models import Claim
 from linkwork.contracts.queries import (
-    UNLISTED,
+    REGISTERS,
     claim_result,
     contract_terms,
     latest_contract,
+    list_draft_registers,
     load_children,
     submitted_lines,
 )
-from linkwork.contracts.services import compute_for, run_claim, submit_claim
+from linkwork.contracts.services import (
+    ClaimError,
+    compute_for,
+    export_evidence,
+    run_claim,
+    submit_claim,
+)
 from linkwork.support.models import RegisterEntry
 
 from .loader import load
@@ -35,16 +48,57 @@ def _computed(code, period, status):
     return claim_as_json(compute_for(contract_terms(latest_contract(code)), period), status=status)
 
 
-def test_stored_engagement_lines_list_every_row_counted(db, example_package):
+def _rows_match_counts(evidence):
+    (counts,) = [item for item in evidence if re.match(r"T1, \S+ to \S+: \d+ sessions", item)]
+    (rows,) = [item for item in evidence if item.startswith(REGISTERS)]
+    first, last, sessions, attended, engaged = read_counts(counts)
+    listed = rows[len(REGISTERS) :].split("; ")
+    assert len(listed) == sessions
+    days = [dt.date.fromisoformat(row.split()[2]) for row in listed]
+    assert first <= min(days) and max(days) <= last
+    assert sum(1 for row in listed if row.endswith(("YY", "YN"))) == attended
+    assert sum(1 for row in listed if row.endswith("YY")) == engaged
+
+
+def test_submitted_engagement_lines_list_every_row_counted(db, example_package):
     load(example_package / "package")
-    claim = run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    claim = submit_claim(actor=None, contract_code="EX-1", period_code="T1")
     engaged = [line for line in claim.lines.all() if line.trigger == "engaged"]
     assert len(engaged) == 2
     for line in engaged:
-        (counts,) = [item for item in line.evidence if re.match(r"T1: \d+ sessions", item)]
-        (rows,) = [item for item in line.evidence if item.startswith(UNLISTED)]
-        sessions = int(counts.split()[1])
-        assert len(rows[len(UNLISTED) :].split("; ")) == sessions
+        _rows_match_counts(line.evidence)
+
+
+def test_a_draft_stores_counts_and_days_and_lists_its_rows_when_read(db, example_package):
+    load(example_package / "package")
+    claim = run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    engaged = [line for line in claim.lines.order_by("position") if line.trigger == "engaged"]
+    assert len(engaged) == 2
+    for line in engaged:
+        assert line.evidence[-1] == REGISTERS  # stored without its rows
+    assert list_draft_registers(engaged) == 0
+    for line in engaged:
+        _rows_match_counts(line.evidence)
+    submitted = submit_claim(actor=None, contract_code="EX-1", period_code="T1")
+    as_submitted = [line.evidence for line in submitted.lines.order_by("position")]
+    assert [line.evidence for line in engaged] == [
+        evidence for evidence in as_submitted if any("sessions" in i for i in evidence)
+    ]
+
+
+def test_a_draft_whose_rows_changed_says_so_and_is_not_downloaded(db, example_package):
+    load(example_package / "package")
+    claim = run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    line = claim.lines.filter(trigger="engaged").order_by("position").first()
+    entry = RegisterEntry.objects.filter(
+        pupil__upn=line.upn, session_date__lte="2024-12-31", attended=True
+    ).first()
+    RegisterEntry.objects.filter(pk=entry.pk).update(attended=False, engaged=None)
+    rows = list(claim.lines.filter(pk=line.pk))
+    assert list_draft_registers(rows) == 1
+    assert rows[0].evidence[-1].startswith("registers: changed since this draft was computed (")
+    with pytest.raises(ClaimError, match="register rows of 1 of its lines changed"):
+        export_evidence(actor=None, claim=claim)
 
 
 @on_postgresql
@@ -63,7 +117,7 @@ def test_rows_listed_while_storing_match_rows_listed_in_python(db, example_packa
     assert stored == _computed("EX-1", "T3", "draft")
     assert stored["lines"][0]["kind"] == "adjustment"
     evidence = [item for line in stored["lines"] for item in line["evidence"]]
-    assert UNLISTED not in evidence
+    assert REGISTERS not in evidence
     assert any(item.startswith("registers: #") for item in evidence)
 
 
@@ -100,7 +154,7 @@ def test_a_failed_listing_stores_nothing(db, example_package, monkeypatch):
 
     monkeypatch.setattr(services, "_list_rows", broken)
     with pytest.raises(DataError):
-        run_claim(actor=None, contract_code="EX-1", period_code="T1")
+        submit_claim(actor=None, contract_code="EX-1", period_code="T1")
     assert not Claim.objects.exists()
 
 

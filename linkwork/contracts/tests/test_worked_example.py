@@ -88,7 +88,7 @@ def test_lines_carry_their_evidence(db, example_package):
     signup = by_key[("C201300024001", "signup")]
     assert any("given 2024-09-20" in item for item in signup)
     engaged = by_key[("C201300024001", "engaged")]
-    assert "T1: 5 sessions, 4 attended, 3 engaged" in engaged
+    assert "T1, 2024-09-10 to 2024-12-31: 5 sessions, 4 attended, 3 engaged" in engaged
     (registers,) = [item for item in engaged if item.startswith("registers: ")]
     assert registers.count("ARTS-MON") == 5 and " 2024-11-11 N-" in registers
     run_claim(actor=None, contract_code="EX-1", period_code="T1")
