@@ -178,7 +178,7 @@ def compute_claim(
     triggers = {t.code: t for t in contract.triggers}
     trigger_order = contract.trigger_order()
     period_order = contract.period_order()
-    payer_caps = {p.code: p.cap for p in contract.payers}
+    payer_caps = {p.code: p.cap for p in contract.payers if p.cap is not None}
 
     totals = _Totals()
     for line in submitted_lines:

@@ -6,10 +6,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from linkwork.core.threads import read_ahead
 from linkwork.measures.models import Score
 from linkwork.people.models import (
     Attainment,
@@ -103,98 +104,143 @@ def contract_terms(contract: Contract) -> ContractTerms:
     return terms_from_document(contract.document, version=contract.version)
 
 
-def load_children(terms: ContractTerms, *, chunk: int = CHUNK, pupil_id: int | None = None):
+@dataclass
+class _Members:
+    """The children enrolled in a contract, as load_children reads their facts."""
+
+    enrolments: QuerySet  # the contract's enrolments
+    by_pupil: dict  # {pupil id: [EnrolmentFact]}
+    upns: dict  # {pupil id: UPN}
+    services: dict  # {service id: code}, when register rows are read here
+
+
+def load_children(
+    terms: ContractTerms,
+    *,
+    chunk: int | None = None,
+    pupil_id: int | None = None,
+    snapshot: str | None = None,
+):
     """Yield lists of ChildFacts, `chunk` children at a time, for every child enrolled in
     the contract (or just one pupil): a fixed handful of queries per chunk, never one per
     child. A chunk's rows are selected by a range of pupil ids within the enrolments, so
-    a query's size does not grow with the chunk."""
-    enrolments = defaultdict(list)
+    a query's size does not grow with the chunk. With `snapshot` (PostgreSQL, see
+    core.threads) the chunks are read ahead by other threads on that snapshot, while
+    the caller works on the one yielded."""
+    chunk = chunk or CHUNK
+    members = _members(terms, pupil_id)
+    pupil_ids = sorted(members.by_pupil)
+    chunks = [pupil_ids[start : start + chunk] for start in range(0, len(pupil_ids), chunk)]
+
+    def read(ids):
+        return _children(terms, members, ids)
+
+    if snapshot is None:
+        for ids in chunks:
+            yield read(ids)
+        return
+    yield from read_ahead(read, chunks, snapshot=snapshot, begin=_no_jit, name="claim read-ahead")
+
+
+def _no_jit() -> None:
+    # The run's statements are short and many; compiling them costs more than it saves
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+
+
+def _members(terms: ContractTerms, pupil_id: int | None) -> _Members:
+    by_pupil = defaultdict(list)
     upns = {}
-    members = Enrolment.objects.filter(
+    enrolments = Enrolment.objects.filter(
         cohort__code__in=terms.cohorts,
         enrolled_on__gte=terms.starts_on,
         enrolled_on__lte=terms.ends_on,
     )
     if pupil_id is not None:
-        members = members.filter(pupil_id=pupil_id)
-    rows = members.order_by("pupil_id", "enrolled_on").values_list(
+        enrolments = enrolments.filter(pupil_id=pupil_id)
+    rows = enrolments.order_by("pupil_id", "enrolled_on").values_list(
         "id", "pupil_id", "pupil__upn", "cohort__code", "enrolled_on", "ended_on"
     )
     for pk, pupil, upn, cohort, enrolled_on, ended_on in rows.iterator(chunk_size=5000):
-        enrolments[pupil].append(EnrolmentFact(cohort, enrolled_on, ended_on, pk))
+        by_pupil[pupil].append(EnrolmentFact(cohort, enrolled_on, ended_on, pk))
         upns[pupil] = upn
-    pupil_ids = sorted(enrolments)
+    services = {}
+    if any(t.kind == "engagement" for t in terms.triggers) and connection.vendor != "postgresql":
+        services = dict(Service.objects.values_list("id", "code"))
+    return _Members(enrolments, by_pupil, upns, services)
+
+
+def _children(terms: ContractTerms, members: _Members, ids: list[int]) -> list[ChildFacts]:
+    """The facts of the children `ids` (in order), in a fixed handful of queries."""
     kinds = {t.kind for t in terms.triggers}
     score_triggers = [t for t in terms.triggers if t.measure == "score"]
     subjects = sorted({t.subject for t in terms.triggers if t.measure == "attainment"})
-    services = dict(Service.objects.values_list("id", "code")) if "engagement" in kinds else {}
-
-    for start in range(0, len(pupil_ids), chunk):
-        ids = pupil_ids[start : start + chunk]
-        in_chunk = members.filter(pupil_id__gte=ids[0], pupil_id__lte=ids[-1]).values("pupil_id")
-        consents = defaultdict(list)
-        for pk, pupil, given_on, withdrawn_on in Consent.objects.filter(
-            pupil_id__in=in_chunk, purpose=Purpose.EVIDENCE
-        ).values_list("id", "pupil_id", "given_on", "withdrawn_on"):
-            consents[pupil].append(ConsentFact(given_on, withdrawn_on, pk))
-        registers = defaultdict(list)
-        tallies = None
-        if "engagement" in kinds and connection.vendor == "postgresql":
-            tallies = _tallies_in_database(terms, ids, enrolments)
-        elif "engagement" in kinds:
-            for pk, pupil, service_id, day, attended, engaged in (
-                RegisterEntry.objects.filter(
-                    pupil_id__in=in_chunk,
-                    session_date__gte=terms.starts_on,
-                    session_date__lte=terms.ends_on,
-                )
-                .values_list("id", "pupil_id", "service_id", "session_date", "attended", "engaged")
-                .iterator(chunk_size=20000)
-            ):
-                registers[pupil].append(
-                    RegisterFact(day, attended, engaged, services.get(service_id, ""), pk)
-                )
-        scores = defaultdict(list)
-        if score_triggers:
-            instruments = sorted({t.instrument for t in score_triggers})
-            scales = sorted({t.scale for t in score_triggers})
-            for pk, pupil, instrument, scale, day, respondent, value in Score.objects.filter(
-                administration__pupil_id__in=in_chunk,
-                administration__instrument_code__in=instruments,
-                scale__in=scales,
-            ).values_list(
-                "id",
-                "administration__pupil_id",
-                "administration__instrument_code",
-                "scale",
-                "administration__administered_on",
-                "administration__respondent",
-                "score",
-            ):
-                scores[pupil].append(
-                    ScoreFact(day, instrument, scale, respondent, Decimal(value), pk)
-                )
-        attainment = defaultdict(list)
-        if subjects:
-            for pk, pupil, day, subject, value, expected in Attainment.objects.filter(
-                pupil_id__in=in_chunk, subject__in=subjects
-            ).values_list("id", "pupil_id", "assessed_on", "subject", "value", "expected"):
-                attainment[pupil].append(
-                    AttainmentFact(day, subject, Decimal(value), Decimal(expected), pk)
-                )
-        yield [
-            ChildFacts(
-                upn=upns[pupil_id],
-                enrolments=tuple(enrolments[pupil_id]),
-                consents=tuple(consents[pupil_id]),
-                registers=tuple(registers[pupil_id]),
-                scores=tuple(scores[pupil_id]),
-                attainment=tuple(attainment[pupil_id]),
-                tallies=tuple(tallies.get(pupil_id, ())) if tallies is not None else None,
-                pupil_id=pupil_id,
+    enrolments = members.by_pupil
+    in_chunk = members.enrolments.filter(pupil_id__gte=ids[0], pupil_id__lte=ids[-1]).values(
+        "pupil_id"
+    )
+    consents = defaultdict(list)
+    for pk, pupil, given_on, withdrawn_on in Consent.objects.filter(
+        pupil_id__in=in_chunk, purpose=Purpose.EVIDENCE
+    ).values_list("id", "pupil_id", "given_on", "withdrawn_on"):
+        consents[pupil].append(ConsentFact(given_on, withdrawn_on, pk))
+    registers = defaultdict(list)
+    tallies = None
+    if "engagement" in kinds and connection.vendor == "postgresql":
+        tallies = _tallies_in_database(terms, ids, enrolments)
+    elif "engagement" in kinds:
+        services = members.services
+        for pk, pupil, service_id, day, attended, engaged in (
+            RegisterEntry.objects.filter(
+                pupil_id__in=in_chunk,
+                session_date__gte=terms.starts_on,
+                session_date__lte=terms.ends_on,
             )
-            for pupil_id in ids
-        ]
+            .values_list("id", "pupil_id", "service_id", "session_date", "attended", "engaged")
+            .iterator(chunk_size=20000)
+        ):
+            registers[pupil].append(
+                RegisterFact(day, attended, engaged, services.get(service_id, ""), pk)
+            )
+    scores = defaultdict(list)
+    if score_triggers:
+        instruments = sorted({t.instrument for t in score_triggers})
+        scales = sorted({t.scale for t in score_triggers})
+        for pk, pupil, instrument, scale, day, respondent, value in Score.objects.filter(
+            administration__pupil_id__in=in_chunk,
+            administration__instrument_code__in=instruments,
+            scale__in=scales,
+        ).values_list(
+            "id",
+            "administration__pupil_id",
+            "administration__instrument_code",
+            "scale",
+            "administration__administered_on",
+            "administration__respondent",
+            "score",
+        ):
+            scores[pupil].append(ScoreFact(day, instrument, scale, respondent, Decimal(value), pk))
+    attainment = defaultdict(list)
+    if subjects:
+        for pk, pupil, day, subject, value, expected in Attainment.objects.filter(
+            pupil_id__in=in_chunk, subject__in=subjects
+        ).values_list("id", "pupil_id", "assessed_on", "subject", "value", "expected"):
+            attainment[pupil].append(
+                AttainmentFact(day, subject, Decimal(value), Decimal(expected), pk)
+            )
+    return [
+        ChildFacts(
+            upn=members.upns[pupil_id],
+            enrolments=tuple(enrolments[pupil_id]),
+            consents=tuple(consents[pupil_id]),
+            registers=tuple(registers[pupil_id]),
+            scores=tuple(scores[pupil_id]),
+            attainment=tuple(attainment[pupil_id]),
+            tallies=tuple(tallies.get(pupil_id, ())) if tallies is not None else None,
+            pupil_id=pupil_id,
+        )
+        for pupil_id in ids
+    ]
 
 
 # The same counts as achievements.tally_registers, done by PostgreSQL in one statement per

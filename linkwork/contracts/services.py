@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from linkwork.audit.services import record
 from linkwork.core.documents import DocumentError
+from linkwork.core.threads import export_snapshot, owns_transaction
 from linkwork.measures.queries import current_definitions
 
 from . import statements
@@ -193,12 +194,19 @@ def _list_rows(params) -> None:
 
 
 def _store_draft(
-    contract: Contract, terms: ContractTerms, period_code: str, *, list_registers: bool
+    contract: Contract,
+    terms: ContractTerms,
+    period_code: str,
+    *,
+    list_registers: bool,
+    ahead: bool = False,
 ) -> Claim:
     """Compute the period's claim and store it as its draft, replacing the lines of an
     earlier draft. With `list_registers` (a claim being submitted) each engagement line's
     register rows are copied into its evidence; a draft's lines carry their counts and
-    days, and its rows are listed when it is read (queries.list_draft_registers)."""
+    days, and its rows are listed when it is read (queries.list_draft_registers). With
+    `ahead` (the transaction is the run's own, on PostgreSQL) a draft's inputs are read
+    ahead on other connections, on this transaction's snapshot."""
     claim = (
         Claim.objects.select_for_update()
         .filter(contract_code=terms.code, period_code=period_code)
@@ -210,7 +218,9 @@ def _store_draft(
             f"The claim for {terms.code} {period_code} was submitted on {day(when)} at "
             f"{when:%H:%M}: a submitted claim never changes."
         )
-    result, listed = _compute_listing(terms, period_code, list_registers=list_registers)
+    result, listed = _compute_listing(
+        terms, period_code, list_registers=list_registers, ahead=ahead
+    )
     fields = {
         "contract": contract,
         "computed_at": timezone.now(),
@@ -231,7 +241,9 @@ def _store_draft(
     return claim
 
 
-def _compute_listing(terms: ContractTerms, period_code: str, *, list_registers: bool) -> tuple:
+def _compute_listing(
+    terms: ContractTerms, period_code: str, *, list_registers: bool, ahead: bool = False
+) -> tuple:
     """The claim the data supports, and {achievement key: id in contracts_listed}.
 
     The inputs are loaded a chunk of children at a time. With `list_registers`, on
@@ -248,12 +260,15 @@ def _compute_listing(terms: ContractTerms, period_code: str, *, list_registers: 
     achievements = []
     reasons = {}
     listed = {}
+    snapshot = None
     if connection.vendor == "postgresql":
         _start_run(listing=in_database)
-    for children in load_children(terms):
+        if ahead and not list_registers:
+            snapshot = export_snapshot()
+    for children in load_children(terms, snapshot=snapshot):
         found = find_achievements(terms, children)
-        if not list_registers:
-            found = [_unlisted(a) for a in found]
+        if not list_registers and children and children[0].tallies is None:
+            found = [_unlisted(a) for a in found]  # listed in Python from the rows read
         achievements.extend(found)
         supported_here = {a.key for a in found}
         reasons.update(unsupported_reasons(terms, children, supported_here, standing_by_upn))
@@ -389,18 +404,23 @@ def _insert_lines(claim: Claim, lines, listed: dict, *, listing: bool) -> None:
             cursor.execute("DROP TABLE contracts_listed")
 
 
-@transaction.atomic
 def run_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     """Compute the period's claim from the current data and store it as the draft
     (replacing any earlier draft), with the contract version used. Refused for a period
     that has not started: its draft would only repeat what earlier periods hold."""
+    ahead = owns_transaction()
+    with transaction.atomic():
+        return _run_claim(actor, contract_code, period_code, ahead=ahead)
+
+
+def _run_claim(actor, contract_code: str, period_code: str, *, ahead: bool) -> Claim:
     contract = _locked_contract(contract_code)
     _evidence_kept(contract_code)
     terms = contract_terms(contract)
     refusal = why_not_computed(_period_or_error(terms, period_code), timezone.localdate())
     if refusal:
         raise ClaimError(refusal)
-    claim = _store_draft(contract, terms, period_code, list_registers=False)
+    claim = _store_draft(contract, terms, period_code, list_registers=False, ahead=ahead)
     record(
         actor=actor,
         action="claim.computed",

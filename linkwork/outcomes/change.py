@@ -7,10 +7,12 @@ Both sides are products of short decimals, computed exactly with enough precisio
 """
 
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
 Z = Decimal("1.96")
 
 
+@lru_cache(maxsize=64)
 def reliable_change_threshold_squared(sd: Decimal, reliability: Decimal) -> Decimal:
     """(1.96 x SD x sqrt(2 x (1 - r)))^2, exact."""
     with localcontext() as ctx:

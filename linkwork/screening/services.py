@@ -1,8 +1,6 @@
 """Writes for screening: rules versions, rounds, and the review of a shortlist."""
 
 import json
-import queue
-import threading
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
@@ -11,7 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -19,6 +17,7 @@ from linkwork.accounts.models import Role
 from linkwork.audit.services import record
 from linkwork.core.documents import DocumentError
 from linkwork.core.problems import by_line
+from linkwork.core.threads import owns_transaction, read_ahead
 from linkwork.measures.queries import current_definitions
 from linkwork.people.models import SEN, Pupil, Sex, StatutoryStatus, YearGroup
 from linkwork.schools.models import School
@@ -167,11 +166,7 @@ def _screen_schools(actor, schools, on, rules, *, keep_results=False) -> list[Sc
     are read and screened here in turn.
     """
     _check_screening_date(on)
-    owned = (
-        connection.vendor == "postgresql"
-        and not connection.in_atomic_block
-        and connection.get_autocommit()
-    )
+    owned = owns_transaction()
     with transaction.atomic():
         _check_not_screened(schools, on)
         rules = _rules_or_latest(rules)
@@ -193,7 +188,7 @@ def _screen_schools(actor, schools, on, rules, *, keep_results=False) -> list[Sc
             return screened
 
         if owned and len(batches) > 1:
-            screened_batches = _read_ahead(screen_batch, batches)
+            screened_batches = read_ahead(screen_batch, batches, name="screening read-ahead")
         else:
             screened_batches = (screen_batch(batch) for batch in batches)
         with closing(screened_batches):
@@ -247,57 +242,6 @@ def _rules_or_latest(rules: ScreeningRules | None) -> ScreeningRules:
     if rules is None:
         raise ValidationError("No screening rules are loaded yet: load a screening.yaml first.")
     return rules
-
-
-READERS = 2  # threads reading and screening ahead, each on a connection of its own
-
-
-def _read_ahead(read, items, readers: int | None = None):
-    """`read(item)` for each of `items`, in order, done by `readers` threads, each on its
-    own database connection and one item ahead of the caller. The threads' connections
-    are closed when they end."""
-    readers = readers or READERS
-    handoffs: list[queue.Queue] = [queue.Queue(maxsize=1) for _ in range(readers)]
-    stop = threading.Event()
-
-    def hand(handoff, kind, value) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put((kind, value), timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce(mine, handoff):
-        try:
-            for item in mine:
-                if not hand(handoff, "item", read(item)):
-                    return
-        except Exception as error:  # raised again in the caller's thread
-            hand(handoff, "error", error)
-        finally:
-            connections.close_all()
-
-    items = list(items)
-    threads = [
-        threading.Thread(
-            target=produce, args=(items[n::readers], handoffs[n]), name="screening read-ahead"
-        )
-        for n in range(readers)
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        for n in range(len(items)):
-            kind, value = handoffs[n % readers].get()
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
 
 
 PROFILE_COLUMNS = (

@@ -175,3 +175,29 @@ def test_a_claim_reads_only_the_evidence_of_the_lines_it_reverses(db, example_pa
         "reverses the line claimed with",
         *reversed_line.evidence,
     ]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_draft_run_in_its_own_transaction_reads_ahead_and_computes_the_same(
+    example_package, monkeypatch
+):
+    """Outside a caller's transaction a draft's inputs are read ahead by other
+    connections on the run's snapshot, a child at a time here; the claim is the same as
+    computed in turn."""
+    from linkwork.contracts import queries
+
+    load(example_package / "package")
+    expected = _computed("EX-1", "T1", "draft")
+    snapshots = []
+    original = queries.read_ahead
+
+    def spy(read, items, **kwargs):
+        snapshots.append(kwargs["snapshot"])
+        return original(read, items, **kwargs)
+
+    monkeypatch.setattr(queries, "read_ahead", spy)
+    monkeypatch.setattr(queries, "CHUNK", 1)
+    claim = run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    assert len(snapshots) == 1 and snapshots[0]
+    assert _stored(claim) == expected

@@ -277,11 +277,11 @@ def test_rounds_read_ahead_outside_a_transaction_store_the_same(manager, borough
     """Outside a caller's transaction PostgreSQL reads the next batch on a second
     connection while a batch is written; the rounds are the same."""
     monkeypatch.setattr(queries, "BATCH", 2)
-    read_ahead, original = [], services._read_ahead
+    read_ahead, original = [], services.read_ahead
     monkeypatch.setattr(
         services,
-        "_read_ahead",
-        lambda read, items: read_ahead.append(1) or original(read, items),
+        "read_ahead",
+        lambda read, items, **kwargs: read_ahead.append(1) or original(read, items, **kwargs),
     )
     rules = stored_rules(manager, TIES_YAML)
     together = run_screening_rounds(actor=manager, schools=borough, on=ON, rules=rules)
@@ -307,38 +307,6 @@ def test_a_failed_round_stores_nothing(manager, borough, monkeypatch):
     with pytest.raises(RuntimeError, match="could not be read"):
         run_screening_rounds(actor=manager, schools=borough, on=ON, rules=rules)
     assert not ScreeningRound.objects.exists() and not RiskProfile.objects.exists()
-
-
-@pytest.mark.parametrize("readers", [1, 2, 3])
-def test_read_ahead_yields_in_order_and_passes_errors_on(readers):
-    def square(n):
-        return n * n
-
-    assert list(services._read_ahead(square, range(10), readers)) == [n * n for n in range(10)]
-
-    def failing(n):
-        if n == 2:
-            raise ValueError("bad batch")
-        return n
-
-    seen = []
-    with pytest.raises(ValueError, match="bad batch"):
-        for item in services._read_ahead(failing, range(10), readers):
-            seen.append(item)
-    assert seen == [0, 1]
-
-
-def test_read_ahead_stops_its_threads_when_left_early():
-    produced = []
-
-    def read(n):
-        produced.append(n)
-        return n
-
-    reads = services._read_ahead(read, range(1000), 2)
-    assert next(reads) == 0
-    reads.close()
-    assert len(produced) < 10  # a few ahead at most, then they stopped
 
 
 def test_stored_explanation_text_is_the_json_of_the_detailed_explanation():
