@@ -207,7 +207,7 @@ def test_rules_page_reports_located_errors(client, manager, rules):
     assert b"screening.yaml:4: areas.a.pupil_flag: one of fsm, eal (sen)" in response.content
 
 
-def test_consent_then_enrolment_through_the_pages(client, link_worker, make_pupil):
+def test_consent_then_enrolment_through_the_pages(client, link_worker, make_pupil, today):
     child = make_pupil()
     cohort = Cohort.objects.create(code="2026-27")
     client.force_login(link_worker)
