@@ -74,7 +74,8 @@ class ClaimLineKind(models.TextChoices):
 class ClaimLine(models.Model):
     """One achievement claimed (or reversed) in a claim, with its payer portions."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
+    # served by the (claim, position) key: no index of its own
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines", db_index=False)
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=10, choices=ClaimLineKind.choices)
     upn = models.CharField(max_length=13)

@@ -137,6 +137,29 @@ def test_the_database_refuses_changes_to_a_submitted_claim(loaded):
     assert claim.status == "submitted" and f"{claim.total:.2f}" == "1100.02"
 
 
+def test_the_database_refuses_a_statement_of_many_lines_touching_a_submitted_claim(loaded):
+    """Lines are checked per statement over the rows it changed: one line for a submitted
+    claim among a draft's refuses the whole statement; a draft's lines go freely."""
+    submitted = submit_claim(actor=None, contract_code="EX-1", period_code="T1")
+    draft = run_claim(actor=None, contract_code="EX-1", period_code="T2")
+    fields = {
+        "kind": "claim",
+        "upn": "X",
+        "trigger": "signup",
+        "instance": "1",
+        "achieved_on": "2024-09-10",
+        "amount": 1,
+        "portions": {"LA": "1.00"},
+    }
+    mixed = [ClaimLine(claim=draft, position=100 + n, **fields) for n in range(3)]
+    mixed.append(ClaimLine(claim=submitted, position=99, **fields))
+    _refused(lambda: ClaimLine.objects.bulk_create(mixed))
+    _refused(lambda: ClaimLine.objects.filter(claim__in=[draft, submitted]).delete())
+    ClaimLine.objects.bulk_create(mixed[:3])
+    assert ClaimLine.objects.filter(claim=draft, position__gte=100).delete()[0] == 3
+    assert submitted.lines.count() == 5
+
+
 def _pay(payer, amount, period="T1", actor=None, paid_on="2025-02-03"):
     return record_payment(
         actor=actor,
