@@ -17,6 +17,7 @@ in this thread.
 """
 
 import queue
+import re
 import threading
 import time
 from concurrent.futures import Future
@@ -54,8 +55,17 @@ class _Done:
 
 @dataclass
 class _Ids:
-    answer: Future  # (pupil ids, service ids, first ids), or None: nothing goes straight in
-    names: set  # the resources that will go straight into their tables
+    answer: Future  # an `_Answer`, or None: nothing goes straight in
+    names: set  # the resources that may go straight into their tables: ids reserved
+
+
+@dataclass
+class _Answer:
+    pupils: dict  # id by UPN, as COPY text; pupils going straight in are added as met
+    services: dict  # id by code
+    schools: dict  # id by URN
+    today: str  # the database's date
+    first_ids: dict  # the first id reserved in each table
 
 
 @dataclass
@@ -65,15 +75,17 @@ class _Failed:
 
 _END = object()
 # The order files are checked and written in: each refers only to files before it.
-# Scores and responses refer only to pupils: they come early, so that the database
-# makes their administrations while the big files after them are checked.
+# Services before pupils, so that pupils going straight into their table (numbered by
+# the loader) can be followed at once by the files that refer to them. Scores and
+# responses refer only to pupils: they come early, so that the database makes their
+# administrations while the big files after them are checked.
 ORDER = tuple(
     BY_NAME[name]
     for name in (
         "schools",
-        "pupils",
         "partners",
         "services",
+        "pupils",
         "scores",
         "responses",
         "link_workers",
@@ -87,7 +99,7 @@ ORDER = tuple(
     )
 )
 assert set(ORDER) == set(RESOURCES)
-_IDS_AFTER = [resource.name for resource in ORDER].index("services")
+_PUPILS_AT = [resource.name for resource in ORDER].index("pupils")
 
 
 class _Stopped(Exception):
@@ -123,6 +135,7 @@ class Pipeline:
         self._copied: dict[str, int] = {}  # rows copied, by table
         self._relocate: list[Resource] = []
         self._empty = set()  # resources whose table is empty, that may go straight in
+        self._facts = {}  # each file's scan, by resource
         self._first_ids: dict[str, int] = {}  # the first id reserved in each table
         if self.threaded:
             candidates = [*writers.DIRECT, *(() if "responses" in present else ("scores",))]
@@ -172,14 +185,13 @@ class Pipeline:
         for resource in RESOURCES:  # problems are listed in the files' usual order
             if resource.name in self.present:
                 self.problems.open(resource.filename)
-        facts, straight = {}, set()
         for position, resource in enumerate(ORDER):
-            if self._empty and ids is None and position > _IDS_AFTER:
-                # Ask for the ids (answered once pupils and services are written).
-                straight = self._going_straight(facts)
-                ids = Future()
-                if straight:
-                    post(_Ids(ids, straight))
+            if self._empty and ids is None and position >= _PUPILS_AT:
+                # Ask for the ids, answered once the files before are written: before
+                # pupils when they go straight in (the loader numbers them), else after.
+                if position > _PUPILS_AT or self._goes_straight(BY_NAME["pupils"]):
+                    ids = Future()
+                    post(_Ids(ids, set(self._empty)))
             if resource.name not in self.present:
                 continue
             if self._stop:
@@ -191,9 +203,9 @@ class Pipeline:
                 self.problems.add(resource.filename, 1, None, f"cannot be read ({exc.strerror})")
                 continue
             started = time.perf_counter()
-            scanned = facts.get(resource.name) or scan(path)
+            scanned = self._facts.get(resource.name) or scan(path)
             direct = None
-            if resource.name in straight:
+            if ids is not None and self._goes_straight(resource):
                 waited = time.perf_counter()
                 direct = ids.result()
                 started += time.perf_counter() - waited
@@ -205,22 +217,21 @@ class Pipeline:
             self.checking += time.perf_counter() - started
         self.checked_at = time.perf_counter()
 
-    def _going_straight(self, facts: dict) -> set[str]:
-        """The files for empty tables big enough to go straight into them (scores only
-        with each child's rows together); `facts` gets each one's scan."""
-        names = set()
-        for name in self._empty:
-            path = self.root / BY_NAME[name].filename
+    def _goes_straight(self, resource: Resource) -> bool:
+        """Whether a file goes straight into its tables: they are empty and it is big
+        (scores only with each child's rows together). Its scan is kept for checking."""
+        if resource.name not in self._empty:
+            return False
+        path = self.root / resource.filename
+        if resource.name not in self._facts:
             try:
-                facts[name] = scan(path)
+                self._facts[resource.name] = scan(path)
             except OSError:
-                continue  # reported when its turn comes
-            if facts[name].lines <= writers.EMPTY_BULK_ROWS:
-                continue
-            if name == "scores" and not _grouped_by_pupil(path, facts[name]):
-                continue
-            names.add(name)
-        return names
+                return False  # reported when its turn comes
+        facts = self._facts[resource.name]
+        if facts.lines <= writers.EMPTY_BULK_ROWS:
+            return False
+        return resource.name != "scores" or _grouped_by_pupil(path, facts)
 
     @contextmanager
     def _sink(self, resource: Resource, ids, post):
@@ -257,15 +268,13 @@ class Pipeline:
                 write(writers.copy_lines([list(map(str, lines)), *texts], "\n"))
 
         else:
-            pupils, services, first_ids = ids
             tables = list(writers.direct_tables(resource.name))
             writes = [spool(table) for table in tables]
-            starts = [first_ids[table] for table in tables]
+            starts = [ids.first_ids[table] for table in tables]
             if resource.name == "scores":
-                put = _scores_put(pupils, starts, *writes)
+                put = _scores_put(ids.pupils, starts, *writes)
             else:
-                direct = writers.DIRECT[resource.name]
-                put = _direct_put(direct, pupils, services, starts[0], writes[0])
+                put = _direct_put(writers.DIRECT[resource.name], ids, starts[0], writes[0])
         yield put
         for spooled in spools:
             spooled.close()
@@ -280,13 +289,13 @@ class Pipeline:
                 event.answer.set_result(None)
                 return
             with self._quiet:
-                pupils, services = writers.direct_ids(connection)
+                known = writers.direct_ids(connection)
             self._first_ids = {
                 table: writers.reserve_ids(connection, table)
                 for name in event.names
                 for table in writers.direct_tables(name)
             }
-            event.answer.set_result((pupils, services, self._first_ids))
+            event.answer.set_result(_Answer(*known, self._first_ids))
             return
         started = time.perf_counter()
         resource = event.resource
@@ -305,6 +314,8 @@ class Pipeline:
             else:
                 columns = ("line", *resource.column_names)
                 writers.copy_file(connection, writers.stage_table(resource), columns, event.file)
+        elif name in self._direct and self.problems:  # nothing is written any more
+            self._relocate.append(resource)  # its repeated keys are problems too
         elif name in self._direct:  # done, straight into its tables
             self._finish_direct(resource)
         elif self._keys_left_to_table(resource):  # done, staged for an empty table
@@ -330,6 +341,8 @@ class Pipeline:
             self.counts[name] = writers.Counts(inserted=copied).as_dict()
         if repeated:
             self._relocate.append(resource)
+        elif resource.name == "pupils":  # the files after it join the pupils
+            writers.analyze(connection, "people_pupil")
 
     def _keys_left_to_table(self, resource: Resource) -> bool:
         """Whether a staged file's repeated keys are left to its table's unique constraint:
@@ -378,28 +391,51 @@ class Pipeline:
             with self.staging.writer(resource) as put:
                 again.check_file(resource, self.root / resource.filename, put)
             self._report_duplicates(resource)
+        if self._relocate and not self.problems:  # the table gained rows from elsewhere
+            raise IntegrityError("a key of a table loaded straight into is already in it")
 
 
-def _direct_put(direct: writers.Direct, pupils, services, first_id: int, write):
+def _direct_put(direct: writers.Direct, known: _Answer, first_id: int, write):
     """`put` for rows going straight into the resource's table: numbered from `first_id`,
-    the UPN and service code columns become the pupil and service ids (by UPN and by
-    code, as text), the columns are put in the table's order."""
+    the UPN, service code and school URN columns become the pupil, service and school
+    ids (as text), the columns are put in the table's order. Pupils' own ids are added
+    to `known.pupils` for the files after them."""
     pick = itemgetter(*direct.order)
+    tail = direct.tail(known.today)
     next_id = first_id
+    replaced = [
+        (index, ids)
+        for index, ids in (
+            (direct.pupil, known.pupils),
+            (direct.service, known.services),
+            (direct.school, known.schools),
+        )
+        if index is not None
+    ]
 
     def put(lines, values, texts):
         nonlocal next_id
         ids = list(map(str, range(next_id, next_id + len(lines))))
         next_id += len(lines)
-        texts[direct.pupil] = list(map(pupils.__getitem__, values[direct.pupil]))
-        if direct.service is not None:
-            texts[direct.service] = list(map(services.__getitem__, values[direct.service]))
-        write(writers.copy_lines([ids, *pick(texts)], direct.tail))
+        for index, by_cell in replaced:
+            texts[index] = _ids_of(by_cell, values[index])
+        if direct.table == "people_pupil":
+            known.pupils.update(zip(values[0], ids, strict=True))
+        write(writers.copy_lines([ids, *pick(texts)], tail))
 
     return put
 
 
-def _scores_put(pupils, starts, write_administrations, write_scores):
+def _ids_of(by_cell: dict, cells: list) -> list:
+    """The ids of a column of UPNs, codes or URNs. One checked valid but not written (a
+    pupil whose row was refused) gets 0: the load is refused anyway."""
+    try:
+        return list(map(by_cell.__getitem__, cells))
+    except KeyError:
+        return [by_cell.get(cell, "0") for cell in cells]
+
+
+def _scores_put(pupils: dict, starts, write_administrations, write_scores):
     """`put` for scores going straight into the administration and score tables: each
     child's rows come together, so a child's administrations are numbered as they are
     met (from the first id reserved) and only the current child's are remembered."""
@@ -419,7 +455,7 @@ def _scores_put(pupils, starts, write_administrations, write_scores):
             if administration is None:
                 administration = administrations[key] = str(next_administration)
                 next_administration += 1
-                new.append((administration, pupils[upn], *key))
+                new.append((administration, pupils.get(upn, "0"), *key))
             of_row.append(administration)
         if new:
             write_administrations(writers.copy_lines(list(zip(*new, strict=True)), "\n"))
@@ -434,15 +470,40 @@ def _grouped_by_pupil(path, facts) -> bool:
     """Whether each child's rows of a file are all together, one child after another."""
     seen = set()
     child = None
-    columns = BY_NAME["scores"].column_names
-    for _, cells in read_batches(path, columns, lambda *problem: None, facts):
-        for upn, _ in groupby(cells[0]):
+    try:
+        for upn, _ in groupby(_upns(path, facts)):
             if upn != child:
                 if upn in seen:
                     return False
                 seen.add(upn)
                 child = upn
+    except IndexError:  # a row too short: staged, and reported when checked
+        return False
     return True
+
+
+def _upns(path, facts):
+    """The `upn` cell of each row of a file (as bytes when the file is clean, found a
+    block at a time)."""
+    if facts.control or facts.quotes:
+        columns = BY_NAME["scores"].column_names
+        for _, cells in read_batches(path, columns, lambda *problem: None, facts):
+            yield from cells[0]
+        return
+    with path.open("rb") as handle:
+        header = handle.readline().removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n").split(b",")
+        if b"upn" not in header:
+            return  # reported when the file is checked
+        # the cell after each line's start (a search led by the newline is fast)
+        cell = re.compile(rb"\n(?:[^,\n]*,){%d}([^,\r\n]*)" % header.index(b"upn"))
+        rest = b""
+        while block := handle.read(1 << 20):
+            block = b"\n" + rest + block
+            end = block.rfind(b"\n")
+            yield from cell.findall(block, 0, end)
+            rest = block[end + 1 :]
+        if rest:
+            yield from cell.findall(b"\n" + rest)
 
 
 def _discard(event) -> None:

@@ -731,37 +731,59 @@ def first_scores(connection, staged: int) -> tuple[Counts, Counts]:
 @dataclass(frozen=True)
 class Direct:
     """How a checked row of a resource becomes a row of its table without staging: the
-    cells in the table's column order, the UPN (and service code) replaced by the ids the
-    loader looked up, constant columns added at the end."""
+    cells in the table's column order, the UPN, service code and school URN replaced by
+    the ids the loader knows, constant columns added at the end."""
 
     table: str
     columns: tuple[str, ...]  # the table's columns, in COPY order
     order: tuple[int, ...]  # for each non-constant column, the index of its cell
-    pupil: int  # the index of the `upn` cell
+    pupil: int | None  # the index of the `upn` cell that refers to a pupil
     service: int | None  # the index of the `service_code` cell
-    tail: str  # the constant columns' text and the end of the line
+    school: int | None  # the index of the `school_urn` cell
+    constants: tuple[str, ...]  # the constant columns' values: '' or CURRENT_DATE
+
+    def tail(self, today: str) -> str:
+        """The constant columns' text and the end of the line."""
+        texts = {"''": "", "CURRENT_DATE": today}
+        return "".join("\t" + texts[value] for value in self.constants) + "\n"
+
+
+# The cell whose id each id expression of an upsert stands for.
+_ID_CELLS = {"p.id": "upn", "sv.id": "service_code", "sc.id": "school_urn"}
 
 
 def _direct(resource: Resource, spec: Upsert) -> Direct:
     names = resource.column_names
-    columns, order, constants = [], [], []
+    columns, order, constants, values = [], [], [], []
     for column, expr in {**spec.key, **spec.data, **spec.insert_only}.items():
-        if expr == "''":
+        if expr in ("''", "CURRENT_DATE"):
             constants.append(column)
+            values.append(expr)
             continue
-        cell = {"p.id": "upn", "sv.id": "service_code"}.get(expr) or expr.removeprefix("s.")
+        cell = _ID_CELLS.get(expr) or expr.removeprefix("s.")
         columns.append(column)
         order.append(names.index(cell))
-    service = names.index("service_code") if "sv.id" in spec.key.values() else None
-    tail = "".join("\t" for _ in constants) + "\n"
+    exprs = {**spec.key, **spec.data}.values()
+
+    def cell(expr):
+        return names.index(_ID_CELLS[expr]) if expr in exprs else None
+
     return Direct(
-        spec.table, (*columns, *constants), tuple(order), names.index("upn"), service, tail
+        spec.table,
+        (*columns, *constants),
+        tuple(order),
+        cell("p.id"),
+        cell("sv.id"),
+        cell("sc.id"),
+        tuple(values),
     )
 
 
-# The resources whose rows only refer to a pupil (and a service): when their table is
-# empty, a big file of them goes straight into it.
+# The resources whose rows refer only to a school, a pupil or a service: when their
+# table is empty, a big file of them goes straight into it. Pupils are numbered by the
+# loader, so the files after them need not wait for them to be written.
 _DIRECT_NAMES = (
+    "pupils",
     "consents",
     "allocations",
     "registers",
@@ -805,14 +827,19 @@ def ids_used(connection, table: str, last: int) -> None:
         cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, last])
 
 
-def direct_ids(connection) -> tuple[dict[str, str], dict[str, str]]:
-    """Every pupil's id by UPN and every service's by code, as COPY text."""
+def direct_ids(connection) -> tuple[dict[str, str], dict[str, str], dict[str, str], str]:
+    """Every pupil's id by UPN, every service's by code and every school's by URN, as
+    COPY text, and the database's date (a pupil's `received_on`)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT upn, id::text FROM people_pupil")
         pupils = dict(cursor)
         cursor.execute("SELECT code, id::text FROM support_service")
         services = dict(cursor)
-    return pupils, services
+        cursor.execute("SELECT urn, id::text FROM schools_school")
+        schools = dict(cursor)
+        cursor.execute("SELECT CURRENT_DATE::text")
+        today = cursor.fetchone()[0]
+    return pupils, services, schools, today
 
 
 # Export ------------------------------------------------------------------------------
