@@ -9,7 +9,8 @@ import json
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import itemgetter, lt
+from itertools import repeat
+from operator import itemgetter, le, lt
 from pathlib import Path
 
 try:  # scores and responses are checked against their instrument's definition
@@ -24,6 +25,7 @@ _FAILED = (None, None)  # a cell that failed its own rule
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 _NONE: dict = {}  # no allocation intervals
+_NO_SPAN = ("9999-12-31", "")  # no single allocation: no date is within it
 
 
 class Problems:
@@ -171,6 +173,9 @@ class Checker:
         self._plain: dict = {}
         # (kind, instrument, scale or item, value) -> problem or None
         self._instrument_problems: dict = {}
+        # (upn, service code) -> (start, end) of a child's one allocation to a service,
+        # made from the allocations when registers are checked
+        self._spans: dict | None = None
 
     def check_file(self, resource: Resource, path: Path, stage, facts=None) -> int:
         """Check one file, staging its valid rows; return the number of rows read.
@@ -187,6 +192,7 @@ class Checker:
         finds and reports each problem; the two agree on every row they both pass.
         """
         report = self.problems.reporter(resource.filename)
+        self._spans = None  # the allocations may have grown since
         columns = resource.columns
         caches, plains = [], []
         for column in columns:
@@ -418,6 +424,18 @@ class Checker:
             return False
         if (False, True) in zip(attended, engaged, strict=True):
             return False
+        # Most children have one allocation to a service: their dates are compared in
+        # one go; a batch where that does not settle every row is checked row by row.
+        if self._spans is None:
+            self._spans = {
+                key: (start, "9999-12-31" if end is None else end)
+                for key, intervals in known.allocations.items()
+                if len(intervals) == 1
+                for start, end in intervals.items()
+            }
+        spans = list(map(self._spans.get, zip(upns, codes, strict=True), repeat(_NO_SPAN)))
+        if all(map(le, map(_FIRST, spans), dates)) and all(map(le, dates, map(_SECOND, spans))):
+            return True
         allocations = known.allocations
         for upn, code, on in zip(upns, codes, dates, strict=True):
             for start, end in allocations.get((upn, code), _NONE).items():
