@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_load.py                   # 1,000 and 10,000 children
     .venv/bin/python bench/bench_load.py --sizes 500 2000  # quicker
+    .venv/bin/python bench/bench_load.py --packages /tmp/zones  # generated once, then reused
 
 For each size: write a package, make a scratch database and migrate it, then time the
 load (`load_package`, what `linkwork load` runs) in a subprocess (wall time including
@@ -85,10 +86,15 @@ def timed_load(package: Path, env: dict) -> tuple[float, int, dict]:
     return seconds, peak, json.loads(out.strip().splitlines()[-1])
 
 
-def measure(children: int, seed: int) -> dict:
+def measure(children: int, seed: int, packages: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="lw-bench-") as tmp:
-        package = Path(tmp) / "package"
-        write_package(package, children, seed)
+        if packages is None:
+            package = Path(tmp) / "package"
+            write_package(package, children, seed)
+        else:
+            package = packages / f"zone-{children}-seed-{seed}"
+            if not package.is_dir():
+                write_package(package, children, seed)
         rows = csv_rows(package)
         with scratch_postgres() as url:
             env = {"DATABASE_URL": url}
@@ -112,6 +118,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--packages",
+        type=Path,
+        help="keep each generated package in this folder and load it from there next time",
+    )
     args = parser.parse_args()
     print("load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))
     print(
@@ -119,7 +130,7 @@ def main() -> None:
         f"{'COPY s':>7} {'COPY rows/s':>11} {'ratio':>6} {'peak MiB':>8}"
     )
     for children in args.sizes:
-        r = measure(children, args.seed)
+        r = measure(children, args.seed, args.packages)
         print(
             f"{r['children']:>8} {r['rows']:>9} {r['load']:>7.1f} {r['rows'] / r['load']:>8.0f} "
             f"{r['reload']:>8.1f} {r['copy']:>7.1f} {r['rows'] / r['copy']:>11.0f} "
