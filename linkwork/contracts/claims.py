@@ -14,6 +14,7 @@ For a finance officer, in order:
 """
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -68,9 +69,10 @@ class _Totals:
         if amount is None:
             amount = line.amount
         self.contract += amount
-        self.per_child[line.upn] = self.per_child.get(line.upn, ZERO) + amount
+        per_child, per_payer = self.per_child, self.per_payer
+        per_child[line.upn] = per_child.get(line.upn, ZERO) + amount
         for payer, value in line.portions:
-            self.per_payer[payer] = self.per_payer.get(payer, ZERO) + value
+            per_payer[payer] = per_payer.get(payer, ZERO) + value
 
 
 def standing_claims(submitted_lines) -> dict[tuple, Line]:
@@ -174,11 +176,42 @@ def compute_claim(
     `reasons` ({achievement key: why}, see `unsupported_reasons`) puts into each
     adjustment's evidence why the data no longer supports what it reverses; a key
     without one is a child no longer loaded (not in the contract's enrolments)."""
+    lines = tuple(
+        claim_lines(contract, period_code, achievements, submitted_lines, erased, reasons)
+    )
+    return claim_of(contract, period_code, lines)
+
+
+def claim_of(contract: ContractTerms, period_code: str, lines) -> ClaimResult:
+    """The claim made of these lines (claim_lines'), with its total and payers' totals."""
+    by_payer: dict[str, Decimal] = {}
+    total = ZERO
+    for line in lines:
+        for payer, value in line.portions:
+            by_payer[payer] = by_payer.get(payer, ZERO) + value
+            total += value
+    payers = tuple((p.code, by_payer[p.code]) for p in contract.payers if p.code in by_payer)
+    return ClaimResult(
+        contract.code, contract.period(period_code).code, tuple(lines), total, payers
+    )
+
+
+def claim_lines(
+    contract: ContractTerms,
+    period_code: str,
+    achievements: list[Achievement],
+    submitted_lines: list[Line],
+    erased: frozenset[str] = frozenset(),
+    reasons: dict[tuple, str] | None = None,
+) -> Iterator[Line]:
+    """The lines of the claim for `period_code` (see compute_claim), in order, each as
+    soon as it is priced: the adjustments, then the new lines."""
+
     period = contract.period(period_code)
     triggers = {t.code: t for t in contract.triggers}
     trigger_order = contract.trigger_order()
     period_order = contract.period_order()
-    payer_caps = {p.code: p.cap for p in contract.payers if p.cap is not None}
+    payer_caps = [(p.code, p.cap) for p in contract.payers if p.cap is not None]
 
     totals = _Totals()
     for line in submitted_lines:
@@ -186,8 +219,6 @@ def compute_claim(
     standing = standing_claims(submitted_lines)
     supported = {a.key for a in achievements}
 
-    lines: list[Line] = []
-    amounts: list[Decimal] = []  # each line's amount, summed once
     reversals = [
         line for key, line in standing.items() if key not in supported and line.upn not in erased
     ]
@@ -214,9 +245,8 @@ def compute_claim(
             tuple((payer, -value) for payer, value in claimed.portions),
             why + ("reverses the line claimed with",) + tuple(claimed.evidence),
         )
-        lines.append(line)
-        amounts.append(line.amount)
-        totals.add(line, amounts[-1])
+        totals.add(line)
+        yield line
 
     due = [
         a
@@ -240,16 +270,15 @@ def compute_claim(
             splits[key] = split_amount(trigger, amount)
         return splits[key]
 
+    per_child, per_payer = totals.per_child, totals.per_payer
     for achievement in due:
         trigger = triggers[achievement.trigger]
         portions = price_line(
             trigger,
             trigger.price,
-            child_room=_room(contract.cap_per_child, totals.per_child.get(achievement.upn)),
+            child_room=_room(contract.cap_per_child, per_child.get(achievement.upn)),
             contract_room=_room(contract.cap_contract, totals.contract),
-            payer_room={
-                payer: _room(cap, totals.per_payer.get(payer)) for payer, cap in payer_caps.items()
-            },
+            payer_room={payer: _room(cap, per_payer.get(payer)) for payer, cap in payer_caps},
             split=split,
         )
         line_amount = sum((value for _, value in portions), ZERO)
@@ -264,17 +293,8 @@ def compute_claim(
             portions,
             tuple(achievement.evidence),
         )
-        lines.append(line)
-        amounts.append(line_amount)
         totals.add(line, line_amount)
-
-    by_payer: dict[str, Decimal] = {}
-    for line in lines:
-        for payer, value in line.portions:
-            by_payer[payer] = by_payer.get(payer, ZERO) + value
-    payers = tuple((p.code, by_payer[p.code]) for p in contract.payers if p.code in by_payer)
-    total = sum(amounts, ZERO)
-    return ClaimResult(contract.code, period.code, tuple(lines), total, payers)
+        yield line
 
 
 def _room(cap: Decimal | None, used: Decimal | None) -> Decimal | None:

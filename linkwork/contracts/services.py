@@ -16,7 +16,14 @@ from linkwork.measures.queries import current_definitions
 
 from . import statements
 from .achievements import find_achievements
-from .claims import ClaimResult, compute_claim, standing_claims, unsupported_reasons
+from .claims import (
+    ClaimResult,
+    claim_lines,
+    claim_of,
+    compute_claim,
+    standing_claims,
+    unsupported_reasons,
+)
 from .documents import check_scores
 from .models import (
     Claim,
@@ -218,33 +225,36 @@ def _store_draft(
             f"The claim for {terms.code} {period_code} was submitted on {day(when)} at "
             f"{when:%H:%M}: a submitted claim never changes."
         )
-    result, listed = _compute_listing(
+    lines, listed, encoded = _compute_listing(
         terms, period_code, list_registers=list_registers, ahead=ahead
     )
-    fields = {
-        "contract": contract,
-        "computed_at": timezone.now(),
-        "total": result.total,
-        "payer_totals": {payer: f"{value:.2f}" for payer, value in result.payers},
-    }
+    fields = {"contract": contract, "computed_at": timezone.now()}
     if claim is None:
-        claim = Claim.objects.create(contract_code=terms.code, period_code=period_code, **fields)
+        claim = Claim.objects.create(
+            contract_code=terms.code, period_code=period_code, total=0, **fields
+        )
     else:
         for name, value in fields.items():
             setattr(claim, name, value)
-        claim.save()
         # A draft's lines are referenced by nothing (only submitted lines are claimed), so
         # they go in one statement rather than through Django's collector.
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM contracts_claimline WHERE claim_id = %s", [claim.pk])
-    _insert_lines(claim, result.lines, listed, listing=list_registers)
+    # each line is written as soon as it is priced; the totals are the lines'
+    written = _insert_lines(claim, lines, listed, encoded, listing=list_registers)
+    result = claim_of(terms, period_code, written)
+    claim.total = result.total
+    claim.payer_totals = {payer: f"{value:.2f}" for payer, value in result.payers}
+    claim.save()
     return claim
 
 
 def _compute_listing(
     terms: ContractTerms, period_code: str, *, list_registers: bool, ahead: bool = False
 ) -> tuple:
-    """The claim the data supports, and {achievement key: id in contracts_listed}.
+    """The lines of the claim the data supports (claims.claim_lines: priced as they are
+    taken), {achievement key: id in contracts_listed}, and {achievement key: its
+    evidence as JSON} for those the claim may take, written while the next chunk is read.
 
     The inputs are loaded a chunk of children at a time. With `list_registers`, on
     PostgreSQL the register rows of each chunk's engagement achievements that may be
@@ -265,6 +275,7 @@ def _compute_listing(
         _start_run(listing=in_database)
         if ahead and not list_registers:
             snapshot = export_snapshot()
+    encoded = {}
     for children in load_children(terms, snapshot=snapshot):
         found = find_achievements(terms, children)
         if not list_registers and children and children[0].tallies is None:
@@ -272,9 +283,11 @@ def _compute_listing(
         achievements.extend(found)
         supported_here = {a.key for a in found}
         reasons.update(unsupported_reasons(terms, children, supported_here, standing_by_upn))
-        if not in_database:
-            continue
         claimable = [a for a in found if a.achieved_on <= period_ends_on and a.key not in standing]
+        if not in_database:
+            if connection.vendor == "postgresql":  # (elsewhere the lines are not copied)
+                encoded.update((a.key, json.dumps(a.evidence)) for a in claimable)
+            continue
         keys = listing_keys(terms, children, claimable)
         batch = []
         for achievement in claimable:
@@ -297,8 +310,8 @@ def _compute_listing(
             else line
             for line in submitted
         ]
-    result = compute_claim(terms, period_code, achievements, submitted, erased, reasons)
-    return result, listed
+    lines = claim_lines(terms, period_code, achievements, submitted, erased, reasons)
+    return lines, listed, encoded
 
 
 def _unlisted(achievement):
@@ -343,11 +356,15 @@ LEFT JOIN contracts_listed x ON x.id = k.listed
 """  # noqa: S608 - constant text
 
 
-def _insert_lines(claim: Claim, lines, listed: dict, *, listing: bool) -> None:
-    """Write the claim's lines: on PostgreSQL by COPY; when their rows were `listing`, into
-    a staging table, then one INSERT that takes the evidence of lines listed by
-    _compute_listing from contracts_listed (dropped after). Bulk INSERT elsewhere."""
+def _insert_lines(claim: Claim, lines, listed: dict, encoded: dict, *, listing: bool) -> list:
+    """Write the claim's lines (from an iterator, each written as it comes) and return
+    them: on PostgreSQL by COPY, a claimed line's evidence as `encoded` holds it if it
+    does; when their rows were `listing`, into a staging table, then one INSERT that takes
+    the evidence of lines listed by _compute_listing from contracts_listed (dropped
+    after). Bulk INSERT elsewhere."""
+    written = []
     if connection.vendor != "postgresql":
+        written.extend(lines)
         ClaimLine.objects.bulk_create(
             [
                 ClaimLine(
@@ -362,11 +379,11 @@ def _insert_lines(claim: Claim, lines, listed: dict, *, listing: bool) -> None:
                     portions={payer: f"{value:.2f}" for payer, value in line.portions},
                     evidence=list(line.evidence),
                 )
-                for position, line in enumerate(lines, start=1)
+                for position, line in enumerate(written, start=1)
             ],
             batch_size=2000,
         )
-        return
+        return written
     columns = ", ".join(f'"{name}"' for name in LINE_COLUMNS)
     dumps = json.dumps
     portions = {}  # most lines share their portions: written once each
@@ -378,7 +395,12 @@ def _insert_lines(claim: Claim, lines, listed: dict, *, listing: bool) -> None:
             copy_sql = f"COPY contracts_claimline ({columns}) FROM STDIN"
         with cursor.cursor.copy(copy_sql) as copy:
             for position, line in enumerate(lines, start=1):
-                listed_id = listed.get(line.key) if line.kind == ClaimLineKind.CLAIM else None
+                written.append(line)
+                claimed = line.kind == ClaimLineKind.CLAIM
+                listed_id = listed.get(line.key) if claimed else None
+                evidence = None
+                if not listed_id:
+                    evidence = (claimed and encoded.get(line.key)) or dumps(line.evidence)
                 shares = portions.get(line.portions)
                 if shares is None:
                     shares = portions[line.portions] = dumps(
@@ -394,7 +416,7 @@ def _insert_lines(claim: Claim, lines, listed: dict, *, listing: bool) -> None:
                     line.achieved_on,
                     line.amount,
                     shares,
-                    None if listed_id else dumps(line.evidence),
+                    evidence,
                 )
                 copy.write_row((*row, listed_id) if listed else row)
         if listed:
@@ -402,6 +424,7 @@ def _insert_lines(claim: Claim, lines, listed: dict, *, listing: bool) -> None:
             cursor.execute("DROP TABLE contracts_staged_line")
         if listing:
             cursor.execute("DROP TABLE contracts_listed")
+    return written
 
 
 def run_claim(*, actor, contract_code: str, period_code: str) -> Claim:
