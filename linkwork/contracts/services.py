@@ -10,8 +10,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from linkwork.audit.services import record
+from linkwork.core.bulk import collector_paused
 from linkwork.core.documents import DocumentError
-from linkwork.core.threads import export_snapshot, owns_transaction
+from linkwork.core.threads import CopyInBatches, export_snapshot, owns_transaction
 from linkwork.measures.queries import current_definitions
 
 from . import statements
@@ -356,6 +357,17 @@ LEFT JOIN contracts_listed x ON x.id = k.listed
 """  # noqa: S608 - constant text
 
 
+def _claim_key(cursor) -> str:
+    """The name of the foreign key from a claim line to its claim."""
+    cursor.execute(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid = 'contracts_claimline'::regclass "
+        "AND confrelid = 'contracts_claim'::regclass"
+    )
+    (name,) = cursor.fetchone()
+    return name
+
+
 def _insert_lines(claim: Claim, lines, listed: dict, encoded: dict, *, listing: bool) -> list:
     """Write the claim's lines (from an iterator, each written as it comes) and return
     them: on PostgreSQL by COPY, a claimed line's evidence as `encoded` holds it if it
@@ -390,10 +402,17 @@ def _insert_lines(claim: Claim, lines, listed: dict, encoded: dict, *, listing: 
     with connection.cursor() as cursor:
         if listed:
             cursor.execute(STAGED_LINES)
-            copy_sql = f"COPY contracts_staged_line ({columns}, listed) FROM STDIN"
+            copying = cursor.cursor.copy(
+                f"COPY contracts_staged_line ({columns}, listed) FROM STDIN"
+            )
         else:
-            copy_sql = f"COPY contracts_claimline ({columns}) FROM STDIN"
-        with cursor.cursor.copy(copy_sql) as copy:
+            # sent in batches by another thread, each batch's lines checked against
+            # their claim as it goes, while the next lines are priced here
+            copying = CopyInBatches(
+                f"COPY contracts_claimline ({columns}) FROM STDIN",
+                immediate=(_claim_key(cursor),),
+            )
+        with copying as copy:
             for position, line in enumerate(lines, start=1):
                 written.append(line)
                 claimed = line.kind == ClaimLineKind.CLAIM
@@ -432,7 +451,7 @@ def run_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     (replacing any earlier draft), with the contract version used. Refused for a period
     that has not started: its draft would only repeat what earlier periods hold."""
     ahead = owns_transaction()
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         return _run_claim(actor, contract_code, period_code, ahead=ahead)
 
 
@@ -454,6 +473,7 @@ def _run_claim(actor, contract_code: str, period_code: str, *, ahead: bool) -> C
     return claim
 
 
+@collector_paused()
 @transaction.atomic
 def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
     """Recompute the period's claim from the current data and freeze it. Periods are

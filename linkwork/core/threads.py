@@ -110,3 +110,75 @@ def read_ahead(
         stop.set()
         for thread in threads:
             thread.join()
+
+
+class CopyInBatches:
+    """Rows COPYed into a table (PostgreSQL) in batches of `size`, each batch its own
+    statement, sent by a thread of its own on this thread's connection while the caller
+    makes the next rows. The caller must not use the connection until `close`, which
+    waits for the last batch and raises any error the thread met. With `immediate`
+    (constraint names), those deferred constraints are checked at the end of each batch,
+    beside the caller's work, rather than all at commit; they are deferred again after.
+    """
+
+    def __init__(self, sql: str, *, size: int = 5000, immediate: tuple[str, ...] = ()):
+        self.sql, self.size, self.immediate = sql, size, immediate
+        self.rows: list = []
+        self.batches: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        connection.ensure_connection()
+        self._constraints("IMMEDIATE")
+        self.raw = connection.connection  # the caller keeps off it until close()
+        self.thread = threading.Thread(target=self._send, name="copy in batches")
+        self.thread.start()
+
+    def _constraints(self, mode: str) -> None:
+        if self.immediate:
+            names = ", ".join(connection.ops.quote_name(name) for name in self.immediate)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET CONSTRAINTS {names} {mode}")
+
+    def _send(self) -> None:
+        while (batch := self.batches.get()) is not None:
+            if self.error is not None:
+                continue  # drained, not sent
+            try:
+                with self.raw.cursor() as cursor, cursor.copy(self.sql) as copy:
+                    for row in batch:
+                        copy.write_row(row)
+            except BaseException as error:  # raised again in the caller's thread
+                self.error = error
+
+    def write_row(self, row) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.size:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self.error is not None:
+            self._finish()
+        self.batches.put(self.rows)
+        self.rows = []
+
+    def _finish(self) -> None:
+        self.batches.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        if self.rows:
+            self._hand_over()
+        self._finish()
+        self._constraints("DEFERRED")
+
+    def __enter__(self) -> "CopyInBatches":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:
+            self.close()
+        elif self.thread.is_alive():
+            self.error = self.error or error  # the rest is not sent
+            self.batches.put(None)
+            self.thread.join()
