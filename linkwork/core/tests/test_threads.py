@@ -4,7 +4,7 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 
-from linkwork.core.threads import export_snapshot, owns_transaction, read_ahead
+from linkwork.core.threads import CopyInBatches, export_snapshot, owns_transaction, read_ahead
 from linkwork.schools.models import Area
 
 
@@ -81,3 +81,59 @@ def test_a_caller_transaction_is_not_owned(db):
 def test_a_snapshot_id_is_checked_before_it_is_used():
     with pytest.raises(ValueError, match="not a snapshot id"):
         list(read_ahead(lambda n: n, range(2), 1, snapshot="x'; DROP TABLE y; --"))
+
+
+def _areas():
+    return list(Area.objects.order_by("la_code").values_list("name", "la_code"))
+
+
+@on_postgresql
+def test_rows_copied_in_batches_arrive_in_order_in_the_callers_transaction(db):
+    with CopyInBatches("COPY schools_area (name, la_code) FROM STDIN", size=3) as copy:
+        for n in range(10):
+            copy.write_row((f"Area {n}", f"{n:03d}"))
+    assert _areas() == [(f"Area {n}", f"{n:03d}") for n in range(10)]
+
+
+@on_postgresql
+def test_a_batch_refused_is_raised_to_the_caller_and_nothing_after_it_is_sent(db):
+    with pytest.raises(psycopg.errors.UniqueViolation), transaction.atomic():
+        with CopyInBatches("COPY schools_area (name, la_code) FROM STDIN", size=2) as copy:
+            for n in range(10):
+                copy.write_row(("Same name", f"{n:03d}"))
+    assert _areas() == []
+
+
+@on_postgresql
+def test_an_error_while_making_rows_stops_the_thread(db):
+    with pytest.raises(ValueError), transaction.atomic():
+        with CopyInBatches("COPY schools_area (name, la_code) FROM STDIN", size=2) as copy:
+            copy.write_row(("One", "001"))
+            copy.write_row(("Two", "002"))
+            raise ValueError("the rows could not be made")
+    assert _areas() == []
+
+
+@on_postgresql
+def test_immediate_constraints_are_deferred_again_after(db):
+    from linkwork.people.models import Cohort
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' "
+            "AND conrelid = 'people_enrolment'::regclass "
+            "AND confrelid = 'people_cohort'::regclass"
+        )
+        (name,) = cursor.fetchone()
+    cohort = Cohort.objects.create(code="2026")
+    with CopyInBatches("COPY schools_area (name, la_code) FROM STDIN", immediate=(name,)):
+        pass
+    with connection.cursor() as cursor:
+        # deferred again: a row pointing nowhere is refused only at the end
+        with transaction.atomic():
+            cursor.execute(
+                "INSERT INTO people_enrolment (pupil_id, cohort_id, enrolled_on, end_reason) "
+                "VALUES (%s, %s, '2026-09-01', '')",
+                [999999, cohort.pk + 1000],
+            )
+            cursor.execute("DELETE FROM people_enrolment WHERE pupil_id = 999999")
