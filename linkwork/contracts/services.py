@@ -412,6 +412,7 @@ def _insert_lines(claim: Claim, lines, listed: dict, encoded: dict, *, listing: 
                 f"COPY contracts_claimline ({columns}) FROM STDIN",
                 immediate=(_claim_key(cursor),),
             )
+        claim_id = claim.pk
         with copying as copy:
             for position, line in enumerate(lines, start=1):
                 written.append(line)
@@ -426,7 +427,7 @@ def _insert_lines(claim: Claim, lines, listed: dict, encoded: dict, *, listing: 
                         {payer: f"{value:.2f}" for payer, value in line.portions}
                     )
                 row = (
-                    claim.pk,
+                    claim_id,
                     position,
                     line.kind,
                     line.upn,
