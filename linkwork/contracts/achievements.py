@@ -155,7 +155,10 @@ def child_window(contract: ContractTerms, child: ChildFacts) -> Window | None:
 
 def consent_on(child: ChildFacts, day: dt.date) -> ConsentFact | None:
     """The earliest-given evidence consent in force on `day`, if any."""
-    holding = [c for c in child.consents if c.holds_on(day)]
+    consents = child.consents
+    if len(consents) == 1:  # most children: no choosing
+        return consents[0] if consents[0].holds_on(day) else None
+    holding = [c for c in consents if c.holds_on(day)]
     return min(holding, key=lambda c: (c.given_on, c.id or 0)) if holding else None
 
 
@@ -238,15 +241,17 @@ def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, wi
         tallies = tally_registers(contract, window, child.registers)
     by_period = {t.period: t for t in tallies}
     found = []
+    most, min_sessions = trigger.max_per_child, trigger.min_sessions
+    min_attendance, min_engaged = trigger.min_attendance, trigger.min_engaged
     for period in contract.periods:
-        if len(found) >= trigger.max_per_child:
+        if len(found) >= most:
             break
         tally = by_period.get(period.code)
-        if tally is None or tally.sessions < trigger.min_sessions:
+        if tally is None or tally.sessions < min_sessions:
             continue
-        if tally.attended < trigger.min_attendance * tally.sessions:
+        if tally.attended < min_attendance * tally.sessions:
             continue
-        if trigger.min_engaged is not None and tally.engaged < trigger.min_engaged * tally.attended:
+        if min_engaged is not None and tally.engaged < min_engaged * tally.attended:
             continue
         last = min(period.ends_on, window.ends_on)
         consent = consent_on(child, last)

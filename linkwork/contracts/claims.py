@@ -271,13 +271,14 @@ def claim_lines(
         return splits[key]
 
     per_child, per_payer = totals.per_child, totals.per_payer
+    cap_per_child, cap_contract = contract.cap_per_child, contract.cap_contract
     for achievement in due:
         trigger = triggers[achievement.trigger]
         portions = price_line(
             trigger,
             trigger.price,
-            child_room=_room(contract.cap_per_child, per_child.get(achievement.upn)),
-            contract_room=_room(contract.cap_contract, totals.contract),
+            child_room=_room(cap_per_child, per_child.get(achievement.upn)),
+            contract_room=_room(cap_contract, totals.contract),
             payer_room={payer: _room(cap, per_payer.get(payer)) for payer, cap in payer_caps},
             split=split,
         )

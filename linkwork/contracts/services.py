@@ -423,8 +423,9 @@ def _insert_lines(claim: Claim, lines, listed: dict, encoded: dict, *, listing: 
                     evidence = (claimed and encoded.get(line.key)) or dumps(line.evidence)
                 shares = portions.get(line.portions)
                 if shares is None:
-                    shares = portions[line.portions] = dumps(
-                        {payer: f"{value:.2f}" for payer, value in line.portions}
+                    shares = portions[line.portions] = (
+                        line.amount,
+                        dumps({payer: f"{value:.2f}" for payer, value in line.portions}),
                     )
                 row = (
                     claim_id,
@@ -434,8 +435,7 @@ def _insert_lines(claim: Claim, lines, listed: dict, encoded: dict, *, listing: 
                     line.trigger,
                     line.instance,
                     line.achieved_on,
-                    line.amount,
-                    shares,
+                    *shares,  # the amount, the portions
                     evidence,
                 )
                 copy.write_row((*row, listed_id) if listed else row)
