@@ -57,6 +57,27 @@ def test_claim_page_queries_are_bounded(claimed, client, manager, django_assert_
     assert "C201300024001" in page.content.decode()
 
 
+def test_a_drafts_page_lists_register_rows_read_now_and_says_when_they_changed(
+    db, example_package, client, manager, django_assert_max_num_queries
+):
+    from linkwork.support.models import RegisterEntry
+
+    load(example_package / "package")
+    run_claim(actor=None, contract_code="EX-1", period_code="T1")
+    client.force_login(manager)
+    url = _url("claim_detail", code="EX-1", period="T1")
+    with django_assert_max_num_queries(16):
+        page = client.get(url).content.decode()
+    assert "registers: #" in page and "Out of date" not in page
+    RegisterEntry.objects.filter(pupil__upn=UPNS[0], attended=True).update(
+        attended=False, engaged=None
+    )
+    page = client.get(url).content.decode()
+    assert "Out of date" in page and "register rows of 1 of the lines shown changed" in page
+    assert "changed since this draft was computed" in page
+    assert "None while the draft is out of date" in page
+
+
 def test_a_claims_lines_are_paged_and_narrowed(claimed, client, manager, funder, monkeypatch):
     """A claim of thousands of lines is read a page at a time, narrowed to a child (the
     UPN for staff, the child reference for a funder), a trigger or a kind."""
