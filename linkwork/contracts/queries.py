@@ -269,15 +269,17 @@ CROSS JOIN LATERAL (
 # The text of one child-period's register rows, as achievements.register_text, in date,
 # service, id order; `k` names the child, first day and last day. Dates are written by
 # their output function (see ISO_DATES) and codes ordered by code point, as Python does.
-REGISTERS_TEXT = """
-    SELECT string_agg(
-           '#' || r.id || ' ' || s.code || ' ' || r.session_date
-           || CASE WHEN NOT r.attended THEN ' N-' WHEN r.engaged THEN ' YY' ELSE ' YN' END,
-           '; ' ORDER BY r.session_date, s.code COLLATE "C", r.id) AS text
+# (The select list's last item and what follows, for REGISTERS_TEXT and COUNTED_ROWS_SQL.)
+LISTED_ROWS = """
+    string_agg(
+        '#' || r.id || ' ' || s.code || ' ' || r.session_date
+        || CASE WHEN NOT r.attended THEN ' N-' WHEN r.engaged THEN ' YY' ELSE ' YN' END,
+        '; ' ORDER BY r.session_date, s.code COLLATE "C", r.id) AS text
     FROM support_registerentry r
     JOIN support_service s ON s.id = r.service_id
     WHERE r.pupil_id = k.pupil_id AND r.session_date BETWEEN k.first_day AND k.last_day
 """
+REGISTERS_TEXT = f"SELECT {LISTED_ROWS}"
 
 # REGISTERS_TEXT writes dates with their output function, YYYY-MM-DD in the ISO style
 # (which psycopg needs anyway); set for the rest of the transaction so it never depends
@@ -379,7 +381,7 @@ def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
 
 # Each child-period's register rows counted and listed as REGISTERS_TEXT lists them, for
 # reading a draft: `k` names the child-period by its place in the batch.
-COUNTED_ROWS_SQL = """
+COUNTED_ROWS_SQL = f"""
 SELECT k.place, x.sessions, x.attended, x.engaged, x.text
 FROM unnest(%s::integer[], %s::bigint[], %s::date[], %s::date[])
      AS k(place, pupil_id, first_day, last_day)
@@ -387,15 +389,9 @@ CROSS JOIN LATERAL (
     SELECT count(*) AS sessions,
            count(*) FILTER (WHERE r.attended) AS attended,
            count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged,
-           string_agg(
-               '#' || r.id || ' ' || s.code || ' ' || r.session_date
-               || CASE WHEN NOT r.attended THEN ' N-' WHEN r.engaged THEN ' YY' ELSE ' YN' END,
-               '; ' ORDER BY r.session_date, s.code COLLATE "C", r.id) AS text
-    FROM support_registerentry r
-    JOIN support_service s ON s.id = r.service_id
-    WHERE r.pupil_id = k.pupil_id AND r.session_date BETWEEN k.first_day AND k.last_day
+           {LISTED_ROWS}
 ) AS x
-"""
+"""  # noqa: S608 - constant text
 
 # What a draft line's register rows say when they no longer add up to its counts.
 CHANGED = (
