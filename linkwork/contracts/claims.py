@@ -303,31 +303,40 @@ def _room(cap: Decimal | None, used: Decimal | None) -> Decimal | None:
     return None if cap is None else cap - (used or ZERO)
 
 
-def claim_as_json(result: ClaimResult, *, status: str, evidence: bool = True) -> dict:
-    """The claim in the spec's JSON shape (amounts as strings with two decimals)."""
+def _money(value: Decimal) -> str:
+    return f"{to_pennies(value):.2f}"
 
-    def money(value: Decimal) -> str:
-        return f"{to_pennies(value):.2f}"
 
-    out_lines = []
-    for line in result.lines:
-        item = {
-            "kind": line.kind,
-            "upn": line.upn,
-            "trigger": line.trigger,
-            "instance": line.instance,
-            "achieved_on": line.achieved_on.isoformat() if line.achieved_on else None,
-            "amount": money(line.amount),
-            "portions": {payer: money(value) for payer, value in line.portions},
-        }
-        if evidence:
-            item["evidence"] = list(line.evidence)
-        out_lines.append(item)
+def line_as_json(line: Line, *, evidence: bool = True) -> dict:
+    """One line in the spec's JSON shape (amounts as strings with two decimals)."""
+    item = {
+        "kind": line.kind,
+        "upn": line.upn,
+        "trigger": line.trigger,
+        "instance": line.instance,
+        "achieved_on": line.achieved_on.isoformat() if line.achieved_on else None,
+        "amount": _money(line.amount),
+        "portions": {payer: _money(value) for payer, value in line.portions},
+    }
+    if evidence:
+        item["evidence"] = list(line.evidence)
+    return item
+
+
+def claim_heading_as_json(result: ClaimResult, *, status: str) -> dict:
+    """The claim in the spec's JSON shape without its lines."""
     return {
         "contract": result.contract,
         "period": result.period,
         "status": status,
-        "total": money(result.total),
-        "payers": {payer: money(value) for payer, value in result.payers},
-        "lines": out_lines,
+        "total": _money(result.total),
+        "payers": {payer: _money(value) for payer, value in result.payers},
+    }
+
+
+def claim_as_json(result: ClaimResult, *, status: str, evidence: bool = True) -> dict:
+    """The claim in the spec's JSON shape (amounts as strings with two decimals)."""
+    return {
+        **claim_heading_as_json(result, status=status),
+        "lines": [line_as_json(line, evidence=evidence) for line in result.lines],
     }

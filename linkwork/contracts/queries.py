@@ -1,6 +1,7 @@
 """Reads for contracts and claims: the engine's inputs in bounded queries, claims as JSON."""
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -37,7 +38,7 @@ from .achievements import (
     read_counts,
     register_text,
 )
-from .claims import ClaimResult, Line
+from .claims import ClaimResult, Line, claim_heading_as_json, line_as_json
 from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus, Contract, Payment
 from .terms import ContractTerms, terms_from_document
 
@@ -560,6 +561,32 @@ def reversed_lines(claim: Claim, keys) -> dict:
         if (upn, trigger, instance) in keys:
             found[(upn, trigger, instance)] = (period, position, achieved_on)  # the latest wins
     return found
+
+
+def claim_json(claim: Claim, *, chunk: int = CHUNK):
+    """A stored claim as the spec's JSON, in pieces of text: its heading, then its lines
+    read `chunk` at a time (a draft's with their register rows listed), so a claim of
+    any size is written without holding it all. Parsed, it is
+    claim_as_json(claim_result(claim))."""
+    heading = ClaimResult(
+        contract=claim.contract_code,
+        period=claim.period_code,
+        lines=(),
+        total=claim.total,
+        payers=tuple((payer, Decimal(value)) for payer, value in claim.payer_totals.items()),
+    )
+    text = json.dumps(claim_heading_as_json(heading, status=claim.status), indent=1)
+    yield text[:-2] + ',\n "lines": ['
+    rows = claim.lines.order_by("position")
+    last, separator = 0, "\n"
+    while batch := list(rows.filter(position__gt=last)[:chunk]):
+        if claim.status == ClaimStatus.DRAFT:
+            list_draft_registers(batch)
+        for row in batch:
+            yield separator + "  " + json.dumps(line_as_json(line_from_row(row)))
+            separator = ",\n"
+        last = batch[-1].position
+    yield "\n ]\n}\n"
 
 
 def claim_result(claim: Claim) -> ClaimResult:

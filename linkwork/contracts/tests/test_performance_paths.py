@@ -201,3 +201,24 @@ def test_a_draft_run_in_its_own_transaction_reads_ahead_and_computes_the_same(
     claim = run_claim(actor=None, contract_code="EX-1", period_code="T1")
     assert len(snapshots) == 1 and snapshots[0]
     assert _stored(claim) == expected
+
+
+def test_a_stored_claims_json_is_written_in_pieces_as_it_reads(db, example_package):
+    """`claims run --json` writes the claim a few lines at a time: parsed, it is the
+    claim as one document, for a draft (rows listed as read) and a submitted claim."""
+    import json
+
+    from linkwork.contracts.queries import claim_json
+
+    load(example_package / "package")
+    submitted = submit_claim(actor=None, contract_code="EX-1", period_code="T1")
+    draft = run_claim(actor=None, contract_code="EX-1", period_code="T2")
+    empty = run_claim(actor=None, contract_code="EX-1", period_code="T3")
+    empty.lines.all().delete()
+    for claim in (draft, submitted, empty):
+        claim.refresh_from_db()
+        pieces = list(claim_json(claim, chunk=2))
+        assert json.loads("".join(pieces)) == _stored(claim)
+        assert len(pieces) == 2 + claim.lines.count()  # heading, each line, end
+    assert draft.status == "draft" and any("registers: #" in p for p in claim_json(draft))
+    assert json.loads("".join(claim_json(empty)))["lines"] == []

@@ -1,11 +1,8 @@
 """`linkwork claims run|submit CONTRACT PERIOD [--json]`."""
 
-import json
-
 from django.core.management.base import BaseCommand, CommandError
 
-from linkwork.contracts.claims import claim_as_json
-from linkwork.contracts.queries import claim_result
+from linkwork.contracts.queries import claim_json
 from linkwork.contracts.services import ClaimError, run_claim, submit_claim
 
 
@@ -26,8 +23,8 @@ class Command(BaseCommand):
         except ClaimError as exc:
             raise CommandError(str(exc)) from None
         if options["json"]:
-            data = claim_as_json(claim_result(claim), status=claim.status)
-            self.stdout.write(json.dumps(data, indent=1))
+            for text in claim_json(claim):
+                self.stdout.write(text, ending="")
             return
         self.stdout.write(
             f"{claim.contract_code} {claim.period_code} ({claim.status}): "
