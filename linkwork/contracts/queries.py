@@ -394,6 +394,20 @@ CROSS JOIN LATERAL (
 ) AS x
 """  # noqa: S608 - constant text
 
+# The same counts alone.
+COUNTED_SQL = """
+SELECT k.place, x.sessions, x.attended, x.engaged, ''
+FROM unnest(%s::integer[], %s::bigint[], %s::date[], %s::date[])
+     AS k(place, pupil_id, first_day, last_day)
+CROSS JOIN LATERAL (
+    SELECT count(*) AS sessions,
+           count(*) FILTER (WHERE r.attended) AS attended,
+           count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged
+    FROM support_registerentry r
+    WHERE r.pupil_id = k.pupil_id AND r.session_date BETWEEN k.first_day AND k.last_day
+) AS x
+"""
+
 # What a draft line's register rows say when they no longer add up to its counts.
 CHANGED = (
     REGISTERS + "changed since this draft was computed ({sessions} sessions, {attended} "
@@ -401,19 +415,12 @@ CHANGED = (
 )
 
 
-class RegistersChanged(Exception):
-    """A draft's register rows no longer add up to the counts it was computed with."""
-
-    def __init__(self, lines: int):
-        super().__init__(f"{lines} lines' register rows changed since it was computed")
-        self.lines = lines
-
-
-def list_draft_registers(rows) -> int:
+def list_draft_registers(rows, *, text: bool = True) -> int:
     """Write the register rows into the evidence of these lines of a draft claim (rows of
     ClaimLine, changed in memory only, never saved), read now: a draft carries only their
     counts and days. The rows must still add up to the counts; a line whose rows do not
-    says so instead. Returns the number of such lines. One query per 2,000 lines."""
+    says so instead. Returns the number of such lines. One query per 2,000 lines. Without
+    `text` the rows are only counted, and the lines left as they are."""
     pending = []
     for row in rows:
         evidence = row.evidence
@@ -434,27 +441,40 @@ def list_draft_registers(rows) -> int:
             for place, (row, _, counts) in enumerate(batch)
             if row.upn in pupils
         ]
-        found = _counted_rows(keys)
+        found = _counted_rows(keys, text=text)
         for place, (row, slot, counts) in enumerate(batch):
-            sessions, attended, engaged, text = found.get(place, (0, 0, 0, ""))
+            sessions, attended, engaged, listed = found.get(place, (0, 0, 0, ""))
             if (sessions, attended, engaged) == counts[2:]:
-                item = REGISTERS + text
+                item = REGISTERS + listed
             else:
                 changed += 1
                 item = CHANGED.format(sessions=sessions, attended=attended, engaged=engaged)
-            row.evidence = [*row.evidence[:slot], item, *row.evidence[slot + 1 :]]
+            if text:
+                row.evidence = [*row.evidence[:slot], item, *row.evidence[slot + 1 :]]
     return changed
 
 
-def _counted_rows(keys) -> dict[int, tuple[int, int, int, str]]:
+def draft_registers_changed(claim: Claim, *, chunk: int = CHUNK) -> int:
+    """How many lines of a draft claim count register rows that no longer add up to what
+    it was computed with (counted now, not listed)."""
+    rows = claim.lines.order_by("position").only("position", "upn", "evidence")
+    changed, last = 0, 0
+    while batch := list(rows.filter(position__gt=last)[:chunk]):
+        changed += list_draft_registers(batch, text=False)
+        last = batch[-1].position
+    return changed
+
+
+def _counted_rows(keys, *, text: bool = True) -> dict[int, tuple[int, int, int, str]]:
     """{place: (sessions, attended, engaged, rows as text)} for each (place, pupil id,
-    first day, last day) with any rows."""
+    first day, last day) with any rows; without `text`, the text left empty."""
     if not keys:
         return {}
     if connection.vendor == "postgresql":
+        sql = COUNTED_ROWS_SQL if text else COUNTED_SQL
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(ISO_DATES)
-            cursor.execute(COUNTED_ROWS_SQL, [_array(k[i] for k in keys) for i in range(4)])
+            cursor.execute(sql, [_array(k[i] for k in keys) for i in range(4)])
             return {
                 place: (sessions, attended, engaged, text)
                 for place, sessions, attended, engaged, text in cursor
@@ -478,7 +498,7 @@ def _counted_rows(keys) -> dict[int, tuple[int, int, int, str]]:
                 len(rows),
                 sum(1 for r in rows if r.attended),
                 sum(1 for r in rows if r.attended and r.engaged),
-                "; ".join(register_text(r) for r in rows),
+                "; ".join(register_text(r) for r in rows) if text else "",
             )
     return found
 

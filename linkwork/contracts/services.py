@@ -39,11 +39,11 @@ from .queries import (
     ISO_DATES,
     REGISTERS,
     REGISTERS_TEXT,
-    RegistersChanged,
     achievements_for,
     claim_states,
     contract_terms,
     day,
+    draft_registers_changed,
     erased_upns,
     evidence_removed_on,
     listing_keys,
@@ -567,30 +567,43 @@ def export_statement(*, actor, claim: Claim, payer: str, fmt: str) -> bytes:
     return body
 
 
-@transaction.atomic
-def export_evidence(*, actor, claim: Claim) -> str:
-    """The evidence pack of a claim (every line with its UPN and evidence) as CSV
-    (refused for an out-of-date draft); the download is audited."""
-    _current(claim)
-    try:
-        body = statements.evidence_csv(claim)
-    except RegistersChanged as changed:
-        raise ClaimError(
-            f"The draft claim for {claim.contract_code} {claim.period_code} is out of date "
-            f"(the register rows of {changed.lines} of its lines changed since it was "
-            "computed): compute it again before downloading it."
-        ) from None
-    record(
-        actor=actor,
-        action="claim.evidence_exported",
-        obj=claim,
-        summary=(
-            f"Evidence pack of claim {claim.contract_code} {claim.period_code} "
-            f"({claim.status}) downloaded as CSV, with UPNs"
-        ),
-        changes={"format": "csv", "status": claim.status},
-    )
-    return body
+def export_evidence(*, actor, claim: Claim):
+    """The evidence pack of a claim (every line with its UPN and evidence) as CSV, in
+    pieces of text to send as they are read (refused for an out-of-date draft, or one
+    whose register rows changed since it was computed); the download is audited."""
+    with transaction.atomic():
+        _current(claim)
+        changed = draft_registers_changed(claim) if claim.status == ClaimStatus.DRAFT else 0
+        if changed:
+            raise ClaimError(
+                f"The draft claim for {claim.contract_code} {claim.period_code} is out of "
+                f"date (the register rows of {changed} of its lines changed since it was "
+                "computed): compute it again before downloading it."
+            )
+        record(
+            actor=actor,
+            action="claim.evidence_exported",
+            obj=claim,
+            summary=(
+                f"Evidence pack of claim {claim.contract_code} {claim.period_code} "
+                f"({claim.status}) downloaded as CSV, with UPNs"
+            ),
+            changes={"format": "csv", "status": claim.status},
+        )
+    return _on_one_snapshot(statements.evidence_csv_pieces(claim))
+
+
+def _on_one_snapshot(pieces):
+    """Yield from `pieces`, read in one transaction that sees the data as it was when it
+    began (repeatable read on PostgreSQL), unless a caller's transaction is open."""
+    if connection.in_atomic_block:
+        yield from pieces
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield from pieces
 
 
 def _payment_refusal(

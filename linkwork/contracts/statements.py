@@ -27,7 +27,7 @@ from linkwork.core.spreadsheets import safe_row
 
 from .achievements import reason_in_words
 from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus
-from .queries import RegistersChanged, list_draft_registers, reversed_lines
+from .queries import list_draft_registers, reversed_lines
 from .terms import terms_from_document
 
 STATEMENT_COLUMNS = [
@@ -358,25 +358,27 @@ def statement_pdf(claim: Claim, payer: str) -> bytes:
     return bytes(pdf.output())
 
 
-def _with_registers(claim: Claim, chunk: int = 2000):
-    """The claim's lines in order; a draft's with their register rows listed now, or
-    RegistersChanged when they no longer add up to its counts."""
+def _batches(claim: Claim, chunk: int = 2000):
+    """The claim's lines in order, `chunk` at a time; a draft's with their register rows
+    listed now (a line whose rows changed since says so: queries.list_draft_registers)."""
     lines = claim.lines.order_by("position")
-    if not is_draft(claim):
-        yield from lines.iterator(chunk_size=chunk)
-        return
     last = 0
     while batch := list(lines.filter(position__gt=last)[:chunk]):
-        changed = list_draft_registers(batch)
-        if changed:
-            raise RegistersChanged(changed)
-        yield from batch
+        if is_draft(claim):
+            list_draft_registers(batch)
+        yield batch
         last = batch[-1].position
 
 
 def evidence_csv(claim: Claim) -> str:
     """Every line of the claim with the UPN, the reference and its evidence; the first
     column is the claim's status, DRAFT on every row of a draft's."""
+    return "".join(evidence_csv_pieces(claim))
+
+
+def evidence_csv_pieces(claim: Claim):
+    """evidence_csv, in pieces of text: the heading, then 2,000 lines at a time, read as
+    they are written, so a claim of any size is never held whole."""
     status = "DRAFT" if is_draft(claim) else claim.status
     reversed_ = reversals(
         claim, claim.lines.filter(kind=ClaimLineKind.ADJUSTMENT).defer("evidence")
@@ -384,26 +386,31 @@ def evidence_csv(claim: Claim) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(safe_row(EVIDENCE_COLUMNS))
-    for line in _with_registers(claim):
-        line_reversed, reversed_on, why = _reversal_cells(reversed_.get(line.pk))
-        writer.writerow(
-            safe_row(
-                [
-                    status,
-                    line.position,
-                    line.kind,
-                    line.upn,
-                    _reference(claim.contract_code, line.upn),
-                    line.trigger,
-                    line.instance,
-                    line.achieved_on.isoformat() if line.achieved_on else "",
-                    Decimal(line.amount),
-                    "; ".join(f"{p} {v}" for p, v in line.portions.items()),
-                    line_reversed,
-                    reversed_on.isoformat() if reversed_on else "",
-                    why,
-                    " | ".join(line.evidence),
-                ]
+    for batch in _batches(claim):
+        for line in batch:
+            line_reversed, reversed_on, why = _reversal_cells(reversed_.get(line.pk))
+            writer.writerow(
+                safe_row(
+                    [
+                        status,
+                        line.position,
+                        line.kind,
+                        line.upn,
+                        _reference(claim.contract_code, line.upn),
+                        line.trigger,
+                        line.instance,
+                        line.achieved_on.isoformat() if line.achieved_on else "",
+                        Decimal(line.amount),
+                        "; ".join(f"{p} {v}" for p, v in line.portions.items()),
+                        line_reversed,
+                        reversed_on.isoformat() if reversed_on else "",
+                        why,
+                        " | ".join(line.evidence),
+                    ]
+                )
             )
-        )
-    return buffer.getvalue()
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # the heading of a claim with no lines
+        yield buffer.getvalue()

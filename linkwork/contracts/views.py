@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -387,7 +387,7 @@ def claim_evidence(request, code, period):
         messages.error(request, f"Not downloaded: {exc}")
         return redirect("contracts:claim_detail", code=code, period=period)
     name = statements.file_name(claim, f"evidence-{code}-{period}", "csv")
-    response = HttpResponse(body, content_type="text/csv")
+    response = StreamingHttpResponse(body, content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

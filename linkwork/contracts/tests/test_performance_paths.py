@@ -178,9 +178,8 @@ def test_a_claim_reads_only_the_evidence_of_the_lines_it_reverses(db, example_pa
 
 
 @on_postgresql
-@pytest.mark.django_db(transaction=True)
 def test_a_draft_run_in_its_own_transaction_reads_ahead_and_computes_the_same(
-    example_package, monkeypatch
+    shipped, example_package, monkeypatch
 ):
     """Outside a caller's transaction a draft's inputs are read ahead by other
     connections on the run's snapshot, a child at a time here; the claim is the same as
@@ -222,3 +221,21 @@ def test_a_stored_claims_json_is_written_in_pieces_as_it_reads(db, example_packa
         assert len(pieces) == 2 + claim.lines.count()  # heading, each line, end
     assert draft.status == "draft" and any("registers: #" in p for p in claim_json(draft))
     assert json.loads("".join(claim_json(empty)))["lines"] == []
+
+
+def test_an_evidence_pack_is_sent_as_it_is_read_in_one_transaction(
+    shipped, example_package, manager
+):
+    """Outside a caller's transaction the evidence pack is read in a transaction of its
+    own as it is sent (repeatable read on PostgreSQL): pieces of 2,000 lines, the same
+    text as the pack made whole."""
+    from linkwork.contracts.statements import evidence_csv
+
+    load(example_package / "package")
+    for period in ("T1", "T2"):  # (drafts: the test database is emptied after)
+        stored = run_claim(actor=None, contract_code="EX-1", period_code=period)
+        pieces = export_evidence(actor=manager, claim=stored)
+        first = next(pieces)
+        assert connection.in_atomic_block  # the pieces are read in their own transaction
+        assert first + "".join(pieces) == evidence_csv(stored)
+        assert not connection.in_atomic_block

@@ -441,7 +441,7 @@ def test_the_recompute_at_submit_is_the_submitters(loaded, manager):
 def test_downloads_are_audited(loaded, manager, funder):
     claim = submit_claim(actor=manager, contract_code="EX-1", period_code="T1")
     assert export_statement(actor=funder, claim=claim, payer="LA", fmt="pdf").startswith(b"%PDF")
-    assert "C201300024001" in export_evidence(actor=manager, claim=claim)
+    assert "C201300024001" in "".join(export_evidence(actor=manager, claim=claim))
     statement, evidence = AuditEntry.objects.filter(action__endswith="_exported").order_by("pk")
     assert (statement.action, statement.actor, statement.object_id) == (
         "claim.statement_exported",

@@ -36,6 +36,12 @@ def _url(name, **kwargs):
     return reverse(f"contracts:{name}", kwargs=kwargs)
 
 
+def _streamed(response) -> str:
+    """A download sent as it is read (the evidence pack), whole."""
+    assert response.streaming
+    return b"".join(response.streaming_content).decode()
+
+
 def test_contract_page_shows_rate_card_caps_and_usage(claimed, client, manager):
     client.force_login(manager)
     page = client.get(_url("contract_detail", code="EX-1")).content.decode()
@@ -236,7 +242,7 @@ def test_statement_pdf_opens(claimed, client, manager):
 def test_evidence_pack_has_upns_evidence_and_escaped_cells(claimed, client, manager):
     client.force_login(manager)
     response = client.get(_url("claim_evidence", code="EX-1", period="T1"))
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(_streamed(response))))
     assert rows[0][:4] == ["Status", "Line", "Kind", "UPN"]
     assert {r[0] for r in rows[1:]} == {"submitted"}
     assert {r[3] for r in rows[1:]} == set(UPNS)
@@ -661,7 +667,7 @@ def test_a_drafts_downloads_are_marked_draft(claimed, client, manager):
     assert "DRAFT — not a claim".encode("cp1252") in _pdf_text(pdf.content)
     evidence = client.get(_url("claim_evidence", code="EX-1", period="T3"))
     assert _file_name(evidence) == "evidence-EX-1-T3-DRAFT.csv"
-    rows = list(csv.reader(io.StringIO(evidence.content.decode())))
+    rows = list(csv.reader(io.StringIO(_streamed(evidence))))
     assert rows[0][0] == "Status" and {r[0] for r in rows[1:]} == {"DRAFT"}
 
 
@@ -730,7 +736,7 @@ def test_an_adjustment_is_presented_the_same_everywhere(claimed, client, manager
     page = response.content.decode()
     assert "<td>—</td><td>T1 line 5, achieved 2024-12-31</td>" in page
     evidence = client.get(_url("claim_evidence", code="EX-1", period="T3"))
-    rows = list(csv.reader(io.StringIO(evidence.content.decode())))
+    rows = list(csv.reader(io.StringIO(_streamed(evidence))))
     columns = rows[0]
     (adjustment,) = [dict(zip(columns, r, strict=True)) for r in rows[1:] if r[2] == "adjustment"]
     assert (
