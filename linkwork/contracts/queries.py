@@ -457,7 +457,7 @@ def list_draft_registers(rows, *, text: bool = True) -> int:
 def draft_registers_changed(claim: Claim, *, chunk: int = CHUNK) -> int:
     """How many lines of a draft claim count register rows that no longer add up to what
     it was computed with (counted now, not listed)."""
-    rows = claim.lines.order_by("position").only("position", "upn", "evidence")
+    rows = claim.lines.order_by("position")
     changed, last = 0, 0
     while batch := list(rows.filter(position__gt=last)[:chunk]):
         changed += list_draft_registers(batch, text=False)
