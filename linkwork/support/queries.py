@@ -213,14 +213,16 @@ def last_contacts(pupil_ids) -> dict[int, dt.date]:
     )
 
 
-def open_follow_up_counts(pupil_ids) -> dict[int, int]:
-    return dict(
+def open_follow_up_counts(pupil_ids, today: dt.date) -> dict[int, tuple[int, int]]:
+    """(open, overdue: due before today) follow-ups per child, in one query."""
+    rows = (
         FollowUp.objects.filter(pupil_id__in=pupil_ids, completed_at__isnull=True)
         .order_by()
         .values("pupil_id")
-        .annotate(n=Count("pk"))
-        .values_list("pupil_id", "n")
+        .annotate(n=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=today)))
+        .values_list("pupil_id", "n", "overdue")
     )
+    return {pid: (n, overdue) for pid, n, overdue in rows}
 
 
 def prefill_needs(pupil) -> dict:
@@ -294,6 +296,7 @@ class CaseloadRow:
     attendance_percent: int | None
     next_review_due: dt.date | None
     open_follow_ups: int
+    overdue_follow_ups: int = 0
 
 
 def caseload_rows(enrolments, today: dt.date) -> list[CaseloadRow]:
@@ -307,7 +310,7 @@ def caseload_rows(enrolments, today: dt.date) -> list[CaseloadRow]:
     flags = open_flags_for(ids)
     contacts = last_contacts(ids)
     attendance = recent_attendance(ids, since=today - dt.timedelta(days=27), until=today)
-    follow_ups = open_follow_up_counts(ids)
+    follow_ups = open_follow_up_counts(ids, today)
     rows = []
     for enrolment in enrolments:
         pupil = enrolment.pupil
@@ -327,7 +330,8 @@ def caseload_rows(enrolments, today: dt.date) -> list[CaseloadRow]:
                 marked=marked,
                 attendance_percent=_percent_of(attended, marked) if marked else None,
                 next_review_due=plan.next_review_due if plan else None,
-                open_follow_ups=follow_ups.get(pid, 0),
+                open_follow_ups=follow_ups.get(pid, (0, 0))[0],
+                overdue_follow_ups=follow_ups.get(pid, (0, 0))[1],
             )
         )
     far_past = dt.date.min
@@ -335,6 +339,7 @@ def caseload_rows(enrolments, today: dt.date) -> list[CaseloadRow]:
         key=lambda r: (
             -severity(r.status),
             -len(r.reasons),
+            -r.overdue_follow_ups,
             -r.open_follow_ups,
             r.last_contact or far_past,
             r.pupil.family_name,

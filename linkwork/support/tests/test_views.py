@@ -373,6 +373,39 @@ def test_caseload_sorts_who_needs_attention_first(client, link_worker, make_pupi
     assert "Attended 2 of the last 6 allocated sessions" in page
 
 
+def test_caseload_puts_overdue_follow_ups_first_among_equals(
+    client, link_worker, make_pupil, enrol
+):
+    from linkwork.support.models import FollowUp
+
+    today = timezone.localdate()
+    waiting, overdue = make_pupil(given_name="Waiting"), make_pupil(given_name="Overdue")
+    for pupil in (waiting, overdue):
+        enrol(pupil)
+    for pupil, due in ((waiting, today + dt.timedelta(days=3)), (overdue, today)):
+        FollowUp.objects.create(
+            pupil=pupil,
+            assigned_to=link_worker,
+            reason="call home",
+            due_on=due,
+            opened_at=timezone.now(),
+        )
+    FollowUp.objects.create(
+        pupil=waiting, assigned_to=link_worker, reason="book a review", opened_at=timezone.now()
+    )
+    FollowUp.objects.create(
+        pupil=overdue,
+        assigned_to=link_worker,
+        reason="send the letter",
+        due_on=today - dt.timedelta(days=2),
+        opened_at=timezone.now(),
+    )
+    client.force_login(link_worker)
+    page = client.get(reverse("support:caseload")).content.decode()
+    assert page.index("Overdue") < page.index("Waiting")  # 1 overdue beats 2 open
+    assert "2 <strong>(1 overdue)</strong>" in page
+
+
 def test_plan_prefilled_then_saved_with_history(client, link_worker, allocated):
     from linkwork.people.models import Attainment
 
