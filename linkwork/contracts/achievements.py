@@ -210,7 +210,7 @@ def register_text(row: RegisterFact) -> str:
 def tally_registers(contract: ContractTerms, window: Window, registers) -> tuple[PeriodTally, ...]:
     """Count a child's register rows per claim period, inside the window: sessions, those
     attended, and those attended and engaged."""
-    ordered = sorted(registers, key=lambda r: (r.date, r.service, r.id or 0))
+    ordered = in_register_order(registers)
     dates = [r.date for r in ordered]
     tallies = []
     for period in contract.periods:
@@ -219,18 +219,26 @@ def tally_registers(contract: ContractTerms, window: Window, registers) -> tuple
         if first > last:
             continue
         rows = ordered[bisect_left(dates, first) : bisect_right(dates, last)]
-        if not rows:
-            continue
-        tallies.append(
-            PeriodTally(
-                period.code,
-                len(rows),
-                sum(1 for r in rows if r.attended),
-                sum(1 for r in rows if r.attended and r.engaged),
-                "; ".join(register_text(r) for r in rows),
-            )
-        )
+        if rows:
+            tallies.append(tally_of(period.code, rows))
     return tuple(tallies)
+
+
+def in_register_order(registers) -> list:
+    """Register rows in the order evidence lists them: date, service, id."""
+    return sorted(registers, key=lambda r: (r.date, r.service, r.id or 0))
+
+
+def tally_of(period_code: str, rows) -> PeriodTally:
+    """Rows (in register order) counted: sessions, attended, attended and engaged, and
+    listed as evidence text."""
+    return PeriodTally(
+        period_code,
+        len(rows),
+        sum(1 for r in rows if r.attended),
+        sum(1 for r in rows if r.attended and r.engaged),
+        "; ".join(register_text(r) for r in rows),
+    )
 
 
 def _engagement(contract: ContractTerms, trigger: Trigger, child: ChildFacts, window: Window):

@@ -35,8 +35,9 @@ from .achievements import (
     ScoreFact,
     child_window,
     find_achievements,
+    in_register_order,
     read_counts,
-    register_text,
+    tally_of,
 )
 from .claims import ClaimResult, Line, claim_heading_as_json, line_as_json
 from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus, Contract, Payment
@@ -140,11 +141,12 @@ def load_children(
         for ids in chunks:
             yield read(ids)
         return
-    yield from read_ahead(read, chunks, snapshot=snapshot, begin=_no_jit, name="claim read-ahead")
+    yield from read_ahead(read, chunks, snapshot=snapshot, begin=no_jit, name="claim read-ahead")
 
 
-def _no_jit() -> None:
-    # The run's statements are short and many; compiling them costs more than it saves
+def no_jit() -> None:
+    """A claim run's statements are short and many: compiling them (PostgreSQL's JIT)
+    costs more than it saves. For the rest of the transaction."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
 
@@ -252,20 +254,22 @@ def _children(terms: ContractTerms, members: _Members, ids: list[int]) -> list[C
 # counted on their own (one index range scan, already in date order, so the sort by
 # period is a pass), which is cheaper than one hash table for the chunk. The rows
 # themselves are listed afterwards only for the child-periods achieved.
-TALLY_SQL = """
+# A child-period's rows counted: sessions, attended, attended and engaged.
+ROW_COUNTS = """count(*) AS sessions,
+           count(*) FILTER (WHERE r.attended) AS attended,
+           count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged"""
+
+TALLY_SQL = f"""
 SELECT w.pupil_id, t.period, t.sessions, t.attended, t.engaged
 FROM unnest(%s::bigint[], %s::date[], %s::date[]) AS w(pupil_id, first_day, last_day)
 CROSS JOIN LATERAL (
-    SELECT width_bucket(r.session_date, %s::date[]) AS period,
-           count(*) AS sessions,
-           count(*) FILTER (WHERE r.attended) AS attended,
-           count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged
+    SELECT width_bucket(r.session_date, %s::date[]) AS period, {ROW_COUNTS}
     FROM support_registerentry r
     WHERE r.pupil_id = w.pupil_id AND r.session_date BETWEEN w.first_day AND w.last_day
       AND r.session_date BETWEEN %s AND %s
     GROUP BY 1
 ) AS t
-"""
+"""  # noqa: S608 - constant text
 
 # The text of one child-period's register rows, as achievements.register_text, in date,
 # service, id order; `k` names the child, first day and last day. Dates are written by
@@ -380,33 +384,25 @@ def achievements_for(terms: ContractTerms, children: list[ChildFacts]) -> list:
     return out
 
 
-# Each child-period's register rows counted and listed as REGISTERS_TEXT lists them, for
-# reading a draft: `k` names the child-period by its place in the batch.
-COUNTED_ROWS_SQL = f"""
-SELECT k.place, x.sessions, x.attended, x.engaged, x.text
+# Each child-period's register rows counted (as TALLY_SQL counts them) and, in
+# COUNTED_ROWS_SQL, listed as REGISTERS_TEXT lists them, for reading a draft: `k` names
+# the child-period by its place in the batch.
+_COUNTED = """
+SELECT k.place, x.sessions, x.attended, x.engaged, {text}
 FROM unnest(%s::integer[], %s::bigint[], %s::date[], %s::date[])
      AS k(place, pupil_id, first_day, last_day)
 CROSS JOIN LATERAL (
-    SELECT count(*) AS sessions,
-           count(*) FILTER (WHERE r.attended) AS attended,
-           count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged,
-           {LISTED_ROWS}
-) AS x
-"""  # noqa: S608 - constant text
-
-# The same counts alone.
-COUNTED_SQL = """
-SELECT k.place, x.sessions, x.attended, x.engaged, ''
-FROM unnest(%s::integer[], %s::bigint[], %s::date[], %s::date[])
-     AS k(place, pupil_id, first_day, last_day)
-CROSS JOIN LATERAL (
-    SELECT count(*) AS sessions,
-           count(*) FILTER (WHERE r.attended) AS attended,
-           count(*) FILTER (WHERE r.attended AND r.engaged) AS engaged
-    FROM support_registerentry r
-    WHERE r.pupil_id = k.pupil_id AND r.session_date BETWEEN k.first_day AND k.last_day
+    SELECT {counts}, {rows}
 ) AS x
 """
+COUNTED_ROWS_SQL = _COUNTED.format(text="x.text", counts=ROW_COUNTS, rows=LISTED_ROWS)
+COUNTED_SQL = _COUNTED.format(
+    text="''",
+    counts=ROW_COUNTS,
+    rows="""'' AS text
+    FROM support_registerentry r
+    WHERE r.pupil_id = k.pupil_id AND r.session_date BETWEEN k.first_day AND k.last_day""",
+)
 
 # What a draft line's register rows say when they no longer add up to its counts.
 CHANGED = (
@@ -454,20 +450,18 @@ def list_draft_registers(rows, *, text: bool = True) -> int:
     return changed
 
 
-def draft_registers_changed(claim: Claim, *, chunk: int = CHUNK) -> int:
+def draft_registers_changed(claim: Claim) -> int:
     """How many lines of a draft claim count register rows that no longer add up to what
     it was computed with (counted now, not listed)."""
-    rows = claim.lines.order_by("position")
-    changed, last = 0, 0
-    while batch := list(rows.filter(position__gt=last)[:chunk]):
-        changed += list_draft_registers(batch, text=False)
-        last = batch[-1].position
-    return changed
+    return sum(
+        list_draft_registers(batch, text=False) for batch in line_batches(claim, listed=False)
+    )
 
 
 def _counted_rows(keys, *, text: bool = True) -> dict[int, tuple[int, int, int, str]]:
     """{place: (sessions, attended, engaged, rows as text)} for each (place, pupil id,
-    first day, last day) with any rows; without `text`, the text left empty."""
+    first day, last day) with any rows; without `text`, the text left empty (PostgreSQL;
+    elsewhere it comes anyway)."""
     if not keys:
         return {}
     if connection.vendor == "postgresql":
@@ -489,18 +483,24 @@ def _counted_rows(keys, *, text: bool = True) -> dict[int, tuple[int, int, int, 
         facts[pupil].append(RegisterFact(day, attended, engaged, service, pk))
     found = {}
     for place, pupil, first, last in keys:
-        rows = sorted(
-            (r for r in facts[pupil] if first <= r.date <= last),
-            key=lambda r: (r.date, r.service, r.id),
-        )
+        rows = in_register_order(r for r in facts[pupil] if first <= r.date <= last)
         if rows:
-            found[place] = (
-                len(rows),
-                sum(1 for r in rows if r.attended),
-                sum(1 for r in rows if r.attended and r.engaged),
-                "; ".join(register_text(r) for r in rows) if text else "",
-            )
+            tally = tally_of("", rows)
+            found[place] = (tally.sessions, tally.attended, tally.engaged, tally.rows)
     return found
+
+
+def line_batches(claim: Claim, *, chunk: int = CHUNK, listed: bool = True):
+    """The claim's lines in order, a list of `chunk` at a time (keyset on position); a
+    draft's with their register rows listed now (list_draft_registers), unless not
+    `listed`."""
+    rows = claim.lines.order_by("position")
+    last = 0
+    while batch := list(rows.filter(position__gt=last)[:chunk]):
+        if listed and claim.status == ClaimStatus.DRAFT:
+            list_draft_registers(batch)
+        yield batch
+        last = batch[-1].position
 
 
 def line_from_row(row: ClaimLine) -> Line:
@@ -588,38 +588,31 @@ def claim_json(claim: Claim, *, chunk: int = CHUNK):
     read `chunk` at a time (a draft's with their register rows listed), so a claim of
     any size is written without holding it all. Parsed, it is
     claim_as_json(claim_result(claim))."""
-    heading = ClaimResult(
-        contract=claim.contract_code,
-        period=claim.period_code,
-        lines=(),
-        total=claim.total,
-        payers=tuple((payer, Decimal(value)) for payer, value in claim.payer_totals.items()),
-    )
-    text = json.dumps(claim_heading_as_json(heading, status=claim.status), indent=1)
+    text = json.dumps(claim_heading_as_json(_heading(claim), status=claim.status), indent=1)
     yield text[:-2] + ',\n "lines": ['
-    rows = claim.lines.order_by("position")
-    last, separator = 0, "\n"
-    while batch := list(rows.filter(position__gt=last)[:chunk]):
-        if claim.status == ClaimStatus.DRAFT:
-            list_draft_registers(batch)
+    separator = "\n"
+    for batch in line_batches(claim, chunk=chunk):
         for row in batch:
             yield separator + "  " + json.dumps(line_as_json(line_from_row(row)))
             separator = ",\n"
-        last = batch[-1].position
     yield "\n ]\n}\n"
 
 
 def claim_result(claim: Claim) -> ClaimResult:
-    """A stored claim as the engine's result, for JSON and statements; a draft's register
-    rows listed (list_draft_registers)."""
-    rows = list(claim.lines.order_by("position"))
-    if claim.status == ClaimStatus.DRAFT:
-        list_draft_registers(rows)
-    lines = tuple(line_from_row(row) for row in rows)
+    """A stored claim as the engine's result, whole (claim_json writes it in pieces); a
+    draft's register rows listed."""
+    return replace(
+        _heading(claim),
+        lines=tuple(line_from_row(row) for batch in line_batches(claim) for row in batch),
+    )
+
+
+def _heading(claim: Claim) -> ClaimResult:
+    """A stored claim's totals as the engine's result, without its lines."""
     return ClaimResult(
         contract=claim.contract_code,
         period=claim.period_code,
-        lines=lines,
+        lines=(),
         total=claim.total,
         payers=tuple((payer, Decimal(value)) for payer, value in claim.payer_totals.items()),
     )

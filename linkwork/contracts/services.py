@@ -48,6 +48,7 @@ from .queries import (
     evidence_removed_on,
     listing_keys,
     load_children,
+    no_jit,
     out_of_date,
     pounds,
     received,
@@ -171,11 +172,10 @@ LEFT JOIN LATERAL ({REGISTERS_TEXT}) AS x ON true
 def _start_run(*, listing: bool) -> None:
     """Set the run's transaction up for its statements (PostgreSQL), and make
     contracts_listed when the rows are listed."""
+    no_jit()
+    if not listing:
+        return
     with connection.cursor() as cursor:
-        # The run's statements are short and many; compiling them costs more than it saves
-        cursor.execute("SET LOCAL jit = off")
-        if not listing:
-            return
         # lz4 where the server has it: several times faster than the default to compress
         cursor.execute(
             "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"

@@ -27,7 +27,7 @@ from linkwork.core.spreadsheets import safe_row
 
 from .achievements import reason_in_words
 from .models import Claim, ClaimLine, ClaimLineKind, ClaimStatus
-from .queries import list_draft_registers, reversed_lines
+from .queries import line_batches, reversed_lines
 from .terms import terms_from_document
 
 STATEMENT_COLUMNS = [
@@ -358,18 +358,6 @@ def statement_pdf(claim: Claim, payer: str) -> bytes:
     return bytes(pdf.output())
 
 
-def _batches(claim: Claim, chunk: int = 2000):
-    """The claim's lines in order, `chunk` at a time; a draft's with their register rows
-    listed now (a line whose rows changed since says so: queries.list_draft_registers)."""
-    lines = claim.lines.order_by("position")
-    last = 0
-    while batch := list(lines.filter(position__gt=last)[:chunk]):
-        if is_draft(claim):
-            list_draft_registers(batch)
-        yield batch
-        last = batch[-1].position
-
-
 def evidence_csv(claim: Claim) -> str:
     """Every line of the claim with the UPN, the reference and its evidence; the first
     column is the claim's status, DRAFT on every row of a draft's."""
@@ -386,7 +374,7 @@ def evidence_csv_pieces(claim: Claim):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(safe_row(EVIDENCE_COLUMNS))
-    for batch in _batches(claim):
+    for batch in line_batches(claim):
         for line in batch:
             line_reversed, reversed_on, why = _reversal_cells(reversed_.get(line.pk))
             writer.writerow(
