@@ -4,19 +4,22 @@ The rows are found by following every relation that leads back to the pupil — 
 school data, consents, enrolments, screening, support, registers, scores, flags — so a
 table added later is included without a change here; claim lines and claimed
 achievements (kept by UPN) and the child's audit trail (who did and looked at what) are
-added by name. Each table becomes one CSV file, cells made safe for spreadsheets.
+added by name, a draft claim's lines with their register rows listed as its page lists
+them. Each table becomes one CSV file, cells made safe for spreadsheets.
 """
 
 import csv
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.apps import apps
 from django.db import models
+from django.db.models import F
 
 from linkwork.core.spreadsheets import safe_row
 
@@ -30,6 +33,9 @@ class Section:
     label: str  # app_label.ModelName
     title: str
     queryset: models.QuerySet
+    # Fills in, in memory, what some rows hold only once read (a draft claim line's
+    # register rows): given the section's rows whole, before they are written.
+    fill: Callable[[list], object] | None = None
 
     @property
     def filename(self) -> str:
@@ -67,8 +73,13 @@ def title_of(model) -> str:
     return str(model._meta.verbose_name_plural).capitalize()
 
 
-def _section(model, queryset) -> Section:
-    return Section(label=model._meta.label, title=title_of(model), queryset=queryset.order_by("pk"))
+def _section(model, queryset, fill=None) -> Section:
+    return Section(
+        label=model._meta.label,
+        title=title_of(model),
+        queryset=queryset.order_by("pk"),
+        fill=fill,
+    )
 
 
 def keyed_sections(pupil: Pupil) -> list[Section]:
@@ -83,12 +94,22 @@ def sections_for(pupil: Pupil) -> list[Section]:
     claim_line = apps.get_model("contracts", "ClaimLine")
     claimed = apps.get_model("contracts", "ClaimedAchievement")
     audit_entry = apps.get_model("audit", "AuditEntry")
+    lines = claim_line.objects.filter(upn=pupil.upn).annotate(claim_status=F("claim__status"))
     return [
         *keyed_sections(pupil),
-        _section(claim_line, claim_line.objects.filter(upn=pupil.upn)),
+        _section(claim_line, lines, fill=_list_draft_registers),
         _section(claimed, claimed.objects.filter(upn=pupil.upn)),
         _section(audit_entry, audit_entry.objects.filter(pupil=pupil)),
     ]
+
+
+def _list_draft_registers(lines) -> None:
+    """A draft claim's lines list their register rows as its page does (or say they
+    changed); a submitted claim's lines hold them already."""
+    from linkwork.contracts.models import ClaimStatus
+    from linkwork.contracts.queries import list_draft_registers
+
+    list_draft_registers([line for line in lines if line.claim_status == ClaimStatus.DRAFT])
 
 
 def _plain(value):
@@ -107,11 +128,17 @@ def _plain(value):
 
 def write_csv(section: Section, out) -> int:
     """Write one section as CSV (a header of column names, then its rows); rows written."""
-    fields = [f for f in section.queryset.model._meta.concrete_fields]
+    names = [f.attname for f in section.queryset.model._meta.concrete_fields]
     writer = csv.writer(out)
-    writer.writerow([f.attname for f in fields])
+    writer.writerow(names)
+    if section.fill is None:
+        rows = section.queryset.values_list(*names).iterator(2000)
+    else:
+        whole = list(section.queryset)
+        section.fill(whole)
+        rows = ([getattr(row, name) for name in names] for row in whole)
     count = 0
-    for row in section.queryset.values_list(*[f.attname for f in fields]).iterator(2000):
+    for row in rows:
         writer.writerow(safe_row([_plain(v) for v in row]))
         count += 1
     return count
