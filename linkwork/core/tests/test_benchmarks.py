@@ -17,7 +17,7 @@ TINY = [
     ("bench_claims.py", "--children", "30", "--sessions", "10"),
     ("bench_engagement.py", "--children", "200", "--weeks", "4", "--repeat", "1"),
     ("bench_generator.py",),
-    ("bench_load.py", "--sizes", "30"),
+    ("bench_load.py", "--sizes", "30", "--runs", "1"),
     ("bench_pages.py", "--children", "30", "--repeat", "1"),
     ("bench_retention.py", "--children", "30"),
     ("bench_screening.py", "--pupils", "200", "--schools", "4"),
