@@ -537,7 +537,15 @@ def submit_claim(*, actor, contract_code: str, period_code: str) -> Claim:
 
 
 def _current(claim: Claim) -> None:
+    """Refuse a draft that no longer shows what computing it again would give: out of
+    date, or with lines whose register rows changed since it was computed."""
+    if claim.status != ClaimStatus.DRAFT:
+        return
     reason = out_of_date(claim)
+    if reason is None:
+        changed = draft_registers_changed(claim)
+        if changed:
+            reason = f"the register rows of {changed} of its lines changed since it was computed"
     if reason is not None:
         raise ClaimError(
             f"The draft claim for {claim.contract_code} {claim.period_code} is out of date "
@@ -547,8 +555,9 @@ def _current(claim: Claim) -> None:
 
 @transaction.atomic
 def export_statement(*, actor, claim: Claim, payer: str, fmt: str) -> bytes:
-    """A payer's statement of a claim as XLSX or PDF (refused for an out-of-date draft);
-    the download is audited with the payer and format."""
+    """A payer's statement of a claim as XLSX or PDF (refused for an out-of-date draft, or
+    one whose register rows changed since it was computed); the download is audited with
+    the payer and format."""
     _current(claim)
     if fmt == "xlsx":
         body = statements.statement_xlsx(claim, payer)
@@ -573,13 +582,6 @@ def export_evidence(*, actor, claim: Claim):
     whose register rows changed since it was computed); the download is audited."""
     with transaction.atomic():
         _current(claim)
-        changed = draft_registers_changed(claim) if claim.status == ClaimStatus.DRAFT else 0
-        if changed:
-            raise ClaimError(
-                f"The draft claim for {claim.contract_code} {claim.period_code} is out of "
-                f"date (the register rows of {changed} of its lines changed since it was "
-                "computed): compute it again before downloading it."
-            )
         record(
             actor=actor,
             action="claim.evidence_exported",

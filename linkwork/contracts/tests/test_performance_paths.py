@@ -28,6 +28,7 @@ from linkwork.contracts.services import (
     ClaimError,
     compute_for,
     export_evidence,
+    export_statement,
     run_claim,
     submit_claim,
 )
@@ -99,6 +100,10 @@ def test_a_draft_whose_rows_changed_says_so_and_is_not_downloaded(db, example_pa
     assert rows[0].evidence[-1].startswith("registers: changed since this draft was computed (")
     with pytest.raises(ClaimError, match="register rows of 1 of its lines changed"):
         export_evidence(actor=None, claim=claim)
+    payer = next(iter(claim.payer_totals))
+    for fmt in ("xlsx", "pdf"):  # its statements would show what it no longer earns
+        with pytest.raises(ClaimError, match="register rows of 1 of its lines changed"):
+            export_statement(actor=None, claim=claim, payer=payer, fmt=fmt)
 
 
 @on_postgresql
