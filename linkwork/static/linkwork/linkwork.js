@@ -2,18 +2,23 @@
 (function () {
   "use strict";
 
-  // A table wider than the screen scrolls sideways; keyboard users must be able to reach
-  // and scroll it, so a scrolling region gets focus and a name (its caption or heading).
+  // A table or block of code wider than the screen scrolls sideways; keyboard users must
+  // be able to reach and scroll it, so a scrolling region gets focus and a name (its
+  // caption, the summary of the <details> it is folded in, or its section's heading).
   function nameFor(region) {
     var caption = region.querySelector("caption");
     if (caption) return caption.textContent.trim();
+    var details = region.closest("details");
+    var summary = details && details.querySelector("summary");
+    if (summary) return summary.textContent.trim();
     var section = region.closest("section");
     var heading = section && section.querySelector("h2, h3");
-    return heading ? heading.textContent.trim() : "Table";
+    if (heading) return heading.textContent.trim();
+    return region.tagName === "PRE" ? "Code" : "Table";
   }
 
   function markScrollingRegions(root) {
-    var regions = (root || document).querySelectorAll(".table-wrap, table");
+    var regions = (root || document).querySelectorAll(".table-wrap, table, pre");
     regions.forEach(function (region) {
       var scrolls = region.scrollWidth > region.clientWidth + 1;
       if (scrolls && !region.hasAttribute("tabindex")) {
@@ -88,4 +93,9 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     markScrollingRegions(event.target);
   });
+  // What was folded in a <details> has no width until it is opened ("toggle" does not
+  // bubble, so it is caught on the way down).
+  document.addEventListener("toggle", function (event) {
+    if (event.target.open) markScrollingRegions(event.target);
+  }, true);
 })();
