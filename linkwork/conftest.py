@@ -6,7 +6,6 @@ school), `other_link_worker` (Hillside school), `school_staff` (Riverside),
 """
 
 import datetime as dt
-import importlib
 import itertools
 from pathlib import Path
 
@@ -43,23 +42,25 @@ def _plain_static_storage(settings, _static_root):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _flush_past_audit_triggers():
+def _flush_past_append_only_triggers():
     # Transactional tests empty the database with DELETE on SQLite, which the append-only
-    # audit trigger refuses; the test flush alone lifts the trigger and puts it back.
+    # triggers refuse (audit entries, submitted claims and what they claimed); the test
+    # flush alone lifts the triggers of the tables it empties and puts them back as stored.
     from django.db import connection
 
     if connection.vendor != "sqlite":
         yield
         return
     DatabaseOperations = type(connection.ops)
-    triggers = importlib.import_module("linkwork.audit.migrations.0004_redaction_on_erasure")
     original = DatabaseOperations.sql_flush
 
     def sql_flush(self, style, tables, **kwargs):
         statements = original(self, style, tables, **kwargs)
-        if "audit_auditentry" in tables:
-            return [*triggers.DROP, *statements, *triggers.CREATE]
-        return statements
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
+            triggers = [(name, sql) for name, table, sql in cursor.fetchall() if table in tables]
+        drop = [f'DROP TRIGGER "{name}"' for name, _ in triggers]
+        return [*drop, *statements, *(sql for _, sql in triggers)]
 
     DatabaseOperations.sql_flush = sql_flush
     yield
