@@ -95,6 +95,10 @@ def test_every_access_entry_names_a_url():
 
 @pytest.fixture
 def world(db):
+    return build_world()
+
+
+def build_world() -> SimpleNamespace:
     """A small zone every app's pages can be walked in; apps add to it with build()."""
     w = SimpleNamespace()
     w.today = dt.date.today()
