@@ -251,6 +251,35 @@ class ReviewForm(forms.Form):
         return cleaned
 
 
+SHEET_WEEKS = 16  # the most a sheet of several sessions covers: a long term
+
+
+class SheetRangeForm(forms.Form):
+    """The days a sheet of several sessions' registers covers (the query string of a
+    download link, so its fields are plain GET parameters)."""
+
+    start = forms.DateField(label="From", widget=DATE)
+    end = forms.DateField(label="To", widget=DATE)
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        return check_day(start, past_days=YEAR, future_days=YEAR, what="The first day")
+
+    def clean_end(self):
+        end = self.cleaned_data["end"]
+        return check_day(end, past_days=YEAR, future_days=YEAR, what="The last day")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", "The last day is before the first.")
+            elif end - start >= dt.timedelta(weeks=SHEET_WEEKS):
+                self.add_error("end", f"A sheet covers at most {SHEET_WEEKS} weeks.")
+        return cleaned
+
+
 class CancelSessionForm(forms.Form):
     reason = forms.CharField(label="Why was it cancelled?", max_length=200)
 

@@ -108,6 +108,29 @@ def register_rows(service, on: dt.date) -> list[RegisterRow]:
     return [RegisterRow(pupil=p, state=state_of(entries.get(p.pk))) for p in pupils]
 
 
+def session_dates(service, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The days from `start` to `end` a service meets: its regular day each week, and
+    any other day whose register was taken (a session that moved), less the sessions
+    recorded as cancelled."""
+    days = set()
+    if service.weekday is not None:
+        day = start + dt.timedelta(days=(service.weekday - start.weekday()) % 7)
+        while day <= end:
+            days.add(day)
+            day += dt.timedelta(weeks=1)
+    days.update(
+        RegisterEntry.objects.filter(service=service, session_date__range=(start, end))
+        .values_list("session_date", flat=True)
+        .distinct()
+    )
+    days.difference_update(
+        Session.objects.filter(
+            service=service, date__range=(start, end), cancelled=True
+        ).values_list("date", flat=True)
+    )
+    return sorted(days)
+
+
 def session_on(service, on: dt.date):
     return Session.objects.filter(service=service, date=on).first()
 

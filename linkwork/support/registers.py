@@ -74,9 +74,10 @@ def _csv_text(name: str, content: bytes) -> str:
         raise RegisterUploadInvalid([f"{name}:1: not UTF-8 text (byte {exc.start})"]) from None
 
 
-def register_sheet(service, on: dt.date) -> bytes:
-    """A session's register as an XLSX sheet to mark offline and upload: one row per
-    child on it, with their mark so far."""
+def register_sheet(service, days: list[dt.date]) -> bytes:
+    """The registers of a service's sessions on these days as one XLSX sheet to mark
+    offline and upload: one row per child on each register, day by day, with their mark
+    so far."""
     from openpyxl import Workbook
 
     from linkwork.core.spreadsheets import safe_row
@@ -87,23 +88,24 @@ def register_sheet(service, on: dt.date) -> bytes:
     sheet = book.active
     sheet.title = "Register"
     sheet.append(list(SHEET_COLUMNS))
-    for row in register_rows(service, on):
-        attended = None if not row.state else row.state != ABSENT
-        engaged = (row.state == ENGAGED) if attended else None
-        pupil = row.pupil
-        sheet.append(
-            safe_row(
-                [
-                    service.code,
-                    on.isoformat(),
-                    pupil.pk,
-                    pupil.name,
-                    pupil.get_year_group_display(),
-                    YES_NO[attended],
-                    YES_NO[engaged],
-                ]
+    for on in days:
+        for row in register_rows(service, on):
+            attended = None if not row.state else row.state != ABSENT
+            engaged = (row.state == ENGAGED) if attended else None
+            pupil = row.pupil
+            sheet.append(
+                safe_row(
+                    [
+                        service.code,
+                        on.isoformat(),
+                        pupil.pk,
+                        pupil.name,
+                        pupil.get_year_group_display(),
+                        YES_NO[attended],
+                        YES_NO[engaged],
+                    ]
+                )
             )
-        )
     for letter, width in zip("ABCDEFG", (14, 13, 8, 28, 12, 10, 10), strict=True):
         sheet.column_dimensions[letter].width = width
     out = io.BytesIO()
@@ -111,11 +113,16 @@ def register_sheet(service, on: dt.date) -> bytes:
     return out.getvalue()
 
 
-def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str], dict]:
+def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str], dict, int]:
     """A register naming children by `child` as the same rows naming them by UPN; the
     rows whose child is not on that session's register (each located); the lines left
-    without a UPN (those, and rows whose session is itself wrong); and {UPN: child
-    number} of the children named, to put the numbers back into any message."""
+    without a UPN (those, and rows whose session is itself wrong); {UPN: child number}
+    of the children named, to put the numbers back into any message; and how many rows
+    are not marked.
+
+    A row of a sheet with neither `attended` nor `engaged` filled in is a child not
+    marked yet (a session still ahead on a sheet of several, or one not taken): it is
+    left out, a blank line in its place so that every other row keeps its line."""
     from linkwork.people.models import Pupil
 
     from .queries import allocated_pupils
@@ -148,7 +155,12 @@ def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str], di
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
+    unmarked = 0
     for line, row in enumerate(rows, start=2):
+        if row and not cell(row, "attended") and not cell(row, "engaged"):
+            unmarked += 1
+            writer.writerow([])
+            continue
         code, day, child = cell(row, "service_code"), cell(row, "session_date"), cell(row, "child")
         upn = ""
         if (code, day) in on_register:
@@ -161,7 +173,8 @@ def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str], di
         if not upn:
             unresolved.add(str(line))
         writer.writerow([code, day, upn, cell(row, "attended"), cell(row, "engaged")])
-    return out.getvalue(), errors, unresolved, {upn: pk for pk, upn in upns.items()}
+    children = {upn: pk for pk, upn in upns.items()}
+    return out.getvalue(), errors, unresolved, children, unmarked
 
 
 # A UPN as the package rules quote it: a letter, then eleven digits and a digit or letter.
@@ -205,6 +218,7 @@ class UploadResult:
     sessions: int
     new: int  # marks on children not marked before
     corrected: int  # marks that changed
+    unmarked: int = 0  # rows of a sheet not marked, left as they were
 
     @property
     def unchanged(self) -> int:
@@ -214,9 +228,11 @@ class UploadResult:
         def count(n, word):
             return f"{n} {word}{'' if n == 1 else 's'}"
 
+        left = f"; {count(self.unmarked, 'row')} not marked, left as before"
         return (
             f"{count(self.rows, 'row')} for {count(self.sessions, 'session')}: "
             f"{self.new} new, {self.corrected} corrected, {self.unchanged} unchanged"
+            + (left if self.unmarked else "")
         )
 
 
@@ -231,8 +247,9 @@ def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> Upl
     errors = []
     unnamed = set()
     children = {}
+    unmarked = 0
     if "child" in {column.strip() for column in header}:
-        text, errors, unnamed, children = _by_child(actor, name, text)
+        text, errors, unnamed, children, unmarked = _by_child(actor, name, text)
     # A row whose child could not be named has no UPN: its problem is said above (or by
     # its service or date), not by the package rules' "upn" complaint.
     errors += [
@@ -245,7 +262,8 @@ def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> Upl
     # The upload's own rules, checked on every row the package rules can read, so one
     # pass reports every problem; the package rules already named the rows they cannot.
     rows = csv.DictReader(io.StringIO(text))
-    for line, row in enumerate(rows, start=2):
+    for row in rows:
+        line = rows.line_num  # blank lines (rows not marked) are counted, not read
         code = (row.get("service_code") or "").strip()
         try:
             day = dt.date.fromisoformat((row.get("session_date") or "").strip())
@@ -289,5 +307,9 @@ def upload_registers(*, actor, name: str, content: bytes, today: dt.date) -> Upl
             raise RegisterUploadInvalid(_in_uploader_terms(errors, children, hide_upns=hide))
     rows = sum(len(marks) for marks in sessions.values())
     return UploadResult(
-        rows=rows, sessions=len(sessions), new=written - corrected, corrected=corrected
+        rows=rows,
+        sessions=len(sessions),
+        new=written - corrected,
+        corrected=corrected,
+        unmarked=unmarked,
     )

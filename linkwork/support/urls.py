@@ -25,6 +25,7 @@ urlpatterns = [
     path("partners/new/", views.partner_new, name="partner_new"),
     path("sessions/", views.sessions, name="sessions"),
     path("sessions/upload/", views.register_upload, name="register_upload"),
+    path("sessions/<int:service_pk>/sheets/", views.register_sheets, name="register_sheets"),
     path("sessions/<int:service_pk>/<str:date>/", views.register, name="register"),
     path(
         "sessions/<int:service_pk>/<str:date>/sheet/",

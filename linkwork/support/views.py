@@ -32,6 +32,7 @@ from .queries import (
     register_services_for,
     service_for,
     services_for,
+    session_dates,
     session_on,
     sessions_this_week,
 )
@@ -427,6 +428,9 @@ def sessions(request):
     )
 
 
+SHEET_DEFAULT_WEEKS = 6  # the days a sheet of several sessions offers first
+
+
 def _register_context(service, on, today):
     session = session_on(service, on)
     return {
@@ -442,6 +446,10 @@ def _register_context(service, on, today):
         and on.weekday() != service.weekday
         and not RegisterEntry.objects.filter(service=service, session_date=on).exists(),
         "cancel_form": forms.CancelSessionForm(),
+        "sheet_form": forms.SheetRangeForm(
+            initial={"start": on, "end": on + dt.timedelta(days=7 * SHEET_DEFAULT_WEEKS - 1)}
+        ),
+        "sheet_weeks": forms.SHEET_WEEKS,
     }
 
 
@@ -500,12 +508,44 @@ def register_sheet(request, service_pk, date):
     """A session's register as an XLSX sheet, to mark offline and upload afterwards."""
     service = service_for(request.user, service_pk, register=True)
     on = _date_or_404(date)
+    return _sheet_response(sheet_for(service, [on]), f"register-{service.code}-{on.isoformat()}")
+
+
+@roles(REGISTER_TAKERS)
+@require_GET
+def register_sheets(request, service_pk):
+    """The registers of a service's sessions over several weeks (`start` to `end`) as one
+    XLSX sheet: a term's sessions marked on paper or offline, uploaded afterwards."""
+    service = service_for(request.user, service_pk, register=True)
+    form = forms.SheetRangeForm(request.GET)
+    if form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        days = session_dates(service, start, end)
+        if days:
+            return _sheet_response(
+                sheet_for(service, days), f"registers-{service.code}-{start}-to-{end}"
+            )
+        messages.error(
+            request,
+            f"{service.name} has no sessions from {start:%-d %b %Y} to {end:%-d %b %Y}"
+            + ("" if service.weekday is not None else ": it has no regular day")
+            + ".",
+        )
+    else:
+        for name, errors in form.errors.items():
+            for error in errors:
+                label = form.fields[name].label if name in form.fields else None
+                messages.error(request, f"{label}: {error}" if label else error)
+    back = form.cleaned_data.get("start") if hasattr(form, "cleaned_data") else None
+    back = back or timezone.localdate()
+    return redirect("support:register", service_pk=service.pk, date=back.isoformat())
+
+
+def _sheet_response(body: bytes, name: str) -> HttpResponse:
     response = HttpResponse(
-        sheet_for(service, on),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    name = f"register-{service.code}-{on.isoformat()}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     return response
 
 

@@ -57,6 +57,7 @@ NOT_PAGES = {
     "support:follow_up_assign": "POST only (the follow-ups page's form)",
     "support:register_cancel": "POST only (the register page's form)",
     "support:register_sheet": "download: the register as a spreadsheet",
+    "support:register_sheets": "download: several sessions' registers as a spreadsheet",
     "contracts:claim_run": "POST only (the claim page's form)",
     "contracts:claim_submit": "POST only (the claim page's form)",
     "contracts:claim_paid": "POST only (the claim page's form)",

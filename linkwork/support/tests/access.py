@@ -62,4 +62,8 @@ ACCESS = {
     "support:register": {"allowed": REGISTER, "kwargs": register},
     "support:register_cancel": {"allowed": REGISTER, "kwargs": register},
     "support:register_sheet": {"allowed": REGISTER, "kwargs": register},
+    "support:register_sheets": {
+        "allowed": REGISTER,
+        "kwargs": lambda w: {"service_pk": w.service.pk},
+    },
 }

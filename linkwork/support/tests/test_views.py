@@ -734,6 +734,150 @@ def test_a_register_sheet_goes_out_without_upns_and_comes_back(
     assert (entry.pupil, entry.attended, entry.engaged) == (allocated, True, True)
 
 
+def _sheet_rows(response) -> list[tuple]:
+    import io
+
+    from openpyxl import load_workbook
+
+    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+
+
+def test_a_sheet_of_several_sessions_lists_each_session_day_by_day_and_comes_back(
+    client, partner_user, link_worker, allocated, service, make_pupil, enrol, time_machine
+):
+    """Every Monday in the days chosen, a moved session's day too, less a cancelled one;
+    each day lists the children on that day's register with their marks so far. Marked
+    as the weeks go and uploaded each time, it saves what is marked and leaves the rest."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import Workbook
+
+    from linkwork.support.services import RegisterMark, cancel_session, record_register
+
+    later = make_pupil(given_name="Bea", family_name="Sample")
+    enrol(later)
+    allocate_child(actor=link_worker, pupil=later, service=service, start_date=dt.date(2026, 3, 23))
+    cancel_session(
+        actor=partner_user, service=service, session_date=dt.date(2026, 3, 9), reason="Closed"
+    )
+    moved = dt.date(2026, 3, 4)  # a Wednesday: that week's session moved
+    record_register(
+        actor=partner_user,
+        service=service,
+        session_date=moved,
+        marks=[RegisterMark(allocated.pk, "attended")],
+    )
+    record_register(
+        actor=partner_user,
+        service=service,
+        session_date=TODAY,
+        marks=[RegisterMark(allocated.pk, "engaged")],
+    )
+    client.force_login(partner_user)
+    page = client.get(register_url(service)).content.decode()
+    url = reverse("support:register_sheets", kwargs={"service_pk": service.pk})
+    assert f'action="{url}"' in page and "Sheets for several sessions" in page
+    assert 'value="2026-03-16"' in page and 'value="2026-04-26"' in page  # six weeks
+    response = client.get(url, {"start": "2026-03-01", "end": "2026-03-29"})
+    assert (
+        response["Content-Disposition"]
+        == 'attachment; filename="registers-ARTS-MON-2026-03-01-to-2026-03-29.xlsx"'
+    )
+    rows = _sheet_rows(response)
+    assert rows[0] == (
+        "service_code", "session_date", "child", "name", "year_group", "attended", "engaged"
+    )  # fmt: skip
+    assert [(r[1], r[3], r[5], r[6]) for r in rows[1:]] == [
+        ("2026-03-02", "Amara Example", None, None),
+        ("2026-03-04", "Amara Example", "Y", "N"),
+        ("2026-03-16", "Amara Example", "Y", "Y"),
+        ("2026-03-23", "Amara Example", None, None),
+        ("2026-03-23", "Bea Sample", None, None),
+    ]
+    assert allocated.upn not in str(rows)
+
+    def upload(sheet, *, saved=True):
+        book = Workbook()
+        for row in sheet:
+            book.active.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        file = SimpleUploadedFile("term.xlsx", out.getvalue())
+        response = client.post(reverse("support:register_upload"), {"file": file})
+        assert response.status_code == (302 if saved else 200)
+        return (
+            client.get(response["Location"]).content.decode()
+            if saved
+            else response.content.decode()
+        )
+
+    # A session still ahead, marked, is refused on its own line (rows not marked before
+    # it are left out without moving the lines after them).
+    ahead = [list(row) for row in rows]
+    ahead[4][5:7] = ["Y", "N"]
+    assert "term.xlsx:5: session_date: in the future (2026-03-23)" in upload(ahead, saved=False)
+    assert not RegisterEntry.objects.filter(session_date=dt.date(2026, 3, 23)).exists()
+
+    # Marked as the weeks go: uploaded today, the sessions ahead not marked yet are left.
+    sheet = [list(row) for row in rows]
+    sheet[1][5:7] = ["Y", "N"]
+    assert (
+        "Registers uploaded: 3 rows for 3 sessions: 1 new, 0 corrected, 2 unchanged; "
+        "2 rows not marked, left as before." in upload(sheet)
+    )
+    sheet[4][5:7] = ["N", ""]
+    sheet[5][5:7] = ["Y", "Y"]
+    time_machine.move_to(dt.datetime(2026, 3, 24, 12, tzinfo=dt.UTC))  # after the last one
+    client.force_login(partner_user)  # signed in again: a week went by
+    assert "5 rows for 4 sessions: 2 new, 0 corrected, 3 unchanged." in upload(sheet)
+    saved = {
+        (e.session_date.isoformat(), e.pupil.given_name): (e.attended, e.engaged)
+        for e in RegisterEntry.objects.select_related("pupil")
+    }
+    assert saved == {
+        ("2026-03-02", "Amara"): (True, False),
+        ("2026-03-04", "Amara"): (True, False),
+        ("2026-03-16", "Amara"): (True, True),
+        ("2026-03-23", "Amara"): (False, None),
+        ("2026-03-23", "Bea"): (True, True),
+    }
+
+
+def test_a_sheet_of_several_sessions_says_what_is_wrong_with_its_days(
+    client, partner_user, allocated, service, partner, school
+):
+    from linkwork.support.models import Partner, Service
+
+    client.force_login(partner_user)
+    url = reverse("support:register_sheets", kwargs={"service_pk": service.pk})
+
+    def refused(**days):
+        response = client.get(url, days)
+        assert response.status_code == 302
+        return client.get(response["Location"]).content.decode()
+
+    assert "To: The last day is before the first." in refused(start="2026-03-16", end="2026-03-15")
+    assert "To: A sheet covers at most 16 weeks." in refused(start="2026-01-05", end="2026-04-27")
+    assert "From: This field is required." in refused(end="2026-03-15")
+    assert "From: The first day is more than 1 year ago; check the year." in refused(
+        start="2020-03-16", end="2020-03-20"
+    )
+    # no Monday from a Tuesday to the Sunday after
+    assert "Monday art club has no sessions from 17 Mar 2026 to 22 Mar 2026." in refused(
+        start="2026-03-17", end="2026-03-22"
+    )
+    service.weekday = None
+    service.save()
+    assert "has no sessions from 16 Mar 2026 to 22 Mar 2026: it has no regular day." in refused(
+        start="2026-03-16", end="2026-03-22"
+    )
+    other = Partner.objects.create(code="OTHER", name="Other charity")
+    theirs = Service.objects.create(code="THEIRS", partner=other, name="Their club", school=school)
+    other_url = reverse("support:register_sheets", kwargs={"service_pk": theirs.pk})
+    assert client.get(other_url, {"start": "2026-03-16", "end": "2026-03-22"}).status_code == 404
+
+
 def test_a_register_upload_reports_every_problem_at_once(client, partner_user, allocated):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
