@@ -132,6 +132,14 @@ def _by_child(actor, name: str, text: str) -> tuple[str, list[str], set[str], di
     at = {column.strip(): i for i, column in enumerate(header)}
     rows = list(reader)
     services = {s.code: s for s in register_services_for(actor)}
+    # Without its mark columns every row would read as not marked, and be left out.
+    missing = [
+        f"{name}:1: {column}: missing column"
+        for column in ("service_code", "session_date", "child", "attended", "engaged")
+        if column not in at
+    ]
+    if missing:
+        raise RegisterUploadInvalid(missing)
 
     def cell(row, column):
         i = at.get(column)

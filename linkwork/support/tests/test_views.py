@@ -812,6 +812,9 @@ def test_a_sheet_of_several_sessions_lists_each_session_day_by_day_and_comes_bac
             else response.content.decode()
         )
 
+    # A sheet without its mark columns is refused, not read as nothing marked.
+    headless = [[cell for place, cell in enumerate(row) if place != 5] for row in rows]
+    assert "term.xlsx:1: attended: missing column" in upload(headless, saved=False)
     # A session still ahead, marked, is refused on its own line (rows not marked before
     # it are left out without moving the lines after them).
     ahead = [list(row) for row in rows]
