@@ -1,5 +1,6 @@
 """Every page, as every persona allowed to open it, on a phone (375 px wide): no serious or
-critical accessibility violation (axe-core, WCAG 2.2 AA) and no sideways scrolling.
+critical accessibility violation (axe-core, WCAG 2.2 AA), no sideways scrolling, and every
+stacked table read downwards within the screen.
 
 The pages are the persona walk's (linkwork/accounts/tests/test_access_walk.py): every URL
 pattern with the path arguments its ACCESS entry fills from the walk's world, opened by
@@ -38,6 +39,32 @@ LEVELS = ("serious", "critical")
 UNFOLD = """() => new Promise((done) => {
   document.querySelectorAll("details:not([open])").forEach((d) => { d.open = true; });
   requestAnimationFrame(() => setTimeout(done, 0));
+})"""
+
+# A table that stacks on a phone (class "stack", docs/ui.md) reads downwards: the table
+# does not scroll sideways, every cell is within the screen, and every cell with something
+# in it is headed by its column's name, shown, with the table's roles kept.
+STACKED = """() => [...document.querySelectorAll("table.stack")].flatMap((table, t) => {
+  const found = [], name = `stacked table ${t + 1}`;
+  if (table.getAttribute("role") !== "table") found.push(`${name} lost its table role`);
+  const wrap = table.closest(".table-wrap") || table;
+  if (wrap.scrollWidth > wrap.clientWidth + 1) found.push(`${name} scrolls sideways`);
+  table.querySelectorAll(":scope > tbody > tr > :is(td, th)").forEach((cell) => {
+    const box = cell.getBoundingClientRect(), label = cell.dataset.label;
+    const what = `${name}, cell "${label || cell.textContent.trim().slice(0, 30)}"`;
+    if (box.left < 0 || box.right > window.innerWidth + 0.5) {
+      found.push(`${what} is off the screen`);
+    }
+    if (!["cell", "rowheader"].includes(cell.getAttribute("role"))) {
+      found.push(`${what} lost its role`);
+    }
+    if (!cell.textContent.trim()) return;
+    if (!label) found.push(`${what} has no data-label`);
+    else if (getComputedStyle(cell, "::before").content === "none") {
+      found.push(`${what} does not show its label`);
+    }
+  });
+  return found;
 })"""
 
 # URLs in the walk that are not pages, so are not opened here.
@@ -172,6 +199,7 @@ def test_every_page_passes_axe_and_fits_a_phone(phone_page, login, axe_run, worl
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > page.evaluate("window.innerWidth"):
             problems.append((role, url, f"scrolls sideways ({width} px wide)"))
+        problems.extend((role, url, problem) for problem in page.evaluate(STACKED))
 
     def visit(role, url):
         check(role, url, page.goto(url))

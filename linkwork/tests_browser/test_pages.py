@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from linkwork.audit.services import record
 from linkwork.people.models import Cohort, Enrolment
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -77,6 +78,35 @@ def test_a_long_navigation_folds_behind_a_menu_button_on_a_phone(
     axe_check(page)
     page.locator("#site-nav-list").get_by_role("link", name="Outcomes").click()
     page.get_by_role("heading", name="Outcomes").wait_for()
+
+
+def test_the_audit_trail_stacks_each_entry_on_a_phone(page, login, axe_check, visit, admin_user):
+    record(
+        actor=admin_user,
+        action="support.plan_saved",
+        summary="Support plan saved",
+        changes={"informal_engagement": ["", "Lunch club on Tuesdays and a weekly check-in"]},
+    )
+    login(page, admin_user)
+    visit(page, "audit:entry_list")
+    table = page.get_by_role("table", name="Audit entries")
+    summary = table.get_by_role("cell", name="Support plan saved")
+    header = table.get_by_role("columnheader", name="Summary")
+    assert summary.is_visible() and header.count() == 1
+    box = summary.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
+    if page.viewport_name == "desktop":
+        assert header.is_visible()  # a table as before, headers on top
+    else:
+        # Each cell on its own line under the last, headed by its column's name; the
+        # header row is hidden only visually, so the columns keep their names.
+        assert table.locator("thead").bounding_box()["height"] <= 1
+        when = summary.locator("xpath=..").get_by_role("cell").first
+        assert when.get_attribute("data-label") == "When"
+        assert when.bounding_box()["y"] < box["y"]
+        label = summary.evaluate("cell => getComputedStyle(cell, '::before').content")
+        assert "Summary" in label
+    axe_check(page)
 
 
 def test_pages_have_no_serious_accessibility_violations(

@@ -31,6 +31,26 @@
     });
   }
 
+  // A table that stacks on a phone (table.stack) keeps its table roles: some browsers
+  // drop a table's semantics when its display changes, unless the roles are explicit.
+  var TABLE_ROLES = {
+    TABLE: "table", THEAD: "rowgroup", TBODY: "rowgroup", TFOOT: "rowgroup", TR: "row", TD: "cell"
+  };
+
+  function keepTableRoles(root) {
+    (root || document).querySelectorAll("table.stack").forEach(function (table) {
+      [table].concat(Array.prototype.slice.call(table.querySelectorAll("thead, tbody, tfoot, tr, th, td")))
+        .forEach(function (part) {
+          if (part.closest("table") !== table || part.hasAttribute("role")) return;
+          var role = TABLE_ROLES[part.tagName];
+          if (part.tagName === "TH") {
+            role = part.getAttribute("scope") === "row" ? "rowheader" : "columnheader";
+          }
+          part.setAttribute("role", role);
+        });
+    });
+  }
+
   // A navigation of more than FOLD_AFTER links folds behind its "Menu" button on a narrow
   // screen, the button naming the current page; it unfolds again on a wide one.
   var FOLD_AFTER = 4;
@@ -87,10 +107,12 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     setUpNavigation();
+    keepTableRoles();
     markScrollingRegions();
   });
   window.addEventListener("resize", function () { markScrollingRegions(); });
   document.addEventListener("htmx:afterSettle", function (event) {
+    keepTableRoles(event.target);
     markScrollingRegions(event.target);
   });
   // What was folded in a <details> has no width until it is opened ("toggle" does not
