@@ -525,20 +525,18 @@ def register_sheets(request, service_pk):
             return _sheet_response(
                 sheet_for(service, days), f"registers-{service.code}-{start}-to-{end}"
             )
-        messages.error(
-            request,
+        form.add_error(
+            None,
             f"{service.name} has no sessions from {start:%-d %b %Y} to {end:%-d %b %Y}"
             + ("" if service.weekday is not None else ": it has no regular day")
             + ".",
         )
-    else:
-        for name, errors in form.errors.items():
-            for error in errors:
-                label = form.fields[name].label if name in form.fields else None
-                messages.error(request, f"{label}: {error}" if label else error)
-    back = form.cleaned_data.get("start") if hasattr(form, "cleaned_data") else None
-    back = back or timezone.localdate()
-    return redirect("support:register", service_pk=service.pk, date=back.isoformat())
+    # The register page the form is on, with the form as it was sent and what is wrong.
+    today = timezone.localdate()
+    on = (form.cleaned_data.get("start") if form.is_bound else None) or today
+    context = _register_context(service, on, today)
+    context["sheet_form"] = form
+    return render(request, "support/register.html", context, status=400)
 
 
 def _sheet_response(body: bytes, name: str) -> HttpResponse:

@@ -856,9 +856,15 @@ def test_a_sheet_of_several_sessions_says_what_is_wrong_with_its_days(
     url = reverse("support:register_sheets", kwargs={"service_pk": service.pk})
 
     def refused(**days):
+        """The register page again, what is wrong at the top and, for a service with a
+        regular day, the form open with what was sent."""
         response = client.get(url, days)
-        assert response.status_code == 302
-        return client.get(response["Location"]).content.decode()
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "The sheets were not made" in page
+        for value in days.values():
+            assert (f'value="{value}"' in page) == (service.weekday is not None)
+        return page
 
     assert "To: The last day is before the first." in refused(start="2026-03-16", end="2026-03-15")
     assert "To: A sheet covers at most 16 weeks." in refused(start="2026-01-05", end="2026-04-27")
