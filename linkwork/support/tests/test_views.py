@@ -762,18 +762,13 @@ def test_a_sheet_of_several_sessions_lists_each_session_day_by_day_and_comes_bac
         actor=partner_user, service=service, session_date=dt.date(2026, 3, 9), reason="Closed"
     )
     moved = dt.date(2026, 3, 4)  # a Wednesday: that week's session moved
-    record_register(
-        actor=partner_user,
-        service=service,
-        session_date=moved,
-        marks=[RegisterMark(allocated.pk, "attended")],
-    )
-    record_register(
-        actor=partner_user,
-        service=service,
-        session_date=TODAY,
-        marks=[RegisterMark(allocated.pk, "engaged")],
-    )
+    for day, mark in ((moved, "attended"), (TODAY, "engaged")):
+        record_register(
+            actor=partner_user,
+            service=service,
+            session_date=day,
+            marks=[RegisterMark(allocated.pk, mark)],
+        )
     client.force_login(partner_user)
     page = client.get(register_url(service)).content.decode()
     url = reverse("support:register_sheets", kwargs={"service_pk": service.pk})
