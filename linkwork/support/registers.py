@@ -77,7 +77,8 @@ def _csv_text(name: str, content: bytes) -> str:
 def register_sheet(service, days: list[dt.date]) -> bytes:
     """The registers of a service's sessions on these days as one XLSX sheet to mark
     offline and upload: one row per child on each register, day by day, with their mark
-    so far."""
+    so far, as the register page lists them (`register_rows`: two queries a session, and
+    a sheet covers at most 16 weeks)."""
     from openpyxl import Workbook
 
     from linkwork.core.spreadsheets import safe_row

@@ -508,7 +508,7 @@ def register_sheet(request, service_pk, date):
     """A session's register as an XLSX sheet, to mark offline and upload afterwards."""
     service = service_for(request.user, service_pk, register=True)
     on = _date_or_404(date)
-    return _sheet_response(sheet_for(service, [on]), f"register-{service.code}-{on.isoformat()}")
+    return _sheet(sheet_for(service, [on]), f"register-{service.code}-{on.isoformat()}.xlsx")
 
 
 @roles(REGISTER_TAKERS)
@@ -522,9 +522,8 @@ def register_sheets(request, service_pk):
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
         days = session_dates(service, start, end)
         if days:
-            return _sheet_response(
-                sheet_for(service, days), f"registers-{service.code}-{start}-to-{end}"
-            )
+            name = f"registers-{service.code}-{start}-to-{end}.xlsx"
+            return _sheet(sheet_for(service, days), name)
         form.add_error(
             None,
             f"{service.name} has no sessions from {start:%-d %b %Y} to {end:%-d %b %Y}"
@@ -533,17 +532,18 @@ def register_sheets(request, service_pk):
         )
     # The register page the form is on, with the form as it was sent and what is wrong.
     today = timezone.localdate()
-    on = (form.cleaned_data.get("start") if form.is_bound else None) or today
+    on = form.cleaned_data.get("start") or today
     context = _register_context(service, on, today)
     context["sheet_form"] = form
     return render(request, "support/register.html", context, status=400)
 
 
-def _sheet_response(body: bytes, name: str) -> HttpResponse:
+def _sheet(body: bytes, name: str) -> HttpResponse:
+    """An XLSX workbook to download as `name`."""
     response = HttpResponse(
         body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
