@@ -25,7 +25,8 @@ _FAILED = (None, None)  # a cell that failed its own rule
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 _NONE: dict = {}  # no allocation intervals
-_NO_SPAN = ("9999-12-31", "")  # no single allocation: no date is within it
+_OPEN_END = "9999-12-31"  # after every date: the end of an allocation with none
+_NO_SPAN = (_OPEN_END, "")  # no single allocation: no date is within it
 
 
 class Problems:
@@ -428,7 +429,7 @@ class Checker:
         # one go; a batch where that does not settle every row is checked row by row.
         if self._spans is None:
             self._spans = {
-                key: (start, "9999-12-31" if end is None else end)
+                key: (start, _OPEN_END if end is None else end)
                 for key, intervals in known.allocations.items()
                 if len(intervals) == 1
                 for start, end in intervals.items()
